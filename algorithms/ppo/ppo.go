@@ -1,0 +1,548 @@
+// Package ppo is Proximal Policy Optimization (Schulman et al. 2017,
+// arXiv:1707.06347) for discrete actions, as CleanRL's ppo.py implements
+// it, on rlgo's fleet and learner. The file reads top to bottom like
+// ppo.py: setup → rollout → advantages (GAE) → loss → update → broadcast →
+// metrics.
+//
+// Every implementation detail cites its source (the "37 implementation
+// details of PPO", Huang et al. 2022, numbered as in that post).
+package ppo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"gorgonia.org/gorgonia"
+
+	"github.com/rlgo/rlgo/algorithms"
+	"github.com/rlgo/rlgo/envs"
+	"github.com/rlgo/rlgo/learner"
+	"github.com/rlgo/rlgo/policy"
+	"github.com/rlgo/rlgo/rollout"
+)
+
+// Setup is what New needs besides the PPO hyperparameters.
+type Setup struct {
+	// EnvID and EnvOptions name the env every worker makes.
+	EnvID      string
+	EnvOptions envs.Options
+	// Seed is the run seed; weights, shuffling and every worker derive from it.
+	Seed uint64
+	// Model is the actor and critic network shape.
+	Model policy.ModelConfig
+	// Rollout sizes the fleet and its fragments.
+	Rollout rollout.Config
+	// Device is the learner's device (learner.Config.Device).
+	Device string
+	// NewFleet builds the fleet from the network spec and initial weights;
+	// nil means a local fleet of goroutine workers.
+	NewFleet func(spec policy.ActorCriticSpec, w *policy.Weights) (rollout.Fleet, error)
+}
+
+// PPO is one PPO training run; each Train call is one iteration.
+type PPO struct {
+	cfg     Config
+	setup   Setup
+	spec    policy.ActorCriticSpec
+	fleet   rollout.Fleet
+	learner *learner.Learner
+	loss    lossGraph
+	rng     *rand.Rand // minibatch shuffling
+	version uint64     // weights version the fleet acts with
+
+	window    *algorithms.EpisodeWindow
+	iteration int
+	envSteps  int64
+	start     time.Time
+
+	// The flattened train batch (b_obs, b_actions, ... in ppo.py).
+	bObs                            []float32
+	bActions                        []int32
+	bLogProbs, bAdvantages, bReturn []float32
+	bValues                         []float32
+	perm                            []int
+}
+
+// LearnerMetrics are PPO's learner/<name> columns.
+var LearnerMetrics = []string{
+	"learner/policy_loss", "learner/value_loss", "learner/entropy", "learner/approx_kl",
+	"learner/clip_frac", "learner/explained_var", "learner/grad_norm", "learner/lr", "learner/epochs",
+}
+
+// New sets up a run: it reads the env's spaces, initialises the actor and
+// critic (orthogonal init, detail 2), builds the loss graph once, and
+// starts the fleet with version-1 weights.
+func New(cfg Config, s Setup) (*PPO, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("ppo: %w", err)
+	}
+	if err := s.Rollout.Validate(); err != nil {
+		return nil, fmt.Errorf("ppo: rollout: %w", err)
+	}
+	batch := s.Rollout.StepsPerIteration()
+	if batch%cfg.Minibatches != 0 {
+		return nil, &algorithms.FieldError{Key: "minibatches", Msg: fmt.Sprintf("%d does not divide the train batch of %d steps (workers × envs_per_worker × fragment_length)", cfg.Minibatches, batch)}
+	}
+	spec, err := actorCriticSpec(s)
+	if err != nil {
+		return nil, fmt.Errorf("ppo: %w", err)
+	}
+	p := &PPO{
+		cfg:    cfg,
+		setup:  s,
+		spec:   spec,
+		rng:    envs.NewRand(s.Seed, 0x9909),
+		window: algorithms.NewEpisodeWindow(100),
+	}
+	w := spec.Init(envs.NewRand(s.Seed, 0x1417))
+	w.Version = 1
+	if p.loss, err = buildLoss(w, spec, batch/cfg.Minibatches, cfg); err != nil {
+		return nil, fmt.Errorf("ppo: loss: %w", err)
+	}
+	if p.learner, err = learner.New(learner.Config{Device: s.Device, Adam: learner.AdamConfig{Eps: cfg.AdamEps, MaxGradNorm: cfg.MaxGradNorm}}, p.loss.graph, p.loss.loss); err != nil {
+		return nil, fmt.Errorf("ppo: %w", err)
+	}
+	newFleet := s.NewFleet
+	if newFleet == nil {
+		newFleet = localFleet(s)
+	}
+	if p.fleet, err = newFleet(spec, w); err != nil {
+		p.learner.Close()
+		return nil, fmt.Errorf("ppo: %w", err)
+	}
+	p.version = w.Version
+	if err := p.fleet.SetWeights(context.Background(), w); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("ppo: initial weights: %w", err)
+	}
+	p.bObs = make([]float32, batch*spec.ObsDim)
+	p.bActions = make([]int32, batch)
+	p.bLogProbs = make([]float32, batch)
+	p.bAdvantages = make([]float32, batch)
+	p.bReturn = make([]float32, batch)
+	p.bValues = make([]float32, batch)
+	p.perm = make([]int, batch)
+	for i := range p.perm {
+		p.perm[i] = i
+	}
+	p.start = time.Now()
+	return p, nil
+}
+
+func actorCriticSpec(s Setup) (policy.ActorCriticSpec, error) {
+	env, err := envs.Make(s.EnvID, s.EnvOptions)
+	if err != nil {
+		return policy.ActorCriticSpec{}, err
+	}
+	defer env.Close()
+	box, ok := env.ObservationSpace().(*envs.Box)
+	if !ok {
+		return policy.ActorCriticSpec{}, fmt.Errorf("env %s: observation space %v is not a Box", s.EnvID, env.ObservationSpace())
+	}
+	disc, ok := env.ActionSpace().(envs.Discrete)
+	if !ok {
+		return policy.ActorCriticSpec{}, fmt.Errorf("env %s: action space %v: this PPO supports Discrete actions only", s.EnvID, env.ActionSpace())
+	}
+	return policy.ActorCriticSpec{ObsDim: box.Size(), NumActions: disc.N, Model: s.Model}, nil
+}
+
+func localFleet(s Setup) func(policy.ActorCriticSpec, *policy.Weights) (rollout.Fleet, error) {
+	return func(spec policy.ActorCriticSpec, w *policy.Weights) (rollout.Fleet, error) {
+		ws := rollout.WorkerSpec{EnvID: s.EnvID, EnvOptions: s.EnvOptions, Seed: s.Seed}
+		return rollout.NewLocalFleet(s.Rollout, ws, func() (rollout.Policy, error) {
+			return policy.NewActorCritic(spec, w)
+		})
+	}
+}
+
+// Train runs one iteration: sample → advantages → update → broadcast → result.
+func (p *PPO) Train(ctx context.Context) (algorithms.Result, error) {
+	iterStart := time.Now()
+	p.iteration++
+	// Learning rate and clip are annealed over their own horizons in env
+	// steps, taken at the start of the iteration (detail 4).
+	lr := p.cfg.LRSchedule.At(p.cfg.LR, p.envSteps)
+	clip := p.cfg.ClipSchedule.At(p.cfg.Clip, p.envSteps)
+
+	// --- Rollout: every worker steps its envs with the current weights.
+	batches, err := p.fleet.Sample(ctx)
+	if err != nil {
+		return algorithms.Result{}, fmt.Errorf("ppo: iteration %d: sample: %w", p.iteration, err)
+	}
+	sampleTime := time.Since(iterStart)
+	n := 0
+	for _, b := range batches {
+		if b.WeightsVersion != p.version {
+			return algorithms.Result{}, fmt.Errorf("ppo: iteration %d: batch %s acted with weights v%d, want v%d (PPO is on-policy)", p.iteration, b.ID, b.WeightsVersion, p.version)
+		}
+		n += b.Len()
+	}
+	if n != len(p.bReturn) {
+		return algorithms.Result{}, fmt.Errorf("ppo: iteration %d: fleet returned %d steps, want %d", p.iteration, n, len(p.bReturn))
+	}
+	p.envSteps += int64(n)
+	p.window.AddBatches(batches)
+
+	// --- Advantages: GAE(γ, λ) per fragment (detail 5), flattened in batch order.
+	off := 0
+	for _, b := range batches {
+		gae(b, p.cfg.Gamma, p.cfg.Lambda, p.bAdvantages[off:off+b.Len()])
+		for k := 0; k < b.Len(); k++ {
+			p.bReturn[off+k] = p.bAdvantages[off+k] + b.Values[k]
+		}
+		copy(p.bObs[off*p.spec.ObsDim:], b.Obs)
+		copy(p.bActions[off:], b.Actions)
+		copy(p.bLogProbs[off:], b.LogProbs)
+		copy(p.bValues[off:], b.Values)
+		off += b.Len()
+	}
+	explainedVar := explainedVariance(p.bValues, p.bReturn)
+
+	// --- Update: epochs × shuffled minibatches (detail 6) of the clipped loss.
+	learnStart := time.Now()
+	st, err := p.update(lr, clip)
+	if err != nil {
+		return algorithms.Result{}, fmt.Errorf("ppo: iteration %d: %w", p.iteration, err)
+	}
+	learnTime := time.Since(learnStart)
+
+	// --- Broadcast: the next iteration acts with the new weights.
+	p.version++
+	w := p.learner.Weights()
+	w.Version = p.version
+	if err := p.fleet.SetWeights(ctx, w); err != nil {
+		return algorithms.Result{}, fmt.Errorf("ppo: iteration %d: broadcast weights: %w", p.iteration, err)
+	}
+
+	// --- Metrics.
+	r := algorithms.Result{
+		Iteration:    p.iteration,
+		EnvSteps:     p.envSteps,
+		TimeS:        time.Since(p.start).Seconds(),
+		EnvStepsPerS: float64(n) / time.Since(iterStart).Seconds(),
+		SampleTimeS:  sampleTime.Seconds(),
+		LearnTimeS:   learnTime.Seconds(),
+		Learner: []algorithms.Metric{
+			{Name: LearnerMetrics[0], Value: st.policyLoss},
+			{Name: LearnerMetrics[1], Value: st.valueLoss},
+			{Name: LearnerMetrics[2], Value: st.entropy},
+			{Name: LearnerMetrics[3], Value: st.approxKL},
+			{Name: LearnerMetrics[4], Value: st.clipFrac},
+			{Name: LearnerMetrics[5], Value: explainedVar},
+			{Name: LearnerMetrics[6], Value: st.gradNorm},
+			{Name: LearnerMetrics[7], Value: lr},
+			{Name: LearnerMetrics[8], Value: float64(st.epochs)},
+		},
+	}
+	p.window.Fill(&r)
+	h := p.fleet.Health()
+	r.FleetWorkers, r.FleetRestart = h.Workers, h.Restarts
+	return r, nil
+}
+
+// gae computes Generalized Advantage Estimation (Schulman et al. 2016,
+// eq. 16) for one time-major fragment into adv:
+//
+//	δ_t = r_t + γ·V(s_{t+1})·(1 − terminated_t) − V(s_t)
+//	A_t = δ_t + γλ·(1 − done_t)·A_{t+1}
+//
+// A truncated episode bootstraps from the value of its final observation
+// (b.BootstrapValues), a terminated one from zero; either way the sum stops
+// at the episode's end. (CleanRL treats truncation as termination; this
+// does not, as Pardo et al. 2018 recommend.)
+func gae(b *rollout.SampleBatch, gamma, lambda float64, adv []float32) {
+	T, N := b.Steps, b.NumEnvs
+	for i := 0; i < N; i++ {
+		lastGAELam := 0.0
+		for t := T - 1; t >= 0; t-- {
+			k := t*N + i
+			var nextValue, nextNonTerminal float64
+			switch {
+			case b.Terminated[k]:
+				nextValue, nextNonTerminal = 0, 0
+			case b.Truncated[k]:
+				nextValue, nextNonTerminal = float64(b.BootstrapValues[k]), 0
+			case t == T-1:
+				nextValue, nextNonTerminal = float64(b.LastValues[i]), 1
+			default:
+				nextValue, nextNonTerminal = float64(b.Values[k+N]), 1
+			}
+			delta := float64(b.Rewards[k]) + gamma*nextValue - float64(b.Values[k])
+			lastGAELam = delta + gamma*lambda*nextNonTerminal*lastGAELam
+			adv[k] = float32(lastGAELam)
+		}
+	}
+}
+
+// explainedVariance is 1 − Var[returns − values] / Var[returns] (detail 12).
+func explainedVariance(values, returns []float32) float64 {
+	var my, md float64
+	for i := range returns {
+		my += float64(returns[i])
+		md += float64(returns[i] - values[i])
+	}
+	n := float64(len(returns))
+	my, md = my/n, md/n
+	var vy, vd float64
+	for i := range returns {
+		y := float64(returns[i]) - my
+		d := float64(returns[i]-values[i]) - md
+		vy += y * y
+		vd += d * d
+	}
+	if vy == 0 {
+		return math.NaN()
+	}
+	return 1 - vd/vy
+}
+
+// lossGraph is PPO's loss as a gorgonia graph over one minibatch, built
+// once; inputs are written in place before every step.
+type lossGraph struct {
+	graph *learner.Graph
+	loss  *gorgonia.Node
+
+	obs, actionsOneHot, oldLogProbs, advantages, returns, oldValues *learner.Input
+	clipLow, clipHigh, negClip, posClip                             *learner.Input
+
+	newLogProbs, policyLoss, valueLoss, entropy *learner.Output
+}
+
+// buildLoss builds CleanRL's loss for a minibatch of m:
+//
+//	ratio    = exp(log π(a|s) − log π_old(a|s))
+//	L^CLIP   = mean(max(−A·ratio, −A·clip(ratio, 1−ε, 1+ε)))        (detail 8)
+//	L^VF     = ½·mean(max((V−R)², (V_old + clip(V−V_old, −ε, ε) − R)²)) (detail 9)
+//	L        = L^CLIP − c_ent·H[π] + c_vf·L^VF                          (detail 10)
+//
+// gorgonia v0.9.18 has no element-wise min, max or clamp, so they are
+// built from comparison masks (see maximum); the gradient flows through the
+// branch taken, as torch.max and torch.clamp do.
+func buildLoss(w *policy.Weights, spec policy.ActorCriticSpec, m int, cfg Config) (lossGraph, error) {
+	gr := learner.NewGraph(w)
+	l := lossGraph{graph: gr}
+	g := gr.ExprGraph()
+	l.obs = gr.Input("obs", m, spec.ObsDim)
+	l.actionsOneHot = gr.Input("actions_onehot", m, spec.NumActions)
+	l.oldLogProbs = gr.Input("old_logp", m)
+	l.advantages = gr.Input("advantages", m)
+	l.returns = gr.Input("returns", m)
+	l.oldValues = gr.Input("old_values", m)
+	l.clipLow, l.clipHigh = gr.Input("clip_low", m), gr.Input("clip_high", m)
+	l.negClip, l.posClip = gr.Input("neg_clip", m), gr.Input("pos_clip", m)
+
+	var err error
+	must := func(n *gorgonia.Node, e error) *gorgonia.Node {
+		if e != nil && err == nil {
+			err = e
+		}
+		return n
+	}
+	// Policy: log π(a|s) of the taken actions and the entropy.
+	logits, e := gr.MLP(spec.Actor(), l.obs.Node)
+	if e != nil {
+		return l, e
+	}
+	logProbsAll := must(gorgonia.LogSoftMax(logits, 1))
+	newLogProbs := must(gorgonia.Sum(must(gorgonia.HadamardProd(logProbsAll, l.actionsOneHot.Node)), 1))
+	probs := must(gorgonia.Exp(logProbsAll))
+	entropy := must(gorgonia.Neg(must(gorgonia.Mean(must(gorgonia.Sum(must(gorgonia.HadamardProd(probs, logProbsAll)), 1))))))
+
+	// Clipped surrogate objective.
+	ratio := must(gorgonia.Exp(must(gorgonia.Sub(newLogProbs, l.oldLogProbs.Node))))
+	negAdv := must(gorgonia.Neg(l.advantages.Node))
+	pg1 := must(gorgonia.HadamardProd(negAdv, ratio))
+	pg2 := must(gorgonia.HadamardProd(negAdv, must(clamp(ratio, l.clipLow.Node, l.clipHigh.Node))))
+	policyLoss := must(gorgonia.Mean(must(maximum(pg1, pg2))))
+
+	// Value loss, clipped around the old values.
+	v, e := gr.MLP(spec.Critic(), l.obs.Node)
+	if e != nil {
+		return l, e
+	}
+	value := must(gorgonia.Reshape(v, []int{m}))
+	vLossUnclipped := must(gorgonia.Square(must(gorgonia.Sub(value, l.returns.Node))))
+	vLossTerm := vLossUnclipped
+	if cfg.ClipValueLoss {
+		vClipped := must(gorgonia.Add(l.oldValues.Node, must(clamp(must(gorgonia.Sub(value, l.oldValues.Node)), l.negClip.Node, l.posClip.Node))))
+		vLossClipped := must(gorgonia.Square(must(gorgonia.Sub(vClipped, l.returns.Node))))
+		vLossTerm = must(maximum(vLossUnclipped, vLossClipped))
+	}
+	valueLoss := must(gorgonia.HadamardProd(gorgonia.NewConstant(float32(0.5)), must(gorgonia.Mean(vLossTerm))))
+
+	// Total loss.
+	entTerm := must(gorgonia.HadamardProd(gorgonia.NewConstant(float32(cfg.EntropyCoeff)), entropy))
+	vfTerm := must(gorgonia.HadamardProd(gorgonia.NewConstant(float32(cfg.VFCoeff)), valueLoss))
+	l.loss = must(gorgonia.Add(must(gorgonia.Sub(policyLoss, entTerm)), vfTerm))
+	if err != nil {
+		return l, err
+	}
+	_ = g
+	l.newLogProbs = gr.Read("new_logp", newLogProbs)
+	l.policyLoss = gr.Read("policy_loss", policyLoss)
+	l.valueLoss = gr.Read("value_loss", valueLoss)
+	l.entropy = gr.Read("entropy", entropy)
+	return l, nil
+}
+
+// maximum is max(a, b) element-wise: b + (a − b)·[a > b].
+func maximum(a, b *gorgonia.Node) (*gorgonia.Node, error) {
+	mask, err := gorgonia.Gt(a, b, true)
+	if err != nil {
+		return nil, err
+	}
+	diff, err := gorgonia.Sub(a, b)
+	if err != nil {
+		return nil, err
+	}
+	sel, err := gorgonia.HadamardProd(diff, mask)
+	if err != nil {
+		return nil, err
+	}
+	return gorgonia.Add(b, sel)
+}
+
+// minimum is min(a, b) element-wise: a − (a − b)·[a > b].
+func minimum(a, b *gorgonia.Node) (*gorgonia.Node, error) {
+	mask, err := gorgonia.Gt(a, b, true)
+	if err != nil {
+		return nil, err
+	}
+	diff, err := gorgonia.Sub(a, b)
+	if err != nil {
+		return nil, err
+	}
+	sel, err := gorgonia.HadamardProd(diff, mask)
+	if err != nil {
+		return nil, err
+	}
+	return gorgonia.Sub(a, sel)
+}
+
+// clamp is min(max(x, lo), hi) element-wise (torch.clamp).
+func clamp(x, lo, hi *gorgonia.Node) (*gorgonia.Node, error) {
+	lower, err := maximum(x, lo)
+	if err != nil {
+		return nil, err
+	}
+	return minimum(lower, hi)
+}
+
+type updateStats struct {
+	policyLoss, valueLoss, entropy, approxKL, clipFrac, gradNorm float64
+	epochs                                                       int
+}
+
+// update runs Epochs passes of shuffled minibatches over the train batch,
+// one Adam step each, and stops early when approx KL exceeds TargetKL
+// (detail 21). Loss statistics are means over all minibatches.
+func (p *PPO) update(lr, clip float64) (updateStats, error) {
+	var st updateStats
+	m := len(p.perm) / p.cfg.Minibatches
+	steps := 0
+	l := &p.loss
+	fill(l.clipLow.Data, float32(1-clip))
+	fill(l.clipHigh.Data, float32(1+clip))
+	fill(l.negClip.Data, float32(-clip))
+	fill(l.posClip.Data, float32(clip))
+	for epoch := 0; epoch < p.cfg.Epochs; epoch++ {
+		p.rng.Shuffle(len(p.perm), func(i, j int) { p.perm[i], p.perm[j] = p.perm[j], p.perm[i] })
+		var epochKL float64
+		for start := 0; start < len(p.perm); start += m {
+			p.loadMinibatch(p.perm[start : start+m])
+			res, err := p.learner.Step(lr)
+			if err != nil {
+				return st, err
+			}
+			// approx_kl = mean((ratio − 1) − log ratio), Schulman's k3
+			// estimator (detail 12); clip_frac = mean(|ratio − 1| > ε).
+			var kl, cf float64
+			for j, nl := range l.newLogProbs.Values() {
+				logRatio := float64(nl - l.oldLogProbs.Data[j])
+				ratio := math.Exp(logRatio)
+				kl += (ratio - 1) - logRatio
+				if math.Abs(ratio-1) > clip {
+					cf++
+				}
+			}
+			kl /= float64(m)
+			epochKL = kl
+			st.approxKL += kl
+			st.clipFrac += cf / float64(m)
+			st.policyLoss += float64(l.policyLoss.Value())
+			st.valueLoss += float64(l.valueLoss.Value())
+			st.entropy += float64(l.entropy.Value())
+			st.gradNorm += res.GradNorm
+			steps++
+		}
+		st.epochs = epoch + 1
+		if p.cfg.TargetKL > 0 && epochKL > p.cfg.TargetKL {
+			break
+		}
+	}
+	k := float64(steps)
+	st.policyLoss, st.valueLoss, st.entropy = st.policyLoss/k, st.valueLoss/k, st.entropy/k
+	st.approxKL, st.clipFrac, st.gradNorm = st.approxKL/k, st.clipFrac/k, st.gradNorm/k
+	return st, nil
+}
+
+// loadMinibatch writes the rows idx of the train batch into the graph's
+// inputs, normalising advantages over the minibatch (detail 7).
+func (p *PPO) loadMinibatch(idx []int) {
+	l := &p.loss
+	d, na := p.spec.ObsDim, p.spec.NumActions
+	clear(l.actionsOneHot.Data)
+	var mean float64
+	for j, k := range idx {
+		copy(l.obs.Data[j*d:(j+1)*d], p.bObs[k*d:(k+1)*d])
+		l.actionsOneHot.Data[j*na+int(p.bActions[k])] = 1
+		l.oldLogProbs.Data[j] = p.bLogProbs[k]
+		l.advantages.Data[j] = p.bAdvantages[k]
+		l.returns.Data[j] = p.bReturn[k]
+		l.oldValues.Data[j] = p.bValues[k]
+		mean += float64(p.bAdvantages[k])
+	}
+	if !p.cfg.NormalizeAdvantages {
+		return
+	}
+	mean /= float64(len(idx))
+	var ss float64
+	for _, a := range l.advantages.Data {
+		ss += (float64(a) - mean) * (float64(a) - mean)
+	}
+	std := math.Sqrt(ss / float64(max(len(idx)-1, 1))) // torch.std is unbiased
+	for j, a := range l.advantages.Data {
+		l.advantages.Data[j] = float32((float64(a) - mean) / (std + 1e-8))
+	}
+}
+
+func fill(x []float32, v float32) {
+	for i := range x {
+		x[i] = v
+	}
+}
+
+// LearnerMetrics returns the names of PPO's learner metrics.
+func (p *PPO) LearnerMetrics() []string { return LearnerMetrics }
+
+// Weights returns the current policy weights (shared: Clone to keep).
+func (p *PPO) Weights() *policy.Weights { return p.learner.Weights() }
+
+// Spec returns the actor-critic network spec.
+func (p *PPO) Spec() policy.ActorCriticSpec { return p.spec }
+
+// Close releases the fleet and the learner.
+func (p *PPO) Close() error {
+	var errs []error
+	if p.fleet != nil {
+		errs = append(errs, p.fleet.Close())
+	}
+	if p.learner != nil {
+		errs = append(errs, p.learner.Close())
+	}
+	return errors.Join(errs...)
+}

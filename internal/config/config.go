@@ -1,0 +1,385 @@
+// Package config loads rltrain's experiment configs: strict YAML (an
+// unknown key or a bad value is an error naming the key and its line),
+// documented defaults, command-line overrides (--set ppo.lr=1e-4), and
+// validation of every section.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/rlgo/rlgo/algorithms"
+	"github.com/rlgo/rlgo/algorithms/ppo"
+	"github.com/rlgo/rlgo/envs"
+	"github.com/rlgo/rlgo/learner"
+	"github.com/rlgo/rlgo/policy"
+	"github.com/rlgo/rlgo/rollout"
+)
+
+// Config is one experiment. Every key has a default (Default) and is
+// documented in the README's config reference.
+type Config struct {
+	// Name names the run directory (runs/<name>-<time>). Default "run".
+	Name string `yaml:"name"`
+	// Algorithm is "ppo". Default "ppo".
+	Algorithm string `yaml:"algorithm"`
+	// Env is the environment every worker makes.
+	Env EnvConfig `yaml:"env"`
+	// Seed seeds everything: weights, workers' envs and actions, shuffling. Default 1.
+	Seed uint64 `yaml:"seed"`
+	// Stop ends the run at the first criterion met.
+	Stop StopConfig `yaml:"stop"`
+	// Rollout sizes the fleet.
+	Rollout rollout.Config `yaml:"rollout"`
+	// Model shapes the networks.
+	Model policy.ModelConfig `yaml:"model"`
+	// Learner places the learner.
+	Learner LearnerConfig `yaml:"learner"`
+	// PPO holds PPO's hyperparameters (used when algorithm is ppo).
+	PPO ppo.Config `yaml:"ppo"`
+}
+
+// EnvConfig names the environment.
+type EnvConfig struct {
+	// ID is a registered env id (rltrain envs lists them). Required.
+	ID string `yaml:"id"`
+	// Options are passed to the env's factory (gym.make kwargs), e.g.
+	// max_episode_steps.
+	Options map[string]any `yaml:"options,omitempty"`
+}
+
+// StopConfig holds the stop criteria, checked at the end of each
+// iteration; the first met ends the run.
+type StopConfig struct {
+	// EpisodeReturnMean is the success criterion: stop once the mean return
+	// of the last 100 training episodes reaches it. Unset by default.
+	EpisodeReturnMean *float64 `yaml:"episode_return_mean,omitempty"`
+	// EnvSteps is the budget of env steps. Default 1,000,000.
+	EnvSteps int64 `yaml:"env_steps"`
+	// Iterations, when positive, is a budget of iterations. Default 0 (none).
+	Iterations int `yaml:"iterations,omitempty"`
+	// TimeS, when positive, is a budget of wall-clock seconds. Default 0 (none).
+	TimeS float64 `yaml:"time_s,omitempty"`
+}
+
+// LearnerConfig places the learner.
+type LearnerConfig struct {
+	// Device is auto (default), cpu or cuda:N.
+	Device string `yaml:"device"`
+}
+
+// Default returns the config every file is decoded onto.
+func Default() Config {
+	return Config{
+		Name:      "run",
+		Algorithm: "ppo",
+		Seed:      1,
+		Stop:      StopConfig{EnvSteps: 1_000_000},
+		Rollout:   rollout.DefaultConfig(),
+		Model:     policy.DefaultModelConfig(),
+		Learner:   LearnerConfig{Device: "auto"},
+		PPO:       ppo.DefaultConfig(),
+	}
+}
+
+// Error is a config error: a usage error (exit code 2) that names the key
+// and where it came from.
+type Error struct {
+	// Where is "FILE:LINE", "FILE" or "--set KEY=VALUE".
+	Where string
+	// Key is the dotted key, when known.
+	Key string
+	// Msg says what is wrong.
+	Msg string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	if e.Where != "" {
+		b.WriteString(e.Where + ": ")
+	}
+	if e.Key != "" {
+		b.WriteString(e.Key + ": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Loaded is a config with the positions its keys came from.
+type Loaded struct {
+	Config
+	// Path is the file it was read from.
+	Path string
+	where map[string]string
+}
+
+// Load reads the YAML file at path onto Default(), applies the --set
+// overrides in order, and validates the result.
+func Load(path string, sets []string) (*Loaded, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Error{Where: path, Msg: fmt.Sprintf("read config: %v", errors.Unwrap(err))}
+	}
+	return Parse(path, data, sets)
+}
+
+// Parse is Load on bytes already read; path is used in messages.
+func Parse(path string, data []byte, sets []string) (*Loaded, error) {
+	l := &Loaded{Config: Default(), Path: path, where: map[string]string{}}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, &Error{Where: path, Msg: cleanYAML(err.Error())}
+	}
+	lines := map[int]string{}
+	walkKeys(&root, "", func(key string, line int) {
+		l.where[key] = fmt.Sprintf("%s:%d", path, line)
+		if _, ok := lines[line]; !ok {
+			lines[line] = key
+		}
+	})
+	if err := strictDecode(data, &l.Config); err != nil {
+		return nil, decodeError(err, func(line int) (string, string) {
+			return fmt.Sprintf("%s:%d", path, line), lines[line]
+		})
+	}
+	for _, s := range sets {
+		if err := l.set(s); err != nil {
+			return nil, err
+		}
+	}
+	if err := l.validate(); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// set applies one --set key=value override, with the value parsed as YAML.
+func (l *Loaded) set(s string) error {
+	where := "--set " + s
+	key, val, ok := strings.Cut(s, "=")
+	key = strings.TrimSpace(key)
+	if !ok || key == "" {
+		return &Error{Where: where, Msg: "want key=value, e.g. ppo.lr=1e-4"}
+	}
+	parts := strings.Split(key, ".")
+	var doc strings.Builder
+	for i, p := range parts {
+		if p == "" {
+			return &Error{Where: where, Key: key, Msg: "empty key component"}
+		}
+		doc.WriteString(strings.Repeat("  ", i) + p + ":")
+		if i < len(parts)-1 {
+			doc.WriteString("\n")
+		}
+	}
+	doc.WriteString(" " + val + "\n")
+	if err := strictDecode([]byte(doc.String()), &l.Config); err != nil {
+		return decodeError(err, func(int) (string, string) { return where, key })
+	}
+	l.where[key] = where
+	return nil
+}
+
+func strictDecode(data []byte, v any) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	err := dec.Decode(v)
+	if errors.Is(err, errEOF) {
+		return nil // an empty file leaves the defaults
+	}
+	return err
+}
+
+var errEOF = func() error {
+	err := yaml.NewDecoder(bytes.NewReader(nil)).Decode(&struct{}{})
+	return err
+}()
+
+var lineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
+var fieldRE = regexp.MustCompile(`^field (\S+) not found in type (\S+)$`)
+
+// decodeError turns yaml.v3's errors into Errors naming key and line.
+func decodeError(err error, at func(line int) (where, key string)) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		where, key := at(0)
+		if m := regexp.MustCompile(`line (\d+)`).FindStringSubmatch(err.Error()); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			where, key = at(n)
+		}
+		return &Error{Where: where, Key: key, Msg: cleanYAML(err.Error())}
+	}
+	var errs []error
+	for _, msg := range te.Errors {
+		m := lineRE.FindStringSubmatch(msg)
+		if m == nil {
+			where, key := at(0)
+			errs = append(errs, &Error{Where: where, Key: key, Msg: msg})
+			continue
+		}
+		n, _ := strconv.Atoi(m[1])
+		where, key := at(n)
+		text := m[2]
+		if f := fieldRE.FindStringSubmatch(text); f != nil {
+			text = fmt.Sprintf("unknown key %q", f[1])
+			if known := knownKeys(key); known != "" {
+				text += " (known keys here: " + known + ")"
+			}
+		}
+		errs = append(errs, &Error{Where: where, Key: key, Msg: text})
+	}
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return errors.Join(errs...)
+}
+
+func cleanYAML(s string) string { return strings.TrimPrefix(s, "yaml: ") }
+
+// knownKeys lists the YAML keys of the struct that holds key.
+func knownKeys(key string) string {
+	t := reflect.TypeOf(Config{})
+	parts := strings.Split(key, ".")
+	for _, p := range parts[:max(len(parts)-1, 0)] {
+		f, ok := fieldByTag(t, p)
+		if !ok {
+			return ""
+		}
+		t = f.Type
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct {
+			return ""
+		}
+	}
+	var keys []string
+	for i := 0; i < t.NumField(); i++ {
+		if tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]; tag != "" && tag != "-" {
+			keys = append(keys, tag)
+		}
+	}
+	sort.Strings(keys)
+	return strings.Join(keys, ", ")
+}
+
+func fieldByTag(t reflect.Type, tag string) (reflect.StructField, bool) {
+	for i := 0; i < t.NumField(); i++ {
+		if strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0] == tag {
+			return t.Field(i), true
+		}
+	}
+	return reflect.StructField{}, false
+}
+
+// walkKeys calls fn with the dotted path and line of every mapping key.
+func walkKeys(n *yaml.Node, prefix string, fn func(key string, line int)) {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			walkKeys(c, prefix, fn)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			key := k.Value
+			if prefix != "" {
+				key = prefix + "." + k.Value
+			}
+			fn(key, k.Line)
+			walkKeys(n.Content[i+1], key, fn)
+		}
+	}
+}
+
+// Where returns where key was set ("FILE:LINE" or "--set ...") or "" for a default.
+func (l *Loaded) Where(key string) string {
+	for k := key; k != ""; {
+		if w, ok := l.where[k]; ok {
+			return w
+		}
+		i := strings.LastIndex(k, ".")
+		if i < 0 {
+			break
+		}
+		k = k[:i]
+	}
+	return ""
+}
+
+func (l *Loaded) fieldError(section string, err error) error {
+	var fe *algorithms.FieldError
+	key, msg := section, err.Error()
+	if errors.As(err, &fe) {
+		key, msg = section+"."+fe.Key, fe.Msg
+	} else if k, m, ok := strings.Cut(err.Error(), ": "); ok && !strings.Contains(k, " ") {
+		key, msg = section+"."+k, m
+	}
+	where := l.Where(key)
+	if where == "" {
+		where = l.Path + " (default)"
+	}
+	return &Error{Where: where, Key: key, Msg: msg}
+}
+
+// Validate checks every section, and that the env id and algorithm exist.
+func (l *Loaded) validate() error {
+	c := &l.Config
+	if c.Name == "" || strings.ContainsAny(c.Name, `/\`) {
+		return l.fieldError("name", fmt.Errorf("want a non-empty name without slashes, got %q", c.Name))
+	}
+	if c.Algorithm != "ppo" {
+		return &Error{Where: l.Where("algorithm"), Key: "algorithm", Msg: fmt.Sprintf("unknown algorithm %q (known: ppo)", c.Algorithm)}
+	}
+	if c.Env.ID == "" {
+		return &Error{Where: l.Path, Key: "env.id", Msg: "required (rltrain envs lists the registered ids)"}
+	}
+	if _, err := envs.Lookup(c.Env.ID); err != nil {
+		return &Error{Where: l.Where("env.id"), Key: "env.id", Msg: err.Error()}
+	}
+	if c.Stop.EnvSteps <= 0 {
+		return l.fieldError("stop.env_steps", fmt.Errorf("want > 0, got %d", c.Stop.EnvSteps))
+	}
+	if c.Stop.Iterations < 0 {
+		return l.fieldError("stop.iterations", fmt.Errorf("want >= 0, got %d", c.Stop.Iterations))
+	}
+	if c.Stop.TimeS < 0 {
+		return l.fieldError("stop.time_s", fmt.Errorf("want >= 0, got %v", c.Stop.TimeS))
+	}
+	if err := c.Rollout.Validate(); err != nil {
+		return l.fieldError("rollout", err)
+	}
+	if err := c.Model.Validate(); err != nil {
+		return l.fieldError("model", err)
+	}
+	if _, err := learner.ParseDevice(c.Learner.Device); err != nil {
+		return l.fieldError("learner.device", errors.New(strings.TrimPrefix(err.Error(), "device ")))
+	}
+	if err := c.PPO.Validate(); err != nil {
+		return l.fieldError("ppo", err)
+	}
+	if batch := c.Rollout.StepsPerIteration(); batch%c.PPO.Minibatches != 0 {
+		return l.fieldError("ppo.minibatches", fmt.Errorf("%d does not divide the train batch of %d steps (workers × envs_per_worker × fragment_length)", c.PPO.Minibatches, batch))
+	}
+	return nil
+}
+
+// YAML returns the resolved config as YAML, for the run directory.
+func (c *Config) YAML() ([]byte, error) {
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(c); err != nil {
+		return nil, fmt.Errorf("encode config: %w", err)
+	}
+	return b.Bytes(), enc.Close()
+}

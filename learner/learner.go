@@ -1,0 +1,266 @@
+// Package learner owns the training machinery: gorgonia graphs built once
+// and reused, reverse-mode gradients, our own Adam with global-norm
+// clipping and a per-step learning rate, and the device choice. The
+// algorithm supplies the loss as a graph over the learner's parameter
+// nodes; the learner runs it, applies the update and exports Weights.
+//
+// gorgonia has a fixed cost of a few hundred microseconds per training step
+// (see docs/benchmarks.md), so graphs are built once per minibatch shape and
+// inputs are written into preallocated tensors in place.
+package learner
+
+import (
+	"fmt"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/rlgo/rlgo/policy"
+)
+
+// Graph is a gorgonia expression graph whose parameter nodes are bound to
+// the learner's copy of the Weights: updating the weights' data in place
+// updates the graph.
+type Graph struct {
+	g       *gorgonia.ExprGraph
+	weights *policy.Weights
+	params  []*gorgonia.Node
+	byName  map[string]*gorgonia.Node
+}
+
+// NewGraph starts a graph over a copy of w, one parameter node per tensor.
+func NewGraph(w *policy.Weights) *Graph {
+	gr := &Graph{g: gorgonia.NewGraph(), weights: w.Clone(), byName: map[string]*gorgonia.Node{}}
+	for _, t := range gr.weights.Tensors {
+		val := tensor.New(tensor.WithShape(t.Shape...), tensor.WithBacking(t.Data))
+		var n *gorgonia.Node
+		switch len(t.Shape) {
+		case 1:
+			n = gorgonia.NewVector(gr.g, tensor.Float32, gorgonia.WithShape(t.Shape...), gorgonia.WithName(t.Name), gorgonia.WithValue(val))
+		default:
+			n = gorgonia.NewMatrix(gr.g, tensor.Float32, gorgonia.WithShape(t.Shape...), gorgonia.WithName(t.Name), gorgonia.WithValue(val))
+		}
+		gr.params = append(gr.params, n)
+		gr.byName[t.Name] = n
+	}
+	return gr
+}
+
+// ExprGraph returns the underlying gorgonia graph, for building losses.
+func (gr *Graph) ExprGraph() *gorgonia.ExprGraph { return gr.g }
+
+// Param returns the node of the parameter called name, or nil.
+func (gr *Graph) Param(name string) *gorgonia.Node { return gr.byName[name] }
+
+// Input is a graph input backed by a preallocated slice: write into Data
+// before each step.
+type Input struct {
+	Node *gorgonia.Node
+	Data []float32
+}
+
+// Input adds a float32 input of the given shape (1 or 2 dimensions).
+func (gr *Graph) Input(name string, shape ...int) *Input {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	data := make([]float32, n)
+	val := tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data))
+	var node *gorgonia.Node
+	if len(shape) == 1 {
+		node = gorgonia.NewVector(gr.g, tensor.Float32, gorgonia.WithShape(shape...), gorgonia.WithName(name), gorgonia.WithValue(val))
+	} else {
+		node = gorgonia.NewMatrix(gr.g, tensor.Float32, gorgonia.WithShape(shape...), gorgonia.WithName(name), gorgonia.WithValue(val))
+	}
+	return &Input{Node: node, Data: data}
+}
+
+// MLP adds m's forward pass on x ([batch, Sizes[0]]) to the graph and
+// returns its output node ([batch, Sizes[len-1]]). It computes exactly what
+// policy.Forward computes.
+func (gr *Graph) MLP(m policy.MLP, x *gorgonia.Node) (*gorgonia.Node, error) {
+	h := x
+	for i := 0; i < m.Layers(); i++ {
+		w, b := gr.Param(m.WeightName(i)), gr.Param(m.BiasName(i))
+		if w == nil || b == nil {
+			return nil, fmt.Errorf("mlp %s: no parameters for layer %d", m.Name, i)
+		}
+		xw, err := gorgonia.Mul(h, w)
+		if err != nil {
+			return nil, fmt.Errorf("mlp %s layer %d: %w", m.Name, i, err)
+		}
+		if h, err = gorgonia.BroadcastAdd(xw, b, nil, []byte{0}); err != nil {
+			return nil, fmt.Errorf("mlp %s layer %d bias: %w", m.Name, i, err)
+		}
+		if i == m.Layers()-1 {
+			break
+		}
+		switch m.Activation {
+		case policy.Tanh:
+			h, err = gorgonia.Tanh(h)
+		case policy.ReLU:
+			h, err = gorgonia.Rectify(h)
+		default:
+			err = fmt.Errorf("unknown activation %q", m.Activation)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("mlp %s layer %d activation: %w", m.Name, i, err)
+		}
+	}
+	return h, nil
+}
+
+// Output is a node whose value is read after every step.
+type Output struct {
+	Name  string
+	value gorgonia.Value
+}
+
+// Values returns the node's value after the last step as float32s (a
+// scalar has one). The slice is valid until the next step.
+func (o *Output) Values() []float32 {
+	switch v := o.value.(type) {
+	case *tensor.Dense:
+		return v.Data().([]float32)
+	case *gorgonia.F32:
+		return []float32{float32(*v)}
+	}
+	return nil
+}
+
+// Value returns a scalar output's value.
+func (o *Output) Value() float32 { return o.Values()[0] }
+
+// Read registers n's value to be read after every step.
+func (gr *Graph) Read(name string, n *gorgonia.Node) *Output {
+	o := &Output{Name: name}
+	gorgonia.Read(n, &o.value)
+	return o
+}
+
+// Config configures a Learner.
+type Config struct {
+	// Adam configures the optimizer.
+	Adam AdamConfig
+	// Device is where the graph runs: "auto" (default), "cpu" or
+	// "cuda:N". gorgonia is built here without CUDA, so cuda:N is an error.
+	Device string
+}
+
+// Learner minimises a scalar loss over a Graph's parameters.
+type Learner struct {
+	graph *Graph
+	loss  *gorgonia.Node
+	vm    gorgonia.VM
+	adam  *Adam
+	data  [][]float32
+	grads [][]float32
+}
+
+// New builds the gradient of loss with respect to every parameter of gr
+// and compiles the graph once. No node may be added to gr afterwards.
+func New(cfg Config, gr *Graph, loss *gorgonia.Node) (*Learner, error) {
+	cfg.Adam.Defaults()
+	if err := cfg.Adam.Validate(); err != nil {
+		return nil, fmt.Errorf("learner: adam: %w", err)
+	}
+	if _, err := SelectDevice(cfg.Device); err != nil {
+		return nil, fmt.Errorf("learner: %w", err)
+	}
+	if _, err := gorgonia.Grad(loss, gr.params...); err != nil {
+		return nil, fmt.Errorf("learner: gradient: %w", err)
+	}
+	l := &Learner{
+		graph: gr,
+		loss:  loss,
+		vm:    gorgonia.NewTapeMachine(gr.g, gorgonia.BindDualValues(gr.params...)),
+	}
+	sizes := make([]int, len(gr.weights.Tensors))
+	for i, t := range gr.weights.Tensors {
+		sizes[i] = len(t.Data)
+		l.data = append(l.data, t.Data)
+	}
+	l.adam = NewAdam(cfg.Adam, sizes)
+	l.grads = make([][]float32, len(gr.params))
+	return l, nil
+}
+
+// StepResult reports one optimisation step.
+type StepResult struct {
+	// Loss is the loss before the update.
+	Loss float32
+	// GradNorm is the global gradient norm before clipping.
+	GradNorm float64
+}
+
+// Forward runs the graph without updating (the loss and Outputs are
+// refreshed); used by tests and for statistics.
+func (l *Learner) Forward() (float32, error) {
+	defer l.vm.Reset()
+	if err := l.vm.RunAll(); err != nil {
+		return 0, fmt.Errorf("learner: forward: %w", err)
+	}
+	return l.lossValue(), nil
+}
+
+func (l *Learner) lossValue() float32 {
+	switch v := l.loss.Value().(type) {
+	case *gorgonia.F32:
+		return float32(*v)
+	case *tensor.Dense:
+		return v.Data().([]float32)[0]
+	}
+	return 0
+}
+
+// Step runs forward and backward on the current inputs and applies one
+// Adam update with learning rate lr.
+func (l *Learner) Step(lr float64) (StepResult, error) {
+	defer l.vm.Reset()
+	if err := l.vm.RunAll(); err != nil {
+		return StepResult{}, fmt.Errorf("learner: forward/backward: %w", err)
+	}
+	for i, p := range l.graph.params {
+		g, err := p.Grad()
+		if err != nil {
+			return StepResult{}, fmt.Errorf("learner: gradient of %s: %w", p.Name(), err)
+		}
+		l.grads[i] = g.Data().([]float32)
+	}
+	norm, err := l.adam.Step(l.data, l.grads, lr)
+	if err != nil {
+		return StepResult{}, fmt.Errorf("learner: %w", err)
+	}
+	return StepResult{Loss: l.lossValue(), GradNorm: norm}, nil
+}
+
+// Gradients runs forward and backward and returns copies of the
+// gradients, in parameter order, without updating (for gradient checks).
+func (l *Learner) Gradients() ([][]float32, error) {
+	defer l.vm.Reset()
+	if err := l.vm.RunAll(); err != nil {
+		return nil, fmt.Errorf("learner: forward/backward: %w", err)
+	}
+	out := make([][]float32, len(l.graph.params))
+	for i, p := range l.graph.params {
+		g, err := p.Grad()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = append([]float32(nil), g.Data().([]float32)...)
+	}
+	return out, nil
+}
+
+// Weights returns the learner's current weights (shared; Clone to keep).
+func (l *Learner) Weights() *policy.Weights { return l.graph.weights }
+
+// SetWeights copies w into the learner's parameters.
+func (l *Learner) SetWeights(w *policy.Weights) error { return l.graph.weights.CopyFrom(w) }
+
+// Optimizer returns the Adam optimizer, for checkpointing its state.
+func (l *Learner) Optimizer() *Adam { return l.adam }
+
+// Close releases the VM.
+func (l *Learner) Close() error { return l.vm.Close() }

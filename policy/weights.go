@@ -1,0 +1,114 @@
+// Package policy holds rlgo's networks as plain data: network specs (MLP
+// actor and critic), their initialisation, the action distributions, the
+// versioned Weights that travel from learner to workers, and a pure-Go
+// forward pass that workers act with.
+//
+// The learner builds the same networks as gorgonia graphs over the same
+// Weights (package learner); a test proves the two forward passes agree.
+// The package does not import gorgonia, so a service that only serves a
+// trained policy stays small.
+package policy
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/rlgo/rlgo/internal/wire"
+)
+
+// Tensor is a named float32 tensor, row-major by Shape.
+type Tensor struct {
+	Name  string    `msgpack:"name"`
+	Shape []int     `msgpack:"shape"`
+	Data  []float32 `msgpack:"data"`
+}
+
+// Weights is a set of named tensors plus the version that identifies them.
+// The learner increments Version on every update it broadcasts; a worker
+// stamps each batch with the version it acted with.
+type Weights struct {
+	// Version identifies this set of weights; larger is newer.
+	Version uint64 `msgpack:"version"`
+	// Tensors are kept in a fixed order (the network's parameter order), so
+	// that encoding is deterministic.
+	Tensors []Tensor `msgpack:"tensors"`
+}
+
+// Get returns the tensor called name, or nil.
+func (w *Weights) Get(name string) *Tensor {
+	for i := range w.Tensors {
+		if w.Tensors[i].Name == name {
+			return &w.Tensors[i]
+		}
+	}
+	return nil
+}
+
+// Clone returns a deep copy of w.
+func (w *Weights) Clone() *Weights {
+	c := &Weights{Version: w.Version, Tensors: make([]Tensor, len(w.Tensors))}
+	for i, t := range w.Tensors {
+		c.Tensors[i] = Tensor{Name: t.Name, Shape: slices.Clone(t.Shape), Data: slices.Clone(t.Data)}
+	}
+	return c
+}
+
+// CopyFrom copies src's version and data into w, which must have the same
+// tensor names and sizes (it allocates nothing).
+func (w *Weights) CopyFrom(src *Weights) error {
+	if len(src.Tensors) != len(w.Tensors) {
+		return fmt.Errorf("copy weights: %d tensors, want %d", len(src.Tensors), len(w.Tensors))
+	}
+	for i := range w.Tensors {
+		d, s := &w.Tensors[i], &src.Tensors[i]
+		if d.Name != s.Name || len(d.Data) != len(s.Data) {
+			return fmt.Errorf("copy weights: tensor %d is %s[%d], want %s[%d]", i, s.Name, len(s.Data), d.Name, len(d.Data))
+		}
+		copy(d.Data, s.Data)
+	}
+	w.Version = src.Version
+	return nil
+}
+
+// NumParams returns the total number of scalars.
+func (w *Weights) NumParams() int {
+	n := 0
+	for _, t := range w.Tensors {
+		n += len(t.Data)
+	}
+	return n
+}
+
+// Validate checks that every tensor's data matches its shape.
+func (w *Weights) Validate() error {
+	for _, t := range w.Tensors {
+		n := 1
+		for _, d := range t.Shape {
+			if d < 0 {
+				return fmt.Errorf("weights: tensor %s: negative dimension in shape %v", t.Name, t.Shape)
+			}
+			n *= d
+		}
+		if n != len(t.Data) {
+			return fmt.Errorf("weights: tensor %s: shape %v holds %d values, data has %d", t.Name, t.Shape, n, len(t.Data))
+		}
+	}
+	return nil
+}
+
+// MarshalBinary encodes w as msgpack.
+func (w *Weights) MarshalBinary() ([]byte, error) { return wire.Marshal(w) }
+
+// UnmarshalWeights decodes msgpack bytes from outside the process: the
+// message is bounded and its headers are checked before anything is
+// allocated (see internal/wire), and the tensors' shapes are validated.
+func UnmarshalWeights(b []byte) (*Weights, error) {
+	var w Weights
+	if err := wire.Unmarshal(b, &w, wire.DefaultLimits); err != nil {
+		return nil, fmt.Errorf("decode weights: %w", err)
+	}
+	if err := w.Validate(); err != nil {
+		return nil, fmt.Errorf("decode weights: %w", err)
+	}
+	return &w, nil
+}

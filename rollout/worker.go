@@ -1,0 +1,208 @@
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/rlgo/rlgo/envs"
+	"github.com/rlgo/rlgo/policy"
+)
+
+// Config is the rollout section of a config (YAML key "rollout").
+type Config struct {
+	// Workers is the number of rollout workers. Default 2.
+	Workers int `yaml:"workers"`
+	// EnvsPerWorker is the number of envs each worker steps in lock step. Default 2.
+	EnvsPerWorker int `yaml:"envs_per_worker"`
+	// FragmentLength is the number of steps per env in one batch. Default 128.
+	FragmentLength int `yaml:"fragment_length"`
+}
+
+// DefaultConfig returns 2 workers × 2 envs × 128 steps (512 steps per iteration, CleanRL's 4×128).
+func DefaultConfig() Config { return Config{Workers: 2, EnvsPerWorker: 2, FragmentLength: 128} }
+
+// Validate checks the sizes.
+func (c Config) Validate() error {
+	switch {
+	case c.Workers < 1 || c.Workers > 4096:
+		return fmt.Errorf("workers: want 1..4096, got %d", c.Workers)
+	case c.EnvsPerWorker < 1 || c.EnvsPerWorker > 4096:
+		return fmt.Errorf("envs_per_worker: want 1..4096, got %d", c.EnvsPerWorker)
+	case c.FragmentLength < 1 || c.FragmentLength > 1<<20:
+		return fmt.Errorf("fragment_length: want 1..1048576, got %d", c.FragmentLength)
+	}
+	return nil
+}
+
+// StepsPerIteration returns Workers × EnvsPerWorker × FragmentLength.
+func (c Config) StepsPerIteration() int { return c.Workers * c.EnvsPerWorker * c.FragmentLength }
+
+// Policy is what a Worker acts with.
+type Policy interface {
+	// SetWeights replaces the policy's weights.
+	SetWeights(w *policy.Weights) error
+	// Version is the version of the weights it acts with.
+	Version() uint64
+	// Act chooses actions for n observations with rng and writes the
+	// actions, their log-probabilities and values (slices of length n).
+	Act(obs []float32, n int, rng *rand.Rand, actions []int, logp, values []float32)
+	// Values writes V(s) for n observations.
+	Values(obs []float32, n int, dst []float32)
+}
+
+// WorkerSpec says how to build a worker's envs.
+type WorkerSpec struct {
+	// EnvID and EnvOptions are passed to envs.Make for every env.
+	EnvID      string
+	EnvOptions envs.Options
+	// Seed is the run seed; the worker derives its own streams from it and its index.
+	Seed uint64
+}
+
+// Worker steps its own vector env with its own policy copy and RNG and
+// returns fixed-length fragments. It is not safe for concurrent use.
+type Worker struct {
+	index   int
+	cfg     Config
+	venv    *envs.VectorEnv
+	policy  Policy
+	rng     *rand.Rand
+	seq     int
+	actions []int
+	acts    []envs.Action
+	boot    []float32
+}
+
+// WorkerSeed derives worker index's seed from the run seed (splitmix64),
+// so workers' streams differ and do not overlap across nearby run seeds.
+func WorkerSeed(runSeed uint64, index int) uint64 {
+	z := runSeed + 0x9e3779b97f4a7c15*uint64(index+1)
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+// NewWorker creates worker index: cfg.EnvsPerWorker envs made from spec,
+// reset with seeds derived from spec.Seed and index, acting with p.
+func NewWorker(index int, cfg Config, spec WorkerSpec, p Policy) (*Worker, error) {
+	list := make([]envs.Env, cfg.EnvsPerWorker)
+	for i := range list {
+		e, err := envs.Make(spec.EnvID, spec.EnvOptions)
+		if err != nil {
+			return nil, fmt.Errorf("worker %d: env %d: %w", index, i, err)
+		}
+		list[i] = e
+	}
+	venv, err := envs.NewVectorEnv(list)
+	if err != nil {
+		return nil, fmt.Errorf("worker %d: %w", index, err)
+	}
+	seed := WorkerSeed(spec.Seed, index)
+	if err := venv.Reset(seed); err != nil {
+		return nil, fmt.Errorf("worker %d: %w", index, err)
+	}
+	n := cfg.EnvsPerWorker
+	return &Worker{
+		index:   index,
+		cfg:     cfg,
+		venv:    venv,
+		policy:  p,
+		rng:     envs.NewRand(seed, 1),
+		actions: make([]int, n),
+		acts:    make([]envs.Action, n),
+		boot:    make([]float32, 1),
+	}, nil
+}
+
+// Index returns the worker's index.
+func (w *Worker) Index() int { return w.index }
+
+// SetWeights hands the worker new weights for its next fragment.
+func (w *Worker) SetWeights(wts *policy.Weights) error {
+	if err := w.policy.SetWeights(wts); err != nil {
+		return fmt.Errorf("worker %d: %w", w.index, err)
+	}
+	return nil
+}
+
+// WorkerError reports a failure inside a worker, naming the worker and,
+// for env failures, the env and step.
+type WorkerError struct {
+	Worker int
+	Err    error
+}
+
+func (e *WorkerError) Error() string { return fmt.Sprintf("worker %d: %v", e.Worker, e.Err) }
+func (e *WorkerError) Unwrap() error { return e.Err }
+
+// Sample steps every env FragmentLength times and returns the fragment.
+// Episodes continue across fragments. It returns ctx's error if ctx is
+// done between steps.
+func (w *Worker) Sample(ctx context.Context) (*SampleBatch, error) {
+	T, N, D := w.cfg.FragmentLength, w.cfg.EnvsPerWorker, w.venv.ObsDim()
+	b := &SampleBatch{
+		ID:              fmt.Sprintf("w%d-%d", w.index, w.seq),
+		WorkerIndex:     w.index,
+		WeightsVersion:  w.policy.Version(),
+		NumEnvs:         N,
+		Steps:           T,
+		ObsDim:          D,
+		Obs:             make([]float32, T*N*D),
+		Actions:         make([]int32, T*N),
+		Rewards:         make([]float32, T*N),
+		Terminated:      make([]bool, T*N),
+		Truncated:       make([]bool, T*N),
+		LogProbs:        make([]float32, T*N),
+		Values:          make([]float32, T*N),
+		BootstrapValues: make([]float32, T*N),
+		LastValues:      make([]float32, N),
+	}
+	w.seq++
+	for t := 0; t < T; t++ {
+		if t%64 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		k := t * N
+		obs := w.venv.Obs()
+		copy(b.Obs[k*D:], obs)
+		w.policy.Act(obs, N, w.rng, w.actions, b.LogProbs[k:k+N], b.Values[k:k+N])
+		for i, a := range w.actions {
+			b.Actions[k+i] = int32(a)
+			w.acts[i] = envs.DiscreteAction(a)
+		}
+		s, err := w.venv.Step(w.acts)
+		if err != nil {
+			return nil, &WorkerError{Worker: w.index, Err: err}
+		}
+		for i := 0; i < N; i++ {
+			b.Rewards[k+i] = float32(s.Rewards[i])
+			b.Terminated[k+i] = s.Terminated[i]
+			b.Truncated[k+i] = s.Truncated[i]
+			if s.FinalObs[i] == nil {
+				continue
+			}
+			b.FinalObs = append(b.FinalObs, FinalObs{Index: k + i, Obs: slices.Clone(s.FinalObs[i])})
+			if s.Truncated[i] && !s.Terminated[i] {
+				w.policy.Values(s.FinalObs[i], 1, w.boot)
+				b.BootstrapValues[k+i] = w.boot[0]
+			}
+		}
+		for _, ep := range s.Episodes {
+			b.Episodes = append(b.Episodes, EpisodeStats{Worker: w.index, Env: ep.EnvIndex, Step: t, Return: ep.Return, Length: ep.Length})
+		}
+	}
+	b.LastObs = slices.Clone(w.venv.Obs())
+	w.policy.Values(b.LastObs, N, b.LastValues)
+	return b, nil
+}
+
+// Close closes the worker's envs.
+func (w *Worker) Close() error { return w.venv.Close() }
+
+// ErrClosed is returned by a Fleet used after Close.
+var ErrClosed = errors.New("fleet closed")
