@@ -118,7 +118,7 @@ func (e *Error) Error() string {
 type Loaded struct {
 	Config
 	// Path is the file it was read from.
-	Path string
+	Path  string
 	where map[string]string
 }
 
@@ -137,18 +137,32 @@ func Parse(path string, data []byte, sets []string) (*Loaded, error) {
 	l := &Loaded{Config: Default(), Path: path, where: map[string]string{}}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, &Error{Where: path, Msg: cleanYAML(err.Error())}
+		msg := cleanYAML(err.Error())
+		if m := lineRE.FindStringSubmatch(msg); m != nil {
+			return nil, &Error{Where: path + ":" + m[1], Msg: m[2]}
+		}
+		return nil, &Error{Where: path, Msg: msg}
 	}
-	lines := map[int]string{}
+	lines := map[int][]string{}
 	walkKeys(&root, "", func(key string, line int) {
 		l.where[key] = fmt.Sprintf("%s:%d", path, line)
-		if _, ok := lines[line]; !ok {
-			lines[line] = key
-		}
+		lines[line] = append(lines[line], key)
 	})
 	if err := strictDecode(data, &l.Config); err != nil {
-		return nil, decodeError(err, func(line int) (string, string) {
-			return fmt.Sprintf("%s:%d", path, line), lines[line]
+		return nil, decodeError(err, func(line int, field string) (string, string) {
+			keys := lines[line]
+			for _, k := range keys { // a flow mapping puts several keys on one line
+				if field != "" && (k == field || strings.HasSuffix(k, "."+field)) {
+					return fmt.Sprintf("%s:%d", path, line), k
+				}
+			}
+			if len(keys) > 0 {
+				return fmt.Sprintf("%s:%d", path, line), keys[len(keys)-1]
+			}
+			if line > 0 {
+				return fmt.Sprintf("%s:%d", path, line), ""
+			}
+			return path, ""
 		})
 	}
 	for _, s := range sets {
@@ -183,7 +197,7 @@ func (l *Loaded) set(s string) error {
 	}
 	doc.WriteString(" " + val + "\n")
 	if err := strictDecode([]byte(doc.String()), &l.Config); err != nil {
-		return decodeError(err, func(int) (string, string) { return where, key })
+		return decodeError(err, func(int, string) (string, string) { return where, key })
 	}
 	l.where[key] = where
 	return nil
@@ -205,30 +219,37 @@ var errEOF = func() error {
 }()
 
 var lineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
+var keyRE = regexp.MustCompile(`^[a-z_][a-z0-9_.\[\]]*$`)
 var fieldRE = regexp.MustCompile(`^field (\S+) not found in type (\S+)$`)
 
 // decodeError turns yaml.v3's errors into Errors naming key and line.
-func decodeError(err error, at func(line int) (where, key string)) error {
+func decodeError(err error, at func(line int, field string) (where, key string)) error {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {
-		where, key := at(0)
-		if m := regexp.MustCompile(`line (\d+)`).FindStringSubmatch(err.Error()); m != nil {
+		msg := cleanYAML(err.Error())
+		where, key := at(0, "")
+		if m := lineRE.FindStringSubmatch(msg); m != nil {
 			n, _ := strconv.Atoi(m[1])
-			where, key = at(n)
+			where, key = at(n, "")
+			msg = m[2]
 		}
-		return &Error{Where: where, Key: key, Msg: cleanYAML(err.Error())}
+		return &Error{Where: where, Key: key, Msg: msg}
 	}
 	var errs []error
 	for _, msg := range te.Errors {
 		m := lineRE.FindStringSubmatch(msg)
 		if m == nil {
-			where, key := at(0)
+			where, key := at(0, "")
 			errs = append(errs, &Error{Where: where, Key: key, Msg: msg})
 			continue
 		}
 		n, _ := strconv.Atoi(m[1])
-		where, key := at(n)
 		text := m[2]
+		field := ""
+		if f := fieldRE.FindStringSubmatch(text); f != nil {
+			field = f[1]
+		}
+		where, key := at(n, field)
 		if f := fieldRE.FindStringSubmatch(text); f != nil {
 			text = fmt.Sprintf("unknown key %q", f[1])
 			if known := knownKeys(key); known != "" {
@@ -321,7 +342,7 @@ func (l *Loaded) fieldError(section string, err error) error {
 	key, msg := section, err.Error()
 	if errors.As(err, &fe) {
 		key, msg = section+"."+fe.Key, fe.Msg
-	} else if k, m, ok := strings.Cut(err.Error(), ": "); ok && !strings.Contains(k, " ") {
+	} else if k, m, ok := strings.Cut(err.Error(), ": "); ok && keyRE.MatchString(k) {
 		key, msg = section+"."+k, m
 	}
 	where := l.Where(key)
@@ -361,7 +382,7 @@ func (l *Loaded) validate() error {
 	if err := c.Model.Validate(); err != nil {
 		return l.fieldError("model", err)
 	}
-	if _, err := learner.ParseDevice(c.Learner.Device); err != nil {
+	if _, _, err := learner.ParseDevice(c.Learner.Device); err != nil {
 		return l.fieldError("learner.device", errors.New(strings.TrimPrefix(err.Error(), "device ")))
 	}
 	if err := c.PPO.Validate(); err != nil {

@@ -1,0 +1,164 @@
+// Package cli is the rltrain command line as a library: a program that
+// registers its own envs (envs.Register) and then calls Main gets every
+// rltrain command — train, envs and the rest — over its envs too.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/rlgo/rlgo/envs"
+	_ "github.com/rlgo/rlgo/envs/classic" // the built-in envs
+	"github.com/rlgo/rlgo/internal/config"
+	"github.com/rlgo/rlgo/internal/runner"
+)
+
+// Exit codes, for orchestrators.
+const (
+	ExitOK           = 0   // finished (with --as-test: the target was met)
+	ExitError        = 1   // runtime error
+	ExitUsage        = 2   // usage or config error
+	ExitTargetMissed = 3   // --as-test: budget spent before the target
+	ExitInterrupted  = 130 // interrupted by SIGINT or SIGTERM
+)
+
+// exitError carries an exit code through cobra.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// Main runs rltrain with args (without the program name) and returns the
+// exit code. SIGINT and SIGTERM interrupt a run gracefully.
+func Main(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Run(ctx, args, stdout, stderr)
+}
+
+// Run is Main with a caller-supplied context (cancel it to interrupt).
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(stderr, "rltrain:", ee.err)
+		}
+		return ee.code
+	}
+	// cobra's own errors: unknown command or flag, wrong argument count.
+	fmt.Fprintln(stderr, "rltrain:", err)
+	fmt.Fprintln(stderr, "run 'rltrain --help' for usage")
+	return ExitUsage
+}
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "rltrain",
+		Short:         "Train reinforcement-learning agents from YAML configs",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(newTrain(stdout, stderr), newEnvs(stdout))
+	return root
+}
+
+// runFlags are the flags shared by the commands that run training.
+type runFlags struct {
+	sets   []string
+	out    string
+	asTest bool
+}
+
+func (f *runFlags) register(c *cobra.Command) {
+	c.Flags().StringArrayVar(&f.sets, "set", nil, "override a config key, e.g. --set ppo.lr=1e-4 (repeatable)")
+	c.Flags().StringVar(&f.out, "out", "", "run directory (default runs/<name>-<YYYYmmdd-HHMMSS>)")
+	c.Flags().BoolVar(&f.asTest, "as-test", false, "exit 3 unless stop.episode_return_mean is reached within the budget")
+}
+
+func newTrain(stdout, stderr io.Writer) *cobra.Command {
+	var f runFlags
+	c := &cobra.Command{
+		Use:   "train CONFIG",
+		Short: "Train with local workers until the config's stop criteria",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return train(cmd.Context(), args[0], f, stdout, stderr)
+		},
+	}
+	f.register(c)
+	return c
+}
+
+func train(ctx context.Context, path string, f runFlags, stdout, stderr io.Writer) error {
+	cfg, err := config.Load(path, f.sets)
+	if err != nil {
+		return &exitError{code: ExitUsage, err: err}
+	}
+	out, err := runner.Run(ctx, cfg, runner.Options{
+		Out:      f.out,
+		AsTest:   f.asTest,
+		Stdout:   stdout,
+		Progress: isTerminal(stdout),
+		Log:      stderr,
+	})
+	if err != nil {
+		var ce *config.Error
+		if errors.As(err, &ce) {
+			return &exitError{code: ExitUsage, err: err}
+		}
+		return &exitError{code: ExitError, err: err}
+	}
+	fmt.Fprintf(stdout, "run directory: %s (stopped by %s)\n", out.RunDir, out.StopReason)
+	switch {
+	case out.Interrupted:
+		return &exitError{code: ExitInterrupted, err: errors.New("interrupted; results written to " + out.RunDir)}
+	case f.asTest && !out.TargetMet:
+		return &exitError{code: ExitTargetMissed, err: fmt.Errorf("--as-test: episode_return_mean %.1f after %d env steps did not reach %v", out.Last.EpisodeReturnMean, out.Last.EnvSteps, *cfg.Stop.EpisodeReturnMean)}
+	}
+	return nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func newEnvs(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "envs",
+		Short: "List the registered environments",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tMAX STEPS\tSOLVED AT\tDESCRIPTION")
+			for _, s := range envs.Registered() {
+				thr := "-"
+				if s.HasThreshold {
+					thr = fmt.Sprint(s.RewardThreshold)
+				}
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", s.ID, s.MaxEpisodeSteps, thr, s.Description)
+			}
+			return tw.Flush()
+		},
+	}
+}

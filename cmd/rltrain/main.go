@@ -1,0 +1,19 @@
+// Command rltrain trains reinforcement-learning agents from YAML configs:
+//
+//	rltrain train configs/cartpole-ppo.yaml [--set key=value]... [--out DIR] [--as-test]
+//	rltrain envs
+//
+// Exit codes: 0 finished (with --as-test: target met), 1 runtime error,
+// 2 usage or config error, 3 --as-test budget spent before the target,
+// 130 interrupted. See the README for the config reference.
+package main
+
+import (
+	"os"
+
+	"github.com/rlgo/rlgo/cmd/rltrain/cli"
+)
+
+func main() {
+	os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr))
+}

@@ -1,0 +1,151 @@
+package runner
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/rlgo/rlgo/algorithms"
+)
+
+// Column is one metric column of progress.csv and key of result.jsonl.
+type Column struct {
+	name string
+	// Timing marks wall-clock columns, which differ between identical runs.
+	Timing bool
+	value  func(algorithms.Result) (float64, bool)
+}
+
+// Name returns the stable metric name.
+func (c Column) Name() string { return c.name }
+
+// Columns returns the metric columns in order: design.md's stable names,
+// then the algorithm's learner/<name> metrics, then the fleet's.
+func Columns(learnerNames []string) []Column {
+	always := func(f func(algorithms.Result) float64) func(algorithms.Result) (float64, bool) {
+		return func(r algorithms.Result) (float64, bool) { return f(r), true }
+	}
+	episodic := func(f func(algorithms.Result) float64) func(algorithms.Result) (float64, bool) {
+		return func(r algorithms.Result) (float64, bool) { return f(r), r.HasEpisodes }
+	}
+	cols := []Column{
+		{name: "iteration", value: always(func(r algorithms.Result) float64 { return float64(r.Iteration) })},
+		{name: "env_steps", value: always(func(r algorithms.Result) float64 { return float64(r.EnvSteps) })},
+		{name: "episodes", value: always(func(r algorithms.Result) float64 { return float64(r.Episodes) })},
+		{name: "episode_return_mean", value: episodic(func(r algorithms.Result) float64 { return r.EpisodeReturnMean })},
+		{name: "episode_return_min", value: episodic(func(r algorithms.Result) float64 { return r.EpisodeReturnMin })},
+		{name: "episode_return_max", value: episodic(func(r algorithms.Result) float64 { return r.EpisodeReturnMax })},
+		{name: "episode_len_mean", value: episodic(func(r algorithms.Result) float64 { return r.EpisodeLenMean })},
+		{name: "time_s", Timing: true, value: always(func(r algorithms.Result) float64 { return r.TimeS })},
+		{name: "env_steps_per_s", Timing: true, value: always(func(r algorithms.Result) float64 { return r.EnvStepsPerS })},
+		{name: "sample_time_s", Timing: true, value: always(func(r algorithms.Result) float64 { return r.SampleTimeS })},
+		{name: "learn_time_s", Timing: true, value: always(func(r algorithms.Result) float64 { return r.LearnTimeS })},
+	}
+	for i, name := range learnerNames {
+		cols = append(cols, Column{name: name, value: func(r algorithms.Result) (float64, bool) {
+			if i >= len(r.Learner) {
+				return 0, false
+			}
+			return r.Learner[i].Value, true
+		}})
+	}
+	cols = append(cols,
+		Column{name: "fleet/workers", value: always(func(r algorithms.Result) float64 { return float64(r.FleetWorkers) })},
+		Column{name: "fleet/restarts", value: always(func(r algorithms.Result) float64 { return float64(r.FleetRestart) })},
+	)
+	return cols
+}
+
+// progressWriter appends one row per iteration to progress.csv and
+// result.jsonl, flushing each so a crashed run keeps every finished row.
+type progressWriter struct {
+	cols      []Column
+	csvFile   *os.File
+	csv       *csv.Writer
+	jsonlFile *os.File
+}
+
+func newProgressWriter(dir string, learnerNames []string) (*progressWriter, error) {
+	p := &progressWriter{cols: Columns(learnerNames)}
+	var err error
+	if p.csvFile, err = os.Create(filepath.Join(dir, "progress.csv")); err != nil {
+		return nil, fmt.Errorf("create progress.csv: %w", err)
+	}
+	if p.jsonlFile, err = os.Create(filepath.Join(dir, "result.jsonl")); err != nil {
+		p.csvFile.Close()
+		return nil, fmt.Errorf("create result.jsonl: %w", err)
+	}
+	p.csv = csv.NewWriter(p.csvFile)
+	header := make([]string, len(p.cols))
+	for i, c := range p.cols {
+		header[i] = c.name
+	}
+	if err := p.csv.Write(header); err != nil {
+		return nil, err
+	}
+	p.csv.Flush()
+	return p, p.csv.Error()
+}
+
+// formatValue writes integers without a fraction and floats in the
+// shortest form that reads back exactly; non-finite values are absent.
+func formatValue(v float64) (string, bool) {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "", false
+	}
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+		return strconv.FormatInt(int64(v), 10), true
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64), true
+}
+
+// Write appends r's row to both files.
+func (p *progressWriter) Write(r algorithms.Result) error {
+	row := make([]string, len(p.cols))
+	var js bytes.Buffer
+	js.WriteByte('{')
+	first := true
+	for i, c := range p.cols {
+		v, ok := c.value(r)
+		if !ok {
+			continue
+		}
+		s, ok := formatValue(v)
+		if !ok {
+			continue
+		}
+		row[i] = s
+		if !first {
+			js.WriteByte(',')
+		}
+		first = false
+		fmt.Fprintf(&js, "%q:%s", c.name, s)
+	}
+	js.WriteString("}\n")
+	if err := p.csv.Write(row); err != nil {
+		return fmt.Errorf("write progress.csv: %w", err)
+	}
+	p.csv.Flush()
+	if err := p.csv.Error(); err != nil {
+		return fmt.Errorf("write progress.csv: %w", err)
+	}
+	if _, err := p.jsonlFile.Write(js.Bytes()); err != nil {
+		return fmt.Errorf("write result.jsonl: %w", err)
+	}
+	return nil
+}
+
+// Close closes both files.
+func (p *progressWriter) Close() error {
+	p.csv.Flush()
+	err1 := p.csvFile.Close()
+	err2 := p.jsonlFile.Close()
+	if err1 != nil {
+		return err1
+	}
+	return err2
+}

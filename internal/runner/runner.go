@@ -1,0 +1,291 @@
+// Package runner drives a training run for rltrain: it builds the
+// algorithm from a config, calls Train until a stop criterion is met,
+// and writes the run directory (config.yaml, progress.csv, result.jsonl,
+// result.json).
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rlgo/rlgo/algorithms"
+	"github.com/rlgo/rlgo/algorithms/ppo"
+	"github.com/rlgo/rlgo/internal/config"
+	"github.com/rlgo/rlgo/learner"
+)
+
+// Options are the run flags shared by rltrain train and rltrain learner.
+type Options struct {
+	// Out is the run directory itself; "" means runs/<name>-<YYYYmmdd-HHMMSS>.
+	Out string
+	// AsTest makes success (the stop.episode_return_mean target) the exit
+	// criterion: Outcome.TargetMet false means exit code 3.
+	AsTest bool
+	// Stdout receives one line per iteration; nil discards them.
+	Stdout io.Writer
+	// Progress draws a progress bar under the lines (stdout is a terminal).
+	Progress bool
+	// Log receives one-off messages (device choice); nil discards them.
+	Log io.Writer
+}
+
+// Outcome is how a run ended.
+type Outcome struct {
+	// RunDir is the run directory.
+	RunDir string
+	// Last is the last iteration's result (zero if none ran).
+	Last algorithms.Result
+	// StopReason names the criterion that ended the run
+	// ("episode_return_mean", "env_steps", "iterations", "time_s") or
+	// "interrupted".
+	StopReason string
+	// TargetMet reports that stop.episode_return_mean was reached.
+	TargetMet bool
+	// Interrupted reports that the context was cancelled (Ctrl-C, SIGTERM).
+	Interrupted bool
+}
+
+// ResultFile is the content of result.json.
+type ResultFile struct {
+	Name      string `json:"name"`
+	Algorithm string `json:"algorithm"`
+	Env       string `json:"env"`
+	Seed      uint64 `json:"seed"`
+	// Status is "finished", "interrupted" or "error".
+	Status string `json:"status"`
+	Error  string `json:"error,omitempty"`
+	// StopReason is the criterion that ended the run.
+	StopReason string `json:"stop_reason,omitempty"`
+	// Target is stop.episode_return_mean, the success criterion (absent if unset).
+	Target *float64 `json:"target_episode_return_mean,omitempty"`
+	// Success reports that the target was met.
+	Success bool `json:"success"`
+	// EnvStepsToTarget and TimeSToTarget are where the target was first met.
+	EnvStepsToTarget *int64   `json:"env_steps_to_target,omitempty"`
+	TimeSToTarget    *float64 `json:"time_s_to_target,omitempty"`
+	// Iterations, EnvSteps and TimeS are the run's totals.
+	Iterations int     `json:"iterations"`
+	EnvSteps   int64   `json:"env_steps"`
+	TimeS      float64 `json:"time_s"`
+	// BestEpisodeReturnMean is the best episode_return_mean of any iteration.
+	BestEpisodeReturnMean *float64 `json:"best_episode_return_mean,omitempty"`
+	// Final holds the last iteration's metrics by their stable names.
+	Final map[string]float64 `json:"final"`
+	// LastCheckpoint is the path of the last checkpoint ("" before checkpoints exist).
+	LastCheckpoint string `json:"last_checkpoint"`
+}
+
+// NewAlgorithm builds the configured algorithm with a local fleet.
+func NewAlgorithm(cfg *config.Config, log io.Writer) (algorithms.Algorithm, error) {
+	dev, err := learner.SelectDevice(cfg.Learner.Device)
+	if err != nil {
+		return nil, &config.Error{Key: "learner.device", Msg: err.Error()}
+	}
+	if log != nil {
+		fmt.Fprintf(log, "learner device: %s (gorgonia CPU backend)\n", dev)
+	}
+	switch cfg.Algorithm {
+	case "ppo":
+		p, err := ppo.New(cfg.PPO, ppo.Setup{
+			EnvID:      cfg.Env.ID,
+			EnvOptions: cfg.Env.Options,
+			Seed:       cfg.Seed,
+			Model:      cfg.Model,
+			Rollout:    cfg.Rollout,
+			Device:     cfg.Learner.Device,
+		})
+		if err != nil {
+			var fe *algorithms.FieldError
+			if errors.As(err, &fe) {
+				return nil, &config.Error{Key: "ppo." + fe.Key, Msg: fe.Msg}
+			}
+			return nil, err
+		}
+		return p, nil
+	}
+	return nil, &config.Error{Key: "algorithm", Msg: fmt.Sprintf("unknown algorithm %q", cfg.Algorithm)}
+}
+
+// RunDir returns the run directory for cfg and opts, without creating it.
+func RunDir(name, out string, now time.Time) string {
+	if out != "" {
+		return out
+	}
+	return filepath.Join("runs", name+"-"+now.Format("20060102-150405"))
+}
+
+// Run trains cfg to its stop criteria, writing the run directory. A
+// cancelled ctx ends the run early with Outcome.Interrupted (not an error).
+func Run(ctx context.Context, cfg *config.Loaded, opts Options) (*Outcome, error) {
+	if opts.AsTest && cfg.Stop.EpisodeReturnMean == nil {
+		return nil, &config.Error{Where: cfg.Path, Key: "stop.episode_return_mean", Msg: "--as-test needs a success criterion: set stop.episode_return_mean"}
+	}
+	dir := RunDir(cfg.Name, opts.Out, time.Now())
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create run directory: %w", err)
+	}
+	y, err := cfg.YAML()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), y, 0o644); err != nil {
+		return nil, fmt.Errorf("write config: %w", err)
+	}
+	algo, err := NewAlgorithm(&cfg.Config, opts.Log)
+	if err != nil {
+		return nil, err
+	}
+	defer algo.Close()
+
+	prog, err := newProgressWriter(dir, algo.LearnerMetrics())
+	if err != nil {
+		return nil, err
+	}
+	defer prog.Close()
+
+	out := &Outcome{RunDir: dir}
+	rf := &ResultFile{Name: cfg.Name, Algorithm: cfg.Algorithm, Env: cfg.Env.ID, Seed: cfg.Seed, Target: cfg.Stop.EpisodeReturnMean}
+	stdout := opts.Stdout
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	bar := &progressBar{w: stdout, enabled: opts.Progress, total: cfg.Stop.EnvSteps}
+	runErr := func() error {
+		for {
+			r, err := algo.Train(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					out.Interrupted, out.StopReason = true, "interrupted"
+					return nil
+				}
+				return err
+			}
+			out.Last = r
+			if err := prog.Write(r); err != nil {
+				return err
+			}
+			bar.line(formatLine(r), r.EnvSteps)
+			if r.HasEpisodes && (rf.BestEpisodeReturnMean == nil || r.EpisodeReturnMean > *rf.BestEpisodeReturnMean) {
+				best := r.EpisodeReturnMean
+				rf.BestEpisodeReturnMean = &best
+			}
+			if reason := stopReason(cfg.Stop, r); reason != "" {
+				out.StopReason = reason
+				if reason == "episode_return_mean" {
+					out.TargetMet = true
+					steps, secs := r.EnvSteps, r.TimeS
+					rf.EnvStepsToTarget, rf.TimeSToTarget = &steps, &secs
+				}
+				return nil
+			}
+			if ctx.Err() != nil {
+				out.Interrupted, out.StopReason = true, "interrupted"
+				return nil
+			}
+		}
+	}()
+	bar.done()
+	rf.StopReason = out.StopReason
+	rf.Success = out.TargetMet
+	rf.Iterations, rf.EnvSteps, rf.TimeS = out.Last.Iteration, out.Last.EnvSteps, out.Last.TimeS
+	rf.Final = finalMetrics(out.Last, algo.LearnerMetrics())
+	switch {
+	case runErr != nil:
+		rf.Status, rf.Error = "error", runErr.Error()
+	case out.Interrupted:
+		rf.Status = "interrupted"
+	default:
+		rf.Status = "finished"
+	}
+	if err := writeJSON(filepath.Join(dir, "result.json"), rf); err != nil && runErr == nil {
+		runErr = err
+	}
+	if runErr != nil {
+		return out, runErr
+	}
+	return out, nil
+}
+
+// stopReason returns the first stop criterion r meets, or "".
+func stopReason(s config.StopConfig, r algorithms.Result) string {
+	switch {
+	case s.EpisodeReturnMean != nil && r.HasEpisodes && r.EpisodeReturnMean >= *s.EpisodeReturnMean:
+		return "episode_return_mean"
+	case r.EnvSteps >= s.EnvSteps:
+		return "env_steps"
+	case s.Iterations > 0 && r.Iteration >= s.Iterations:
+		return "iterations"
+	case s.TimeS > 0 && r.TimeS >= s.TimeS:
+		return "time_s"
+	}
+	return ""
+}
+
+func formatLine(r algorithms.Result) string {
+	ret := "       -"
+	if r.HasEpisodes {
+		ret = fmt.Sprintf("%8.1f", r.EpisodeReturnMean)
+	}
+	return fmt.Sprintf("iter %5d  env_steps %9d  return_mean %s  steps/s %8.0f  time %7.1fs",
+		r.Iteration, r.EnvSteps, ret, r.EnvStepsPerS, r.TimeS)
+}
+
+func finalMetrics(r algorithms.Result, learnerNames []string) map[string]float64 {
+	m := map[string]float64{}
+	for _, c := range Columns(learnerNames) {
+		if v, ok := c.value(r); ok {
+			m[c.name] = v
+		}
+	}
+	return m
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", filepath.Base(path), err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	return os.Rename(tmp, path)
+}
+
+// progressBar draws one line at the bottom of a terminal, redrawn after
+// every iteration line. It is a dozen lines, so it is written here rather
+// than taken from a library that would have to share the line with our
+// own output.
+type progressBar struct {
+	w       io.Writer
+	enabled bool
+	total   int64
+	steps   int64
+}
+
+func (b *progressBar) line(s string, steps int64) {
+	if !b.enabled {
+		fmt.Fprintln(b.w, s)
+		return
+	}
+	fmt.Fprintf(b.w, "\r\033[K%s\n", s)
+	b.steps = steps
+	frac := math.Min(1, float64(b.steps)/float64(b.total))
+	const width = 30
+	n := int(frac * width)
+	fmt.Fprintf(b.w, "[%s%s] %3.0f%% %d/%d env steps", strings.Repeat("#", n), strings.Repeat(".", width-n), 100*frac, b.steps, b.total)
+}
+
+func (b *progressBar) done() {
+	if b.enabled {
+		fmt.Fprint(b.w, "\r\033[K")
+	}
+}
