@@ -96,8 +96,8 @@ func (w *Weights) Validate() error {
 	return nil
 }
 
-// MarshalBinary encodes w as msgpack.
-func (w *Weights) MarshalBinary() ([]byte, error) { return wire.Marshal(w) }
+// Encode encodes w as msgpack (UnmarshalWeights decodes it).
+func (w *Weights) Encode() ([]byte, error) { return wire.Marshal(w) }
 
 // UnmarshalWeights decodes msgpack bytes from outside the process: the
 // message is bounded and its headers are checked before anything is

@@ -113,8 +113,8 @@ func (b *SampleBatch) Validate() error {
 	return nil
 }
 
-// MarshalBinary encodes the batch as msgpack.
-func (b *SampleBatch) MarshalBinary() ([]byte, error) { return wire.Marshal(b) }
+// Encode encodes the batch as msgpack (UnmarshalSampleBatch decodes it).
+func (b *SampleBatch) Encode() ([]byte, error) { return wire.Marshal(b) }
 
 // UnmarshalSampleBatch decodes msgpack bytes from outside the process. The
 // bytes are length-checked before msgpack decodes them (internal/wire), so
