@@ -1,0 +1,100 @@
+package runner
+
+import (
+	"bytes"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rlgo/rlgo/algorithms"
+	"github.com/rlgo/rlgo/internal/config"
+)
+
+func TestStopReason(t *testing.T) {
+	target := 475.0
+	s := config.StopConfig{EpisodeReturnMean: &target, EnvSteps: 1000, Iterations: 5, TimeS: 60}
+	tests := []struct {
+		r    algorithms.Result
+		want string
+	}{
+		{algorithms.Result{Iteration: 1, EnvSteps: 100}, ""},
+		{algorithms.Result{Iteration: 1, EnvSteps: 100, HasEpisodes: true, EpisodeReturnMean: 474.9}, ""},
+		{algorithms.Result{Iteration: 1, EnvSteps: 100, HasEpisodes: true, EpisodeReturnMean: 475}, "episode_return_mean"},
+		// The target wins over a budget met in the same iteration: success is what counts.
+		{algorithms.Result{Iteration: 5, EnvSteps: 1000, HasEpisodes: true, EpisodeReturnMean: 500}, "episode_return_mean"},
+		{algorithms.Result{Iteration: 2, EnvSteps: 1000}, "env_steps"},
+		{algorithms.Result{Iteration: 5, EnvSteps: 500}, "iterations"},
+		{algorithms.Result{Iteration: 2, EnvSteps: 500, TimeS: 61}, "time_s"},
+	}
+	for _, tt := range tests {
+		if got := stopReason(s, tt.r); got != tt.want {
+			t.Errorf("stopReason(%+v) = %q; want %q", tt.r, got, tt.want)
+		}
+	}
+}
+
+func TestProgressRows(t *testing.T) {
+	dir := t.TempDir()
+	p, err := newProgressWriter(dir, []string{"learner/a", "learner/b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nan := math.NaN()
+	rows := []algorithms.Result{
+		{Iteration: 1, EnvSteps: 512, TimeS: 0.25, Learner: []algorithms.Metric{{Name: "learner/a", Value: 0.5}, {Name: "learner/b", Value: nan}}, FleetWorkers: 2},
+		{Iteration: 2, EnvSteps: 1024, Episodes: 3, HasEpisodes: true, EpisodeReturnMean: 21.5, EpisodeReturnMin: 9, EpisodeReturnMax: 40, EpisodeLenMean: 21.5, Learner: []algorithms.Metric{{Name: "learner/a", Value: 1e-7}, {Name: "learner/b", Value: 2}}, FleetWorkers: 2},
+	}
+	for _, r := range rows {
+		if err := p.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.Close()
+	csv, _ := os.ReadFile(filepath.Join(dir, "progress.csv"))
+	wantCSV := "iteration,env_steps,episodes,episode_return_mean,episode_return_min,episode_return_max,episode_len_mean,time_s,env_steps_per_s,sample_time_s,learn_time_s,learner/a,learner/b,fleet/workers,fleet/restarts\n" +
+		"1,512,0,,,,,0.25,0,0,0,0.5,,2,0\n" +
+		"2,1024,3,21.5,9,40,21.5,0,0,0,0,1e-07,2,2,0\n"
+	if string(csv) != wantCSV {
+		t.Errorf("progress.csv =\n%s\nwant\n%s", csv, wantCSV)
+	}
+	jl, _ := os.ReadFile(filepath.Join(dir, "result.jsonl"))
+	wantJL := `{"iteration":1,"env_steps":512,"episodes":0,"time_s":0.25,"env_steps_per_s":0,"sample_time_s":0,"learn_time_s":0,"learner/a":0.5,"fleet/workers":2,"fleet/restarts":0}` + "\n" +
+		`{"iteration":2,"env_steps":1024,"episodes":3,"episode_return_mean":21.5,"episode_return_min":9,"episode_return_max":40,"episode_len_mean":21.5,"time_s":0,"env_steps_per_s":0,"sample_time_s":0,"learn_time_s":0,"learner/a":1e-07,"learner/b":2,"fleet/workers":2,"fleet/restarts":0}` + "\n"
+	if string(jl) != wantJL {
+		t.Errorf("result.jsonl =\n%s\nwant\n%s", jl, wantJL)
+	}
+}
+
+func TestProgressBar(t *testing.T) {
+	var b bytes.Buffer
+	bar := &progressBar{w: &b, enabled: true, total: 1000}
+	bar.line("iter 1", 250)
+	bar.done()
+	want := "\r\033[Kiter 1\n[#######.......................]  25% 250/1000 env steps\r\033[K"
+	if b.String() != want {
+		t.Errorf("progress bar wrote %q; want %q", b.String(), want)
+	}
+	b.Reset()
+	plain := &progressBar{w: &b, total: 1000}
+	plain.line("iter 1", 250)
+	plain.done()
+	if b.String() != "iter 1\n" {
+		t.Errorf("without a terminal wrote %q; want just the line", b.String())
+	}
+}
+
+func TestRunDir(t *testing.T) {
+	now := time.Date(2026, 11, 25, 19, 30, 5, 0, time.UTC)
+	if got := RunDir("cartpole-ppo", "", now); got != filepath.Join("runs", "cartpole-ppo-20261125-193005") {
+		t.Errorf("RunDir = %s", got)
+	}
+	if got := RunDir("x", "/tmp/out", now); got != "/tmp/out" {
+		t.Errorf("RunDir with --out = %s; want the --out directory itself", got)
+	}
+	if !strings.HasPrefix(formatLine(algorithms.Result{Iteration: 3}), "iter     3") {
+		t.Error("formatLine does not start with the iteration")
+	}
+}
