@@ -78,7 +78,8 @@ func (gr *Graph) Input(name string, shape ...int) *Input {
 
 // MLP adds m's forward pass on x ([batch, Sizes[0]]) to the graph and
 // returns its output node ([batch, Sizes[len-1]]). It computes exactly what
-// policy.Forward computes.
+// policy.Forward computes, one fused Dense node per layer. Gradients do not
+// flow into x when x is a graph input.
 func (gr *Graph) MLP(m policy.MLP, x *gorgonia.Node) (*gorgonia.Node, error) {
 	h := x
 	for i := 0; i < m.Layers(); i++ {
@@ -86,26 +87,13 @@ func (gr *Graph) MLP(m policy.MLP, x *gorgonia.Node) (*gorgonia.Node, error) {
 		if w == nil || b == nil {
 			return nil, fmt.Errorf("mlp %s: no parameters for layer %d", m.Name, i)
 		}
-		xw, err := gorgonia.Mul(h, w)
-		if err != nil {
-			return nil, fmt.Errorf("mlp %s layer %d: %w", m.Name, i, err)
-		}
-		if h, err = gorgonia.BroadcastAdd(xw, b, nil, []byte{0}); err != nil {
-			return nil, fmt.Errorf("mlp %s layer %d bias: %w", m.Name, i, err)
-		}
+		act := m.Activation
 		if i == m.Layers()-1 {
-			break
+			act = "" // linear output layer
 		}
-		switch m.Activation {
-		case policy.Tanh:
-			h, err = gorgonia.Tanh(h)
-		case policy.ReLU:
-			h, err = gorgonia.Rectify(h)
-		default:
-			err = fmt.Errorf("unknown activation %q", m.Activation)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("mlp %s layer %d activation: %w", m.Name, i, err)
+		var err error
+		if h, err = Dense(h, w, b, act, i > 0 || !h.IsVar()); err != nil {
+			return nil, fmt.Errorf("mlp %s layer %d: %w", m.Name, i, err)
 		}
 	}
 	return h, nil

@@ -347,7 +347,7 @@ func buildLoss(w *policy.Weights, spec policy.ActorCriticSpec, m int, cfg Config
 	if e != nil {
 		return l, e
 	}
-	logProbsAll := must(gorgonia.LogSoftMax(logits, 1))
+	logProbsAll := must(learner.LogSoftmax(logits))
 	newLogProbs := must(gorgonia.Sum(must(gorgonia.HadamardProd(logProbsAll, l.actionsOneHot.Node)), 1))
 	probs := must(gorgonia.Exp(logProbsAll))
 	entropy := must(gorgonia.Neg(must(gorgonia.Mean(must(gorgonia.Sum(must(gorgonia.HadamardProd(probs, logProbsAll)), 1))))))

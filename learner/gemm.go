@@ -1,0 +1,100 @@
+package learner
+
+// Small dense matrix products for the learner's fused layer ops. The
+// networks here are narrow (64 units) and the minibatches small (128), the
+// regime where a general BLAS's per-call overhead and gonum's goroutine
+// fan-out dominate. Every product is reduced to one of two kernels whose
+// inner loop runs along a contiguous dimension: rowKernel (one output row
+// accumulated over k, held in registers) and dot. On amd64 with AVX2+FMA
+// they are assembly; elsewhere plain Go. All matrices are row-major.
+
+// gemmNN sets c[m,n] = a[m,k]·b[k,n] (+ bias broadcast over rows, when
+// bias is not nil). bT is scratch of at least n·k values, used when n is
+// too narrow for rowKernel.
+func gemmNN(m, n, k int, a, b, bias, c, bT []float32) {
+	c = c[:m*n]
+	if bias != nil {
+		for i := 0; i < m; i++ {
+			copy(c[i*n:(i+1)*n], bias[:n])
+		}
+	} else {
+		clear(c)
+	}
+	if n >= 8 {
+		for i := 0; i < m; i++ {
+			rowKernel(c[i*n:(i+1)*n], a[i*k:(i+1)*k], b, n, k, n)
+		}
+		return
+	}
+	// Narrow output (a value or logits head): one dot product per output
+	// against b's columns, made contiguous by transposing b.
+	bT = bT[:n*k]
+	transpose(b, k, n, bT)
+	for i := 0; i < m; i++ {
+		ai := a[i*k : (i+1)*k]
+		for j := 0; j < n; j++ {
+			c[i*n+j] += dot(ai, bT[j*k:(j+1)*k])
+		}
+	}
+}
+
+// gemmNT sets c[m,k] = a[m,n]·bᵀ for b [k,n], by transposing b into
+// scratch bT (n·k) and running gemmNN.
+func gemmNT(m, n, k int, a, b, c, bT, scratch []float32) {
+	bT = bT[:n*k]
+	transpose(b, k, n, bT)
+	gemmNN(m, k, n, a, bT, nil, c, scratch)
+}
+
+// gemmTN sets c[k,n] = aᵀ·b for a [m,k] and b [m,n]: aT (k·m) and scratch
+// (n·m) are scratch.
+func gemmTN(m, k, n int, a, b, c, aT, scratch []float32) {
+	aT = aT[:k*m]
+	transpose(a, m, k, aT)
+	gemmNN(k, n, m, aT, b, nil, c, scratch)
+}
+
+// transpose writes the transpose of a [r,c] into t [c,r].
+func transpose(a []float32, r, c int, t []float32) {
+	a, t = a[:r*c], t[:r*c]
+	const blk = 16
+	for i0 := 0; i0 < r; i0 += blk {
+		i1 := min(i0+blk, r)
+		for j0 := 0; j0 < c; j0 += blk {
+			j1 := min(j0+blk, c)
+			for i := i0; i < i1; i++ {
+				row := a[i*c : (i+1)*c]
+				for j := j0; j < j1; j++ {
+					t[j*r+i] = row[j]
+				}
+			}
+		}
+	}
+}
+
+func rowKernelGo(c, a, b []float32, n, k, ldb int) {
+	c = c[:n]
+	for p := 0; p < k; p++ {
+		ap := a[p]
+		br := b[p*ldb : p*ldb+n]
+		for j, bv := range br {
+			c[j] += ap * bv
+		}
+	}
+}
+
+func dotGo(x, y []float32) float32 {
+	y = y[:len(x)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += x[i] * y[i]
+		s1 += x[i+1] * y[i+1]
+		s2 += x[i+2] * y[i+2]
+		s3 += x[i+3] * y[i+3]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i] * y[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}

@@ -1,0 +1,197 @@
+#include "textflag.h"
+
+// func rowKernel64AVX2(c, a, b *float32, k, ldb int)
+// c[0:64] += Σ_{p<k} a[p]·b[p·ldb : p·ldb+64], with the 64 outputs held in
+// eight YMM registers for the whole sum.
+TEXT ·rowKernel64AVX2(SB), NOSPLIT, $0-40
+	MOVQ c+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ k+24(FP), CX
+	MOVQ ldb+32(FP), BX
+	SHLQ $2, BX
+	VMOVUPS 0(DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 64(DI), Y2
+	VMOVUPS 96(DI), Y3
+	VMOVUPS 128(DI), Y4
+	VMOVUPS 160(DI), Y5
+	VMOVUPS 192(DI), Y6
+	VMOVUPS 224(DI), Y7
+	TESTQ CX, CX
+	JE done64
+loop64:
+	VBROADCASTSS (SI), Y8
+	VFMADD231PS 0(DX), Y8, Y0
+	VFMADD231PS 32(DX), Y8, Y1
+	VFMADD231PS 64(DX), Y8, Y2
+	VFMADD231PS 96(DX), Y8, Y3
+	VFMADD231PS 128(DX), Y8, Y4
+	VFMADD231PS 160(DX), Y8, Y5
+	VFMADD231PS 192(DX), Y8, Y6
+	VFMADD231PS 224(DX), Y8, Y7
+	ADDQ $4, SI
+	ADDQ BX, DX
+	DECQ CX
+	JNE loop64
+done64:
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	VMOVUPS Y4, 128(DI)
+	VMOVUPS Y5, 160(DI)
+	VMOVUPS Y6, 192(DI)
+	VMOVUPS Y7, 224(DI)
+	VZEROUPPER
+	RET
+
+// func rowKernel8AVX2(c, a, b *float32, k, ldb int)
+// c[0:8] += Σ_{p<k} a[p]·b[p·ldb : p·ldb+8].
+TEXT ·rowKernel8AVX2(SB), NOSPLIT, $0-40
+	MOVQ c+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ k+24(FP), CX
+	MOVQ ldb+32(FP), BX
+	SHLQ $2, BX
+	VMOVUPS 0(DI), Y0
+	VXORPS Y1, Y1, Y1
+	TESTQ CX, CX
+	JE done8
+loop8:
+	VBROADCASTSS (SI), Y8
+	VFMADD231PS 0(DX), Y8, Y0
+	ADDQ $4, SI
+	ADDQ BX, DX
+	DECQ CX
+	JNE loop8
+done8:
+	VMOVUPS Y0, 0(DI)
+	VZEROUPPER
+	RET
+
+// func dotAVX2(x, y *float32, n int) float32
+// Σ x[i]·y[i] with four 8-wide accumulators; n need not be a multiple of 8.
+TEXT ·dotAVX2(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+loop32:
+	CMPQ CX, $32
+	JL loop8d
+	VMOVUPS 0(SI), Y4
+	VMOVUPS 32(SI), Y5
+	VMOVUPS 64(SI), Y6
+	VMOVUPS 96(SI), Y7
+	VFMADD231PS 0(DI), Y4, Y0
+	VFMADD231PS 32(DI), Y5, Y1
+	VFMADD231PS 64(DI), Y6, Y2
+	VFMADD231PS 96(DI), Y7, Y3
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP loop32
+loop8d:
+	CMPQ CX, $8
+	JL tail
+	VMOVUPS 0(SI), Y4
+	VFMADD231PS 0(DI), Y4, Y0
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP loop8d
+tail:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	TESTQ CX, CX
+	JE dotdone
+tailloop:
+	VMOVSS (SI), X4
+	VFMADD231SS (DI), X4, X0
+	ADDQ $4, SI
+	ADDQ $4, DI
+	DECQ CX
+	JNE tailloop
+dotdone:
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
+TEXT ·cpuid(SB), NOSPLIT, $0-24
+	MOVL eaxArg+0(FP), AX
+	MOVL ecxArg+4(FP), CX
+	CPUID
+	MOVL AX, eax+8(FP)
+	MOVL BX, ebx+12(FP)
+	MOVL CX, ecx+16(FP)
+	MOVL DX, edx+20(FP)
+	RET
+
+// func xgetbv() (eax, edx uint32)
+TEXT ·xgetbv(SB), NOSPLIT, $0-8
+	MOVL $0, CX
+	XGETBV
+	MOVL AX, eax+0(FP)
+	MOVL DX, edx+4(FP)
+	RET
+
+// func tanhAVX2(x *float32, n int, c *[12]float32)
+// x[0:n] = tanh(x[0:n]) in place, n a multiple of 8, by policy.Tanh32's
+// rational approximation with FMAs. c holds, in order: the clamp, a13, a11,
+// a9, a7, a5, a3, a1, b6, b4, b2, b0.
+TEXT ·tanhAVX2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), DI
+	MOVQ n+8(FP), CX
+	MOVQ c+16(FP), SI
+	VBROADCASTSS 0(SI), Y15
+	VXORPS Y14, Y14, Y14
+	VSUBPS Y15, Y14, Y14
+	VBROADCASTSS 4(SI), Y13
+	VBROADCASTSS 8(SI), Y12
+	VBROADCASTSS 12(SI), Y11
+	VBROADCASTSS 16(SI), Y10
+	VBROADCASTSS 20(SI), Y9
+	VBROADCASTSS 24(SI), Y8
+	VBROADCASTSS 28(SI), Y7
+	VBROADCASTSS 32(SI), Y6
+	VBROADCASTSS 36(SI), Y5
+	VBROADCASTSS 40(SI), Y4
+	VBROADCASTSS 44(SI), Y3
+	SHRQ $3, CX
+	JE tanhdone
+tanhloop:
+	VMOVUPS (DI), Y0
+	VMINPS Y15, Y0, Y0
+	VMAXPS Y14, Y0, Y0
+	VMULPS Y0, Y0, Y1
+	VMOVAPS Y13, Y2
+	VFMADD213PS Y12, Y1, Y2
+	VFMADD213PS Y11, Y1, Y2
+	VFMADD213PS Y10, Y1, Y2
+	VFMADD213PS Y9, Y1, Y2
+	VFMADD213PS Y8, Y1, Y2
+	VFMADD213PS Y7, Y1, Y2
+	VMULPS Y0, Y2, Y2
+	VMOVAPS Y6, Y0
+	VFMADD213PS Y5, Y1, Y0
+	VFMADD213PS Y4, Y1, Y0
+	VFMADD213PS Y3, Y1, Y0
+	VDIVPS Y0, Y2, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ $32, DI
+	DECQ CX
+	JNE tanhloop
+tanhdone:
+	VZEROUPPER
+	RET
