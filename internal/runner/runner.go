@@ -20,6 +20,8 @@ import (
 	"github.com/rlgo/rlgo/algorithms/ppo"
 	"github.com/rlgo/rlgo/internal/config"
 	"github.com/rlgo/rlgo/learner"
+	"github.com/rlgo/rlgo/policy"
+	"github.com/rlgo/rlgo/rollout"
 )
 
 // Options are the run flags shared by rltrain train and rltrain learner.
@@ -35,6 +37,9 @@ type Options struct {
 	Progress bool
 	// Log receives one-off messages (device choice); nil discards them.
 	Log io.Writer
+	// NewFleet builds the rollout fleet (rltrain learner passes the remote
+	// fleet); nil means local goroutine workers.
+	NewFleet func(spec policy.ActorCriticSpec, w *policy.Weights) (rollout.Fleet, error)
 }
 
 // Outcome is how a run ended.
@@ -83,8 +88,9 @@ type ResultFile struct {
 	LastCheckpoint string `json:"last_checkpoint"`
 }
 
-// NewAlgorithm builds the configured algorithm with a local fleet.
-func NewAlgorithm(cfg *config.Config, log io.Writer) (algorithms.Algorithm, error) {
+// NewAlgorithm builds the configured algorithm; newFleet nil means a
+// local fleet.
+func NewAlgorithm(cfg *config.Config, log io.Writer, newFleet func(policy.ActorCriticSpec, *policy.Weights) (rollout.Fleet, error)) (algorithms.Algorithm, error) {
 	dev, err := learner.SelectDevice(cfg.Learner.Device)
 	if err != nil {
 		return nil, &config.Error{Key: "learner.device", Msg: err.Error()}
@@ -101,6 +107,7 @@ func NewAlgorithm(cfg *config.Config, log io.Writer) (algorithms.Algorithm, erro
 			Model:      cfg.Model,
 			Rollout:    cfg.Rollout,
 			Device:     cfg.Learner.Device,
+			NewFleet:   newFleet,
 		})
 		if err != nil {
 			var fe *algorithms.FieldError
@@ -139,7 +146,7 @@ func Run(ctx context.Context, cfg *config.Loaded, opts Options) (*Outcome, error
 	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), y, 0o644); err != nil {
 		return nil, fmt.Errorf("write config: %w", err)
 	}
-	algo, err := NewAlgorithm(&cfg.Config, opts.Log)
+	algo, err := NewAlgorithm(&cfg.Config, opts.Log, opts.NewFleet)
 	if err != nil {
 		return nil, err
 	}

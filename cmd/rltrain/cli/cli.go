@@ -20,6 +20,8 @@ import (
 	_ "github.com/rlgo/rlgo/envs/classic" // the built-in envs
 	"github.com/rlgo/rlgo/internal/config"
 	"github.com/rlgo/rlgo/internal/runner"
+	"github.com/rlgo/rlgo/policy"
+	"github.com/rlgo/rlgo/rollout"
 )
 
 // Exit codes, for orchestrators.
@@ -102,19 +104,31 @@ func newTrain(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Train with local workers until the config's stop criteria",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return train(cmd.Context(), args[0], f, stdout, stderr)
+			return train(cmd.Context(), args[0], f, stdout, stderr, nil)
 		},
 	}
 	f.register(c)
 	return c
 }
 
-func train(ctx context.Context, path string, f runFlags, stdout, stderr io.Writer) error {
+// fleetFactory builds a run's fleet from its config; nil means local workers.
+type fleetFactory func(cfg *config.Loaded) (func(policy.ActorCriticSpec, *policy.Weights) (rollout.Fleet, error), error)
+
+// train loads the config and runs it to its stop criteria, mapping the
+// outcome to an exit code. rltrain train and rltrain learner share it.
+func train(ctx context.Context, path string, f runFlags, stdout, stderr io.Writer, fleet fleetFactory) error {
 	cfg, err := config.Load(path, f.sets)
 	if err != nil {
 		return &exitError{code: ExitUsage, err: err}
 	}
+	var newFleet func(policy.ActorCriticSpec, *policy.Weights) (rollout.Fleet, error)
+	if fleet != nil {
+		if newFleet, err = fleet(cfg); err != nil {
+			return &exitError{code: ExitError, err: err}
+		}
+	}
 	out, err := runner.Run(ctx, cfg, runner.Options{
+		NewFleet: newFleet,
 		Out:      f.out,
 		AsTest:   f.asTest,
 		Stdout:   stdout,
