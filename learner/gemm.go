@@ -22,7 +22,7 @@ func gemmNN(m, n, k int, a, b, bias, c, bT []float32) {
 	}
 	if n >= 8 {
 		for i := 0; i < m; i++ {
-			rowKernel(c[i*n:(i+1)*n], a[i*k:(i+1)*k], b, n, k, n)
+			rowKernel(c[i*n:(i+1)*n], a[i*k:(i+1)*k], 1, b, n, k, n)
 		}
 		return
 	}
@@ -46,12 +46,24 @@ func gemmNT(m, n, k int, a, b, c, bT, scratch []float32) {
 	gemmNN(m, k, n, a, bT, nil, c, scratch)
 }
 
-// gemmTN sets c[k,n] = aᵀ·b for a [m,k] and b [m,n]: aT (k·m) and scratch
-// (n·m) are scratch.
-func gemmTN(m, k, n int, a, b, c, aT, scratch []float32) {
-	aT = aT[:k*m]
-	transpose(a, m, k, aT)
-	gemmNN(k, n, m, aT, b, nil, c, scratch)
+// gemmTN sets c[k,n] = aᵀ·b for a [m,k] and b [m,n], reading a's columns
+// with a stride instead of transposing it. cT (n·k) is scratch for narrow b.
+func gemmTN(m, k, n int, a, b, c, cT []float32) {
+	c = c[:k*n]
+	clear(c)
+	if n >= 8 {
+		for p := 0; p < k; p++ { // row p of c is Σ_i a[i,p]·b[i,:]
+			rowKernel(c[p*n:(p+1)*n], a[p:], k, b, n, m, n)
+		}
+		return
+	}
+	// Narrow b: row j of cᵀ is Σ_i b[i,j]·a[i,:], then transpose.
+	cT = cT[:n*k]
+	clear(cT)
+	for j := 0; j < n; j++ {
+		rowKernel(cT[j*k:(j+1)*k], b[j:], n, a, k, m, k)
+	}
+	transpose(cT, n, k, c)
 }
 
 // transpose writes the transpose of a [r,c] into t [c,r].
@@ -72,10 +84,10 @@ func transpose(a []float32, r, c int, t []float32) {
 	}
 }
 
-func rowKernelGo(c, a, b []float32, n, k, ldb int) {
+func rowKernelGo(c, a []float32, lda int, b []float32, n, k, ldb int) {
 	c = c[:n]
 	for p := 0; p < k; p++ {
-		ap := a[p]
+		ap := a[p*lda]
 		br := b[p*ldb : p*ldb+n]
 		for j, bv := range br {
 			c[j] += ap * bv

@@ -3,10 +3,10 @@ package learner
 import "github.com/rlgo/rlgo/policy"
 
 //go:noescape
-func rowKernel64AVX2(c, a, b *float32, k, ldb int)
+func rowKernel64AVX2(c, a, b *float32, k, ldb, lda int)
 
 //go:noescape
-func rowKernel8AVX2(c, a, b *float32, k, ldb int)
+func rowKernel8AVX2(c, a, b *float32, k, ldb, lda int)
 
 //go:noescape
 func dotAVX2(x, y *float32, n int) float32
@@ -40,24 +40,24 @@ func hasAVX2FMA() bool {
 
 var useAVX2 = hasAVX2FMA()
 
-// rowKernel adds Σ_{p<k} a[p]·b[p·ldb : p·ldb+n] to c[0:n].
-func rowKernel(c, a, b []float32, n, k, ldb int) {
+// rowKernel adds Σ_{p<k} a[p·lda]·b[p·ldb : p·ldb+n] to c[0:n].
+func rowKernel(c, a []float32, lda int, b []float32, n, k, ldb int) {
 	if !useAVX2 || k == 0 {
-		rowKernelGo(c, a, b, n, k, ldb)
+		rowKernelGo(c, a, lda, b, n, k, ldb)
 		return
 	}
-	_ = a[k-1]
+	_ = a[(k-1)*lda]
 	_ = b[(k-1)*ldb+n-1]
 	_ = c[n-1]
 	j := 0
 	for ; j+64 <= n; j += 64 {
-		rowKernel64AVX2(&c[j], &a[0], &b[j], k, ldb)
+		rowKernel64AVX2(&c[j], &a[0], &b[j], k, ldb, lda)
 	}
 	for ; j+8 <= n; j += 8 {
-		rowKernel8AVX2(&c[j], &a[0], &b[j], k, ldb)
+		rowKernel8AVX2(&c[j], &a[0], &b[j], k, ldb, lda)
 	}
 	if j < n {
-		rowKernelGo(c[j:], a, b[j:], n-j, k, ldb)
+		rowKernelGo(c[j:], a, lda, b[j:], n-j, k, ldb)
 	}
 }
 

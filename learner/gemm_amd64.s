@@ -1,15 +1,17 @@
 #include "textflag.h"
 
-// func rowKernel64AVX2(c, a, b *float32, k, ldb int)
-// c[0:64] += Σ_{p<k} a[p]·b[p·ldb : p·ldb+64], with the 64 outputs held in
+// func rowKernel64AVX2(c, a, b *float32, k, ldb, lda int)
+// c[0:64] += Σ_{p<k} a[p·lda]·b[p·ldb : p·ldb+64], with the 64 outputs held in
 // eight YMM registers for the whole sum.
-TEXT ·rowKernel64AVX2(SB), NOSPLIT, $0-40
+TEXT ·rowKernel64AVX2(SB), NOSPLIT, $0-48
 	MOVQ c+0(FP), DI
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
 	MOVQ k+24(FP), CX
 	MOVQ ldb+32(FP), BX
 	SHLQ $2, BX
+	MOVQ lda+40(FP), R8
+	SHLQ $2, R8
 	VMOVUPS 0(DI), Y0
 	VMOVUPS 32(DI), Y1
 	VMOVUPS 64(DI), Y2
@@ -30,7 +32,7 @@ loop64:
 	VFMADD231PS 160(DX), Y8, Y5
 	VFMADD231PS 192(DX), Y8, Y6
 	VFMADD231PS 224(DX), Y8, Y7
-	ADDQ $4, SI
+	ADDQ R8, SI
 	ADDQ BX, DX
 	DECQ CX
 	JNE loop64
@@ -46,23 +48,24 @@ done64:
 	VZEROUPPER
 	RET
 
-// func rowKernel8AVX2(c, a, b *float32, k, ldb int)
-// c[0:8] += Σ_{p<k} a[p]·b[p·ldb : p·ldb+8].
-TEXT ·rowKernel8AVX2(SB), NOSPLIT, $0-40
+// func rowKernel8AVX2(c, a, b *float32, k, ldb, lda int)
+// c[0:8] += Σ_{p<k} a[p·lda]·b[p·ldb : p·ldb+8].
+TEXT ·rowKernel8AVX2(SB), NOSPLIT, $0-48
 	MOVQ c+0(FP), DI
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
 	MOVQ k+24(FP), CX
 	MOVQ ldb+32(FP), BX
 	SHLQ $2, BX
+	MOVQ lda+40(FP), R8
+	SHLQ $2, R8
 	VMOVUPS 0(DI), Y0
-	VXORPS Y1, Y1, Y1
 	TESTQ CX, CX
 	JE done8
 loop8:
 	VBROADCASTSS (SI), Y8
 	VFMADD231PS 0(DX), Y8, Y0
-	ADDQ $4, SI
+	ADDQ R8, SI
 	ADDQ BX, DX
 	DECQ CX
 	JNE loop8

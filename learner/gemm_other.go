@@ -6,7 +6,9 @@ import "github.com/rlgo/rlgo/policy"
 
 var useAVX2 = false
 
-func rowKernel(c, a, b []float32, n, k, ldb int) { rowKernelGo(c, a, b, n, k, ldb) }
+func rowKernel(c, a []float32, lda int, b []float32, n, k, ldb int) {
+	rowKernelGo(c, a, lda, b, n, k, ldb)
+}
 
 func dot(x, y []float32) float32 { return dotGo(x, y) }
 

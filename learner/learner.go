@@ -252,3 +252,6 @@ func (l *Learner) Optimizer() *Adam { return l.adam }
 
 // Close releases the VM.
 func (l *Learner) Close() error { return l.vm.Close() }
+
+// Params returns the parameter nodes, in the Weights' tensor order.
+func (gr *Graph) Params() []*gorgonia.Node { return gr.params }

@@ -38,6 +38,11 @@ type f32Op struct {
 	run     func(out []float32, in [][]float32, shapes []tensor.Shape)
 	diffWRT []bool
 	symDiff func(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error)
+	// out is the op's output, allocated on the first run and reused: the
+	// TapeMachine drops every value on Reset and would otherwise allocate
+	// each node's output anew every step. Each op belongs to one node, and
+	// its value is fully rewritten by every run.
+	out *tensor.Dense
 }
 
 var errSecondOrder = errors.New("learner: custom op has no second derivative")
@@ -98,8 +103,11 @@ func (op *f32Op) do(prealloc gorgonia.Value, in []gorgonia.Value) (gorgonia.Valu
 		return nil, err
 	}
 	out, _ := prealloc.(*tensor.Dense)
-	if out == nil || !out.Shape().Eq(outShape) {
-		out = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(outShape...))
+	if out == nil || !out.Shape().Eq(outShape) || out.Dtype() != tensor.Float32 {
+		if op.out == nil || !op.out.Shape().Eq(outShape) {
+			op.out = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(outShape...))
+		}
+		out = op.out
 	}
 	op.run(out.Data().([]float32), data[:len(in)], shapes[:len(in)])
 	return out, nil
@@ -265,7 +273,7 @@ func matMulNTOp() *f32Op {
 
 // matMulTNOp(a, b) is aᵀ·b for a [m,k] and b [m,n].
 func matMulTNOp() *f32Op {
-	var s1, s2 []float32
+	var s1 []float32
 	op := &f32Op{name: "MatMulTN", inDims: []int{2, 2}, outDims: 2, diffWRT: []bool{false, false}}
 	op.shape = func(s []tensor.Shape) (tensor.Shape, error) {
 		if s[0][0] != s[1][0] {
@@ -275,7 +283,7 @@ func matMulTNOp() *f32Op {
 	}
 	op.run = func(out []float32, in [][]float32, s []tensor.Shape) {
 		m, k, n := s[0][0], s[0][1], s[1][1]
-		gemmTN(m, k, n, in[0], in[1], out, grow(&s1, k*m), grow(&s2, n*m))
+		gemmTN(m, k, n, in[0], in[1], out, grow(&s1, n*k))
 	}
 	return op
 }
