@@ -186,7 +186,7 @@ type StepResult struct {
 // refreshed); used by tests and for statistics.
 func (l *Learner) Forward() (float32, error) {
 	defer l.vm.Reset()
-	if err := l.vm.RunAll(); err != nil {
+	if err := l.run(); err != nil {
 		return 0, fmt.Errorf("learner: forward: %w", err)
 	}
 	return l.lossValue(), nil
@@ -202,11 +202,27 @@ func (l *Learner) lossValue() float32 {
 	return 0
 }
 
+// run zeroes the parameters' gradients and runs the graph. The
+// TapeMachine adds each run's gradient into the parameters' dual values
+// (vm_tape_nocuda.go: dv.d += v) and never clears them; gorgonia's own
+// solvers zero them after every update. Without this, every step would
+// apply the sum of all gradients so far.
+func (l *Learner) run() error {
+	for _, p := range l.graph.params {
+		if g, err := p.Grad(); err == nil && g != nil {
+			if d, ok := g.Data().([]float32); ok {
+				clear(d)
+			}
+		}
+	}
+	return l.vm.RunAll()
+}
+
 // Step runs forward and backward on the current inputs and applies one
 // Adam update with learning rate lr.
 func (l *Learner) Step(lr float64) (StepResult, error) {
 	defer l.vm.Reset()
-	if err := l.vm.RunAll(); err != nil {
+	if err := l.run(); err != nil {
 		return StepResult{}, fmt.Errorf("learner: forward/backward: %w", err)
 	}
 	for i, p := range l.graph.params {
@@ -227,7 +243,7 @@ func (l *Learner) Step(lr float64) (StepResult, error) {
 // gradients, in parameter order, without updating (for gradient checks).
 func (l *Learner) Gradients() ([][]float32, error) {
 	defer l.vm.Reset()
-	if err := l.vm.RunAll(); err != nil {
+	if err := l.run(); err != nil {
 		return nil, fmt.Errorf("learner: forward/backward: %w", err)
 	}
 	out := make([][]float32, len(l.graph.params))
