@@ -389,6 +389,14 @@ func buildLoss(w *policy.Weights, spec policy.ActorCriticSpec, m int, cfg Config
 	return l, nil
 }
 
+// setClip writes the clip range ε into the graph's clip inputs.
+func (l *lossGraph) setClip(clip float64) {
+	fill(l.clipLow.Data, float32(1-clip))
+	fill(l.clipHigh.Data, float32(1+clip))
+	fill(l.negClip.Data, float32(-clip))
+	fill(l.posClip.Data, float32(clip))
+}
+
 // maximum is max(a, b) element-wise: b + (a − b)·[a > b].
 func maximum(a, b *gorgonia.Node) (*gorgonia.Node, error) {
 	mask, err := gorgonia.Gt(a, b, true)
@@ -445,10 +453,7 @@ func (p *PPO) update(lr, clip float64) (updateStats, error) {
 	m := len(p.perm) / p.cfg.Minibatches
 	steps := 0
 	l := &p.loss
-	fill(l.clipLow.Data, float32(1-clip))
-	fill(l.clipHigh.Data, float32(1+clip))
-	fill(l.negClip.Data, float32(-clip))
-	fill(l.posClip.Data, float32(clip))
+	l.setClip(clip)
 	for epoch := 0; epoch < p.cfg.Epochs; epoch++ {
 		p.rng.Shuffle(len(p.perm), func(i, j int) { p.perm[i], p.perm[j] = p.perm[j], p.perm[i] })
 		var epochKL float64
