@@ -158,7 +158,7 @@ func activate(a Activation, x []float32) {
 	switch a {
 	case Tanh:
 		for i, v := range x {
-			x[i] = Tanh32(v)
+			x[i] = float32(math.Tanh(float64(v)))
 		}
 	case ReLU:
 		for i, v := range x {
