@@ -32,6 +32,16 @@ type Weights struct {
 	// Tensors are kept in a fixed order (the network's parameter order), so
 	// that encoding is deterministic.
 	Tensors []Tensor `msgpack:"tensors"`
+	// Explore carries the exploration settings the learner wants the
+	// workers to act with until the next broadcast (DQN's ε).
+	Explore Exploration `msgpack:"explore"`
+}
+
+// Exploration is broadcast with the weights: algorithms that anneal their
+// exploration on the learner set it, workers' policies read it.
+type Exploration struct {
+	// Epsilon is the probability of a uniformly random action (ε-greedy).
+	Epsilon float32 `msgpack:"epsilon"`
 }
 
 // Get returns the tensor called name, or nil.
@@ -46,7 +56,7 @@ func (w *Weights) Get(name string) *Tensor {
 
 // Clone returns a deep copy of w.
 func (w *Weights) Clone() *Weights {
-	c := &Weights{Version: w.Version, Tensors: make([]Tensor, len(w.Tensors))}
+	c := &Weights{Version: w.Version, Explore: w.Explore, Tensors: make([]Tensor, len(w.Tensors))}
 	for i, t := range w.Tensors {
 		c.Tensors[i] = Tensor{Name: t.Name, Shape: slices.Clone(t.Shape), Data: slices.Clone(t.Data)}
 	}
@@ -67,6 +77,7 @@ func (w *Weights) CopyFrom(src *Weights) error {
 		copy(d.Data, s.Data)
 	}
 	w.Version = src.Version
+	w.Explore = src.Explore
 	return nil
 }
 
