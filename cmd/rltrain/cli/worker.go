@@ -1,0 +1,48 @@
+package cli
+
+import (
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rlgo/rlgo/rollout/remote"
+)
+
+func newWorker(_, stderr io.Writer) *cobra.Command {
+	var sec secFlags
+	cfg := remote.WorkerConfig{}
+	c := &cobra.Command{
+		Use:   "worker --learner ADDR",
+		Short: "Run one rollout worker for an rltrain learner",
+		Long: `Connect to the learner at --learner, receive the run's env and policy, and
+sample the fragments it asks for until the run ends or SIGINT/SIGTERM.
+The worker reconnects with backoff when the learner restarts. A token
+(--token-file or $RLGO_TOKEN) is only sent over TLS (--tls-ca) unless the
+learner is on loopback or --allow-plaintext is given. See docs/remote.md.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			tok, err := sec.resolveToken()
+			if err != nil {
+				return &exitError{code: ExitUsage, err: err}
+			}
+			cfg.Token, cfg.AllowPlaintext = tok, sec.allowPlaintext
+			cfg.Logger = newLogger(stderr).With("role", "worker")
+			if err := cfg.Validate(); err != nil {
+				return &exitError{code: ExitUsage, err: err}
+			}
+			if err := remote.RunWorker(cmd.Context(), cfg); err != nil {
+				return &exitError{code: ExitError, err: err}
+			}
+			return nil
+		},
+	}
+	sec.register(c)
+	fl := c.Flags()
+	fl.StringVar(&cfg.Learner, "learner", "", "the learner's host:port (required)")
+	fl.StringVar(&cfg.TLSCAFile, "tls-ca", "", "CA certificate (PEM) that signed the learner's certificate; enables TLS")
+	fl.StringVar(&cfg.TLSServerName, "tls-server-name", "", "name to verify in the learner's certificate (default: the host of --learner)")
+	fl.StringVar(&cfg.OnEnvError, "on-env-error", remote.OnEnvErrorRecreate, "when an env panics or returns NaN: recreate (log and go on) or fail (exit 1)")
+	fl.BoolVar(&cfg.StayAfterDone, "stay", false, "when the run ends, wait for the next learner instead of exiting (Kubernetes)")
+	c.MarkFlagRequired("learner")
+	return c
+}

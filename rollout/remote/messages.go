@@ -1,0 +1,104 @@
+package remote
+
+import "github.com/rlgo/rlgo/policy"
+
+// ProtocolVersion is the version of the messages below; Register refuses a
+// worker that speaks another.
+const ProtocolVersion = 1
+
+// RegisterRequest is a worker joining the learner.
+type RegisterRequest struct {
+	Protocol int    `msgpack:"protocol"`
+	Hostname string `msgpack:"hostname"`
+	PID      int    `msgpack:"pid"`
+	// PreviousID is the id this process had before it lost the learner
+	// ("" for a new process): re-registering with it counts as a restart.
+	PreviousID string `msgpack:"previous_id"`
+}
+
+// RegisterReply tells a worker who it is and everything it needs to run.
+type RegisterReply struct {
+	// WorkerID identifies the worker in every later call.
+	WorkerID string `msgpack:"worker_id"`
+	// Index is the worker's index: its seed derives from Seed and Index.
+	Index int `msgpack:"index"`
+	// Learner identifies the learner process (changes when it restarts).
+	Learner string `msgpack:"learner"`
+
+	EnvID string `msgpack:"env_id"`
+	// EnvOptionsYAML is env.options as YAML, so the worker gets exactly
+	// the types the learner read from its config file.
+	EnvOptionsYAML []byte `msgpack:"env_options_yaml"`
+	EnvsPerWorker  int    `msgpack:"envs_per_worker"`
+	FragmentLength int    `msgpack:"fragment_length"`
+	Seed           uint64 `msgpack:"seed"`
+
+	Spec policy.ActorCriticSpec `msgpack:"spec"`
+	// Version and Weights (msgpack policy.Weights) are the current weights.
+	Version uint64 `msgpack:"version"`
+	Weights []byte `msgpack:"weights"`
+
+	// HeartbeatMillis is how often the worker must call Heartbeat.
+	HeartbeatMillis int64 `msgpack:"heartbeat_ms"`
+}
+
+// WaitWorkRequest is a worker saying it is idle: it holds weights
+// HaveVersion and wants a task. Any task it still held is given up.
+type WaitWorkRequest struct {
+	WorkerID    string `msgpack:"worker_id"`
+	HaveVersion uint64 `msgpack:"have_version"`
+	// EnvErrors is the number of env failures the worker has recovered
+	// from since it started (reported in the learner's stats).
+	EnvErrors int64 `msgpack:"env_errors"`
+}
+
+// WaitWorkReply carries newer weights, a task, or neither (the poll timed
+// out: call again).
+type WaitWorkReply struct {
+	// Version is the version the worker must act with for Task.
+	Version uint64 `msgpack:"version"`
+	// Weights is msgpack policy.Weights of Version when it is newer than
+	// the worker's HaveVersion, else empty.
+	Weights []byte `msgpack:"weights"`
+	// TaskID is the fragment to sample ("" for none); the batch is
+	// uploaded under this id.
+	TaskID string `msgpack:"task_id"`
+	// Done says the run has ended: the worker may exit.
+	Done bool `msgpack:"done"`
+}
+
+// UploadRequest is one fragment sampled for a task.
+type UploadRequest struct {
+	WorkerID string `msgpack:"worker_id"`
+	TaskID   string `msgpack:"task_id"`
+	// Batch is msgpack rollout.SampleBatch, decoded with its own guard.
+	Batch []byte `msgpack:"batch"`
+}
+
+// UploadStatus is the learner's verdict on an uploaded batch.
+type UploadStatus string
+
+// Upload verdicts.
+const (
+	// Accepted: the batch counts for the current iteration.
+	Accepted UploadStatus = "accepted"
+	// Stale: the batch's task or weights version is no longer current
+	// (the task was given to another worker, or a new version was set).
+	Stale UploadStatus = "stale"
+	// Duplicate: a batch with this task id was already accepted (a
+	// retried upload); it is counted once.
+	Duplicate UploadStatus = "duplicate"
+)
+
+// UploadReply is the verdict on an upload.
+type UploadReply struct {
+	Status UploadStatus `msgpack:"status"`
+}
+
+// HeartbeatRequest keeps a worker alive while it samples.
+type HeartbeatRequest struct {
+	WorkerID string `msgpack:"worker_id"`
+}
+
+// HeartbeatReply is empty; an unknown worker gets codes.NotFound.
+type HeartbeatReply struct{}

@@ -1,0 +1,76 @@
+package remote
+
+import (
+	"context"
+	"time"
+
+	"google.golang.org/grpc"
+)
+
+// ServiceName is the gRPC service's full name.
+const ServiceName = "rlgo.rollout.v1.Rollout"
+
+// Method names of the service.
+const (
+	methodRegister  = "Register"
+	methodWaitWork  = "WaitWork"
+	methodUpload    = "UploadBatch"
+	methodHeartbeat = "Heartbeat"
+)
+
+func fullMethod(m string) string { return "/" + ServiceName + "/" + m }
+
+// rolloutServer is what the hand-written ServiceDesc dispatches to.
+type rolloutServer interface {
+	Register(context.Context, *RegisterRequest) (*RegisterReply, error)
+	WaitWork(context.Context, *WaitWorkRequest) (*WaitWorkReply, error)
+	UploadBatch(context.Context, *UploadRequest) (*UploadReply, error)
+	Heartbeat(context.Context, *HeartbeatRequest) (*HeartbeatReply, error)
+}
+
+// serviceDesc is what protoc-gen-go-grpc would generate, written by hand:
+// the messages are Go structs carried by the msgpack codec.
+var serviceDesc = grpc.ServiceDesc{
+	ServiceName: ServiceName,
+	HandlerType: (*rolloutServer)(nil),
+	Methods: []grpc.MethodDesc{
+		unary(methodRegister, rolloutServer.Register),
+		unary(methodWaitWork, rolloutServer.WaitWork),
+		unary(methodUpload, rolloutServer.UploadBatch),
+		unary(methodHeartbeat, rolloutServer.Heartbeat),
+	},
+	Metadata: "rollout/remote/messages.go",
+}
+
+// unary builds the MethodDesc of one unary RPC. A request the codec
+// rejects (malformed msgpack, see internal/wire) never reaches the
+// handler: grpc answers codes.Internal "failed to unmarshal" itself.
+func unary[Req, Resp any](name string, call func(rolloutServer, context.Context, *Req) (*Resp, error)) grpc.MethodDesc {
+	return grpc.MethodDesc{
+		MethodName: name,
+		Handler: func(srv any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
+			in := new(Req)
+			if err := dec(in); err != nil {
+				return nil, err
+			}
+			if interceptor == nil {
+				return call(srv.(rolloutServer), ctx, in)
+			}
+			info := &grpc.UnaryServerInfo{Server: srv, FullMethod: fullMethod(name)}
+			return interceptor(ctx, in, info, func(ctx context.Context, req any) (any, error) {
+				return call(srv.(rolloutServer), ctx, req.(*Req))
+			})
+		},
+	}
+}
+
+// invoke calls method on cc with a deadline of timeout (every RPC has one).
+func invoke[Resp any](ctx context.Context, cc grpc.ClientConnInterface, method string, in any, timeout time.Duration) (*Resp, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	out := new(Resp)
+	if err := cc.Invoke(ctx, fullMethod(method), in, out, grpc.CallContentSubtype(CodecName)); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
