@@ -310,6 +310,21 @@ func (f *Fleet) Close() error {
 	return nil
 }
 
+// drain waits, after Close, until every worker has been told the run
+// ended (its next poll), or until d passes.
+func (f *Fleet) drain(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	deadline := time.Now().Add(d)
+	for len(f.members) > 0 {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return
+		}
+		f.wait(context.Background(), left)
+	}
+}
+
 // count adds c to the iteration's and the run's counters; f.mu is held.
 func (f *Fleet) count(c Counters) {
 	f.cur.add(c)
@@ -487,6 +502,9 @@ func (f *Fleet) waitWork(ctx context.Context, req *WaitWorkRequest, maxWait time
 	deadline := time.Now().Add(maxWait)
 	for {
 		if f.closed {
+			if f.members[m.id] == m {
+				f.remove(m, false) // told: the run is over for it
+			}
 			return &WaitWorkReply{Done: true}, nil
 		}
 		if f.members[m.id] != m {

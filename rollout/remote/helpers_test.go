@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 	"sync"
 	"testing"
 	"time"
@@ -278,5 +281,18 @@ const workerProcessEnv = "RLGO_REMOTE_TEST_WORKER"
 // workerProcessMain is main() of a worker process: RunWorker with the
 // learner address from the environment.
 func workerProcessMain() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := RunWorker(ctx, WorkerConfig{
+		Learner:     os.Getenv(workerProcessEnv),
+		Token:       os.Getenv(TokenEnv),
+		PollTimeout: time.Second,
+		MaxBackoff:  300 * time.Millisecond,
+		Logger:      slog.New(slog.NewTextHandler(os.Stderr, nil)),
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		return 1
+	}
 	return 0
 }

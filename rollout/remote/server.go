@@ -152,13 +152,15 @@ func (s *Server) Fleet(spec policy.ActorCriticSpec, w *policy.Weights) (*Fleet, 
 // Stats reports the fleet's counters (zero before NewFleet).
 func (s *Server) Stats() Stats { return s.fleet.Stats() }
 
-// Close shuts down: the fleet tells polling workers the run is done,
-// health turns NOT_SERVING, GracefulStop gets ShutdownTimeout to finish
-// the RPCs in flight, then Stop cuts the rest.
+// Close shuts down: health turns NOT_SERVING, workers are told the run
+// is done at their next poll (waiting up to ShutdownTimeout for those
+// still sampling), GracefulStop gets ShutdownTimeout to finish the RPCs
+// in flight, then Stop cuts the rest.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
-		s.fleet.Close()
 		s.health.Shutdown() // every service NOT_SERVING
+		s.fleet.Close()
+		s.fleet.drain(s.cfg.ShutdownTimeout)
 		done := make(chan struct{})
 		go func() { s.grpc.GracefulStop(); close(done) }()
 		t := time.NewTimer(s.cfg.ShutdownTimeout)
