@@ -23,6 +23,16 @@ type Column struct {
 // Name returns the stable metric name.
 func (c Column) Name() string { return c.name }
 
+// Value returns the column's value in r, and false where it is absent
+// (episode metrics before the first episode, non-finite values).
+func (c Column) Value(r algorithms.Result) (float64, bool) {
+	v, ok := c.value(r)
+	if !ok || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, false
+	}
+	return v, true
+}
+
 // Columns returns the metric columns in order: design.md's stable names,
 // then the algorithm's learner/<name> metrics, then the fleet's.
 func Columns(learnerNames []string) []Column {

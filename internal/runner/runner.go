@@ -37,6 +37,9 @@ type Options struct {
 	Progress bool
 	// Log receives one-off messages (device choice); nil discards them.
 	Log io.Writer
+	// Trackers receive the run's progress as it goes (TensorBoard, MLflow,
+	// Prometheus, reports); a tracker's error fails the run.
+	Trackers []Tracker
 	// NewFleet builds the rollout fleet (rltrain learner passes the remote
 	// fleet); nil means local goroutine workers.
 	NewFleet func(spec policy.ActorCriticSpec, w *policy.Weights) (rollout.Fleet, error)
@@ -56,6 +59,26 @@ type Outcome struct {
 	TargetMet bool
 	// Interrupted reports that the context was cancelled (Ctrl-C, SIGTERM).
 	Interrupted bool
+}
+
+// Tracker sends a run's progress where users already look. Start is
+// called once the run directory exists, Iteration after every progress
+// row is written, Finish after result.json is written (also for failed
+// and interrupted runs).
+type Tracker interface {
+	Start(run RunInfo) error
+	Iteration(r algorithms.Result) error
+	Finish(result *ResultFile) error
+}
+
+// RunInfo describes a starting run to trackers.
+type RunInfo struct {
+	// Dir is the run directory.
+	Dir string
+	// Config is the resolved config.
+	Config *config.Config
+	// Columns are the metric columns, in progress.csv order.
+	Columns []Column
 }
 
 // ResultFile is the content of result.json.
@@ -158,6 +181,11 @@ func Run(ctx context.Context, cfg *config.Loaded, opts Options) (*Outcome, error
 	}
 	defer prog.Close()
 
+	for _, t := range opts.Trackers {
+		if err := t.Start(RunInfo{Dir: dir, Config: &cfg.Config, Columns: Columns(algo.LearnerMetrics())}); err != nil {
+			return nil, fmt.Errorf("start tracker: %w", err)
+		}
+	}
 	out := &Outcome{RunDir: dir}
 	rf := &ResultFile{Name: cfg.Name, Algorithm: cfg.Algorithm, Env: cfg.Env.ID, Seed: cfg.Seed, Target: cfg.Stop.EpisodeReturnMean}
 	stdout := opts.Stdout
@@ -178,6 +206,11 @@ func Run(ctx context.Context, cfg *config.Loaded, opts Options) (*Outcome, error
 			out.Last = r
 			if err := prog.Write(r); err != nil {
 				return err
+			}
+			for _, t := range opts.Trackers {
+				if err := t.Iteration(r); err != nil {
+					return fmt.Errorf("tracker: %w", err)
+				}
 			}
 			bar.line(formatLine(r), r.EnvSteps)
 			if r.HasEpisodes && (rf.BestEpisodeReturnMean == nil || r.EpisodeReturnMean > *rf.BestEpisodeReturnMean) {
@@ -214,6 +247,11 @@ func Run(ctx context.Context, cfg *config.Loaded, opts Options) (*Outcome, error
 	}
 	if err := writeJSON(filepath.Join(dir, "result.json"), rf); err != nil && runErr == nil {
 		runErr = err
+	}
+	for _, t := range opts.Trackers {
+		if err := t.Finish(rf); err != nil && runErr == nil {
+			runErr = fmt.Errorf("finish tracker: %w", err)
+		}
 	}
 	if runErr != nil {
 		return out, runErr

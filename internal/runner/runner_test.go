@@ -2,7 +2,10 @@ package runner
 
 import (
 	"bytes"
+	"context"
 	"math"
+	"reflect"
+	"strconv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rlgo/rlgo/algorithms"
+	_ "github.com/rlgo/rlgo/envs/classic"
 	"github.com/rlgo/rlgo/internal/config"
 )
 
@@ -96,5 +100,35 @@ func TestRunDir(t *testing.T) {
 	}
 	if !strings.HasPrefix(formatLine(algorithms.Result{Iteration: 3}), "iter     3") {
 		t.Error("formatLine does not start with the iteration")
+	}
+}
+
+type recordingTracker struct{ calls []string }
+
+func (r *recordingTracker) Start(run RunInfo) error {
+	r.calls = append(r.calls, "start "+run.Config.Name+" "+run.Columns[0].Name())
+	return nil
+}
+func (r *recordingTracker) Iteration(res algorithms.Result) error {
+	r.calls = append(r.calls, "iteration "+strconv.Itoa(res.Iteration))
+	return nil
+}
+func (r *recordingTracker) Finish(rf *ResultFile) error {
+	r.calls = append(r.calls, "finish "+rf.Status)
+	return nil
+}
+
+func TestTrackersSeeTheRun(t *testing.T) {
+	cfg, err := config.Parse("test.yaml", []byte("name: tracked\nenv: {id: CartPole-v1}\nstop: {iterations: 2}\nrollout: {workers: 1, envs_per_worker: 1, fragment_length: 16}\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &recordingTracker{}
+	if _, err := Run(context.Background(), cfg, Options{Out: t.TempDir(), Trackers: []Tracker{tr}}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"start tracked iteration", "iteration 1", "iteration 2", "finish finished"}
+	if !reflect.DeepEqual(tr.calls, want) {
+		t.Errorf("tracker calls = %q; want %q", tr.calls, want)
 	}
 }
