@@ -247,6 +247,29 @@ func (a np) op(b np, op byte) np {
 func (a np) add(b np) np { return a.op(b, '+') }
 func (a np) sub(b np) np { return a.op(b, '-') }
 func (a np) mul(b np) np { return a.op(b, '*') }
+func (a np) div(b np) np { return a.op(b, '/') }
+
+// mod is a % b for float64 operands (np.float64 or Python floats): Python's
+// float % and NumPy's npy_remainder alike take fmod and move it into the
+// divisor's sign.
+func (a np) mod(b np) np {
+	k := promote(a, b)
+	if k == npF32 {
+		panic("mod of an np.float32: not needed by the ported envs")
+	}
+	m := math.Mod(a.v, b.v)
+	if m != 0 {
+		if (b.v < 0) != (m < 0) {
+			m += b.v
+		}
+	} else {
+		m = math.Copysign(0, b.v)
+	}
+	return np{m, k}
+}
+
+// neg is -a.
+func (a np) neg() np { return np{-a.v, a.k} }
 
 // cmp returns -1, 0 or +1 as a <, == or > b, compared in float32 when
 // NumPy would.
