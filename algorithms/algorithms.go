@@ -53,6 +53,14 @@ type Result struct {
 	Learner      []Metric
 	FleetWorkers int // fleet/workers
 	FleetRestart int // fleet/restarts
+	// Fleet holds the rest of the fleet's health (fleet/dropped, ...).
+	Fleet rollout.Health
+}
+
+// SetFleet records the fleet's health in r.
+func (r *Result) SetFleet(h rollout.Health) {
+	r.Fleet = h
+	r.FleetWorkers, r.FleetRestart = h.Workers, h.Restarts
 }
 
 // EpisodeWindow keeps the last Size completed episodes, in the order they

@@ -25,11 +25,22 @@ type Fleet interface {
 	Close() error
 }
 
-// Health is a fleet's state, reported every iteration as fleet/workers and
-// fleet/restarts.
+// Health is a fleet's state, reported every iteration as the fleet/...
+// columns. The counters cover the last Sample; a local fleet reports only
+// its worker count.
 type Health struct {
-	Workers  int
-	Restarts int
+	Workers  int // fleet/workers: workers currently healthy
+	Restarts int // fleet/restarts: workers that came back since the run started
+	// Dropped counts fragments given up mid-way (their worker died or hung).
+	Dropped int64 // fleet/dropped
+	// Stale counts batches refused because they acted with old weights.
+	Stale int64 // fleet/stale
+	// Duplicate counts retried uploads of a batch already accepted.
+	Duplicate int64 // fleet/duplicate
+	// BytesReceived is the on-wire size of the batches received.
+	BytesReceived int64 // fleet/bytes_received
+	// TransferTimeS is the time spent receiving them, in seconds.
+	TransferTimeS float64 // fleet/transfer_time_s
 }
 
 // LocalFleet runs Workers as goroutines, one per worker per Sample call,

@@ -19,10 +19,17 @@ type Config struct {
 	EnvsPerWorker int `yaml:"envs_per_worker"`
 	// FragmentLength is the number of steps per env in one batch. Default 128.
 	FragmentLength int `yaml:"fragment_length"`
+	// MinWorkers is how many remote workers rltrain learner waits for
+	// before the first iteration (it may exceed Workers: the fleet still
+	// collects Workers fragments per iteration). Default 1; local fleets
+	// ignore it.
+	MinWorkers int `yaml:"min_workers"`
 }
 
 // DefaultConfig returns 2 workers × 2 envs × 128 steps (512 steps per iteration, CleanRL's 4×128).
-func DefaultConfig() Config { return Config{Workers: 2, EnvsPerWorker: 2, FragmentLength: 128} }
+func DefaultConfig() Config {
+	return Config{Workers: 2, EnvsPerWorker: 2, FragmentLength: 128, MinWorkers: 1}
+}
 
 // Validate checks the sizes.
 func (c Config) Validate() error {
@@ -33,6 +40,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("envs_per_worker: want 1..4096, got %d", c.EnvsPerWorker)
 	case c.FragmentLength < 1 || c.FragmentLength > 1<<20:
 		return fmt.Errorf("fragment_length: want 1..1048576, got %d", c.FragmentLength)
+	case c.MinWorkers < 0 || c.MinWorkers > 4096:
+		return fmt.Errorf("min_workers: want 1..4096, got %d", c.MinWorkers)
 	}
 	return nil
 }

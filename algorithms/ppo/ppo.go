@@ -239,8 +239,7 @@ func (p *PPO) Train(ctx context.Context) (algorithms.Result, error) {
 		},
 	}
 	p.window.Fill(&r)
-	h := p.fleet.Health()
-	r.FleetWorkers, r.FleetRestart = h.Workers, h.Restarts
+	r.SetFleet(p.fleet.Health())
 	return r, nil
 }
 
@@ -325,7 +324,6 @@ type lossGraph struct {
 func buildLoss(w *policy.Weights, spec policy.ActorCriticSpec, m int, cfg Config) (lossGraph, error) {
 	gr := learner.NewGraph(w)
 	l := lossGraph{graph: gr}
-	g := gr.ExprGraph()
 	l.obs = gr.Input("obs", m, spec.ObsDim)
 	l.actionsOneHot = gr.Input("actions_onehot", m, spec.NumActions)
 	l.oldLogProbs = gr.Input("old_logp", m)
@@ -381,7 +379,6 @@ func buildLoss(w *policy.Weights, spec policy.ActorCriticSpec, m int, cfg Config
 	if err != nil {
 		return l, err
 	}
-	_ = g
 	l.newLogProbs = gr.Read("new_logp", newLogProbs)
 	l.policyLoss = gr.Read("policy_loss", policyLoss)
 	l.valueLoss = gr.Read("value_loss", valueLoss)

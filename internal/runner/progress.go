@@ -66,6 +66,11 @@ func Columns(learnerNames []string) []Column {
 	cols = append(cols,
 		Column{name: "fleet/workers", value: always(func(r algorithms.Result) float64 { return float64(r.FleetWorkers) })},
 		Column{name: "fleet/restarts", value: always(func(r algorithms.Result) float64 { return float64(r.FleetRestart) })},
+		Column{name: "fleet/dropped", value: always(func(r algorithms.Result) float64 { return float64(r.Fleet.Dropped) })},
+		Column{name: "fleet/stale", value: always(func(r algorithms.Result) float64 { return float64(r.Fleet.Stale) })},
+		Column{name: "fleet/duplicate", value: always(func(r algorithms.Result) float64 { return float64(r.Fleet.Duplicate) })},
+		Column{name: "fleet/bytes_received", value: always(func(r algorithms.Result) float64 { return float64(r.Fleet.BytesReceived) })},
+		Column{name: "fleet/transfer_time_s", Timing: true, value: always(func(r algorithms.Result) float64 { return r.Fleet.TransferTimeS })},
 	)
 	return cols
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/rlgo/rlgo/algorithms"
+	"github.com/rlgo/rlgo/algorithms/dqn"
 	"github.com/rlgo/rlgo/algorithms/ppo"
 	"github.com/rlgo/rlgo/internal/config"
 	"github.com/rlgo/rlgo/learner"
@@ -140,6 +141,28 @@ func NewAlgorithm(cfg *config.Config, log io.Writer, newFleet func(policy.ActorC
 			return nil, err
 		}
 		return p, nil
+	case "dqn":
+		if newFleet != nil {
+			// The fleet factory builds actor-critic workers; remote
+			// workers do not act with a Q-network yet.
+			return nil, &config.Error{Key: "algorithm", Msg: "dqn runs on the local fleet only (remote workers act with actor-critic policies)"}
+		}
+		d, err := dqn.New(cfg.DQN, dqn.Setup{
+			EnvID:      cfg.Env.ID,
+			EnvOptions: cfg.Env.Options,
+			Seed:       cfg.Seed,
+			Model:      cfg.Model,
+			Rollout:    cfg.Rollout,
+			Device:     cfg.Learner.Device,
+		})
+		if err != nil {
+			var fe *algorithms.FieldError
+			if errors.As(err, &fe) {
+				return nil, &config.Error{Key: "dqn." + fe.Key, Msg: fe.Msg}
+			}
+			return nil, err
+		}
+		return d, nil
 	}
 	return nil, &config.Error{Key: "algorithm", Msg: fmt.Sprintf("unknown algorithm %q", cfg.Algorithm)}
 }

@@ -290,7 +290,11 @@ func (f *Fleet) timeoutError(r *round) error {
 func (f *Fleet) Health() rollout.Health {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return rollout.Health{Workers: len(f.members), Restarts: f.restarts}
+	return rollout.Health{
+		Workers: len(f.members), Restarts: f.restarts,
+		Dropped: f.last.Dropped, Stale: f.last.Stale, Duplicate: f.last.Duplicate,
+		BytesReceived: f.last.BytesReceived, TransferTimeS: f.last.TransferTime.Seconds(),
+	}
 }
 
 // Stats reports the fleet's counters.

@@ -80,7 +80,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newTrain(stdout, stderr), newEnvs(stdout), newDevices(stdout, stderr))
+	root.AddCommand(newTrain(stdout, stderr), newLearner(stdout, stderr), newWorker(stdout, stderr), newEnvs(stdout), newDevices(stdout, stderr))
 	return root
 }
 

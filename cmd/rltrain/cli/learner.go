@@ -118,6 +118,9 @@ unless --allow-plaintext. See docs/remote.md.`,
 				}
 			}()
 			factory := func(cfg *config.Loaded) (func(policy.ActorCriticSpec, *policy.Weights) (rollout.Fleet, error), error) {
+				if !cmd.Flags().Changed("min-workers") && cfg.Rollout.MinWorkers > 0 {
+					rc.MinWorkers = cfg.Rollout.MinWorkers // the config's rollout.min_workers, unless the flag says otherwise
+				}
 				var err error
 				srv, err = remote.Listen(rc, remote.Run{EnvID: cfg.Env.ID, EnvOptions: cfg.Env.Options, Rollout: cfg.Rollout, Seed: cfg.Seed})
 				if err != nil {
@@ -139,7 +142,7 @@ unless --allow-plaintext. See docs/remote.md.`,
 	lf.sec.register(c)
 	fl := c.Flags()
 	fl.StringVar(&lf.listen, "listen", "127.0.0.1:7071", "host:port to serve workers on")
-	fl.IntVar(&lf.minWorkers, "min-workers", 1, "workers to wait for before the first iteration (rollout.min_workers)")
+	fl.IntVar(&lf.minWorkers, "min-workers", 1, "workers to wait for before the first iteration (default: the config's rollout.min_workers)")
 	fl.DurationVar(&lf.sampleTimeout, "sample-timeout", 60*time.Second, "longest an iteration may wait for its fragments")
 	fl.DurationVar(&lf.startTimeout, "start-timeout", 10*time.Minute, "longest to wait for --min-workers")
 	fl.DurationVar(&lf.workerTimeout, "worker-timeout", 4*time.Second, "silence after which a worker is dropped and its fragment given to another")
