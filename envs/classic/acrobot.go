@@ -36,13 +36,16 @@ var (
 	acrobotLinkMOI     = 1.0 // moments of inertia for both links
 	acrobotGravity     = 9.8 // g in _dsdt
 
-	// AcrobotMaxVel1 is the bound on theta1's angular velocity: 4*pi.
-	AcrobotMaxVel1 = 4 * acrobotPi
-	// AcrobotMaxVel2 is the bound on theta2's angular velocity: 9*pi.
-	AcrobotMaxVel2 = 9 * acrobotPi
-
 	// AVAIL_TORQUE = [-1.0, 0.0, +1]
 	acrobotAvailTorque = [3]float64{-1.0, 0.0, +1}
+)
+
+// The bounds on the angular velocities: MAX_VEL_1 = 4 * pi and
+// MAX_VEL_2 = 9 * pi. (As constants they round once from the exact product,
+// and equal Python's float64 products all the same; the test checks it.)
+const (
+	AcrobotMaxVel1 = 4 * math.Pi
+	AcrobotMaxVel2 = 9 * math.Pi
 )
 
 // Products of constants that _dsdt recomputes on every call, evaluated once

@@ -29,14 +29,15 @@ var (
 	mountainCarMaxSpeed    = 0.07
 	mountainCarForce       = 0.001
 	mountainCarGravity     = 0.0025
-	// MountainCarGoalPosition is where MountainCar-v0's goal is: the episode
-	// terminates once the car is at or beyond it (with velocity at least
-	// the goal velocity).
-	MountainCarGoalPosition = 0.5
 
 	// reset: np_random.uniform(low=-0.6, high=-0.4)
 	mountainCarResetLow, mountainCarResetHigh = -0.6, -0.4
 )
+
+// MountainCarGoalPosition is where MountainCar-v0's goal is: the episode
+// terminates once the car is at or beyond it (with velocity at least the
+// goal velocity).
+const MountainCarGoalPosition = 0.5
 
 // MountainCar is Gymnasium's MountainCar-v0 (Moore 1990): a car in a
 // sinusoidal valley whose engine is too weak to climb the right hill

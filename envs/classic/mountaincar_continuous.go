@@ -25,10 +25,11 @@ var (
 	mccMaxAction = 1.0
 	mccPower     = 0.0015
 	mccCosCoef   = 0.0025 // the literal in "- 0.0025 * math.cos(3 * position)"
-	// MountainCarContinuousGoalPosition is where MountainCarContinuous-v0's
-	// goal is (0.45, where MountainCar-v0 has 0.5).
-	MountainCarContinuousGoalPosition = 0.45
 )
+
+// MountainCarContinuousGoalPosition is where MountainCarContinuous-v0's goal
+// is (0.45, where MountainCar-v0 has 0.5).
+const MountainCarContinuousGoalPosition = 0.45
 
 // MountainCarContinuous is Gymnasium's MountainCarContinuous-v0: the mountain
 // car with a continuous throttle. The action is a force in [-1, 1] (larger

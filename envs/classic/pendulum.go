@@ -21,10 +21,6 @@ func init() {
 // (gymnasium/envs/classic_control/pendulum.py). Variables, not constants, so
 // that expressions of them round like Python's (see the Acrobot parameters).
 var (
-	// PendulumMaxSpeed bounds the angular velocity: ±8.
-	PendulumMaxSpeed = 8.0
-	// PendulumMaxTorque bounds the torque: actions are clipped to ±2.
-	PendulumMaxTorque = 2.0
 	pendulumDt        = 0.05
 	pendulumM         = 1.0
 	pendulumL         = 1.0
@@ -36,8 +32,14 @@ var (
 	pendulumDefaultX, pendulumDefaultY = math.Pi, 1.0
 )
 
-// PendulumDefaultG is the default gravity, Gymnasium's g=10.0.
-const PendulumDefaultG = 10.0
+const (
+	// PendulumDefaultG is the default gravity, Gymnasium's g=10.0.
+	PendulumDefaultG = 10.0
+	// PendulumMaxSpeed bounds the angular velocity: ±8.
+	PendulumMaxSpeed = 8.0
+	// PendulumMaxTorque bounds the torque: actions are clipped to ±2.
+	PendulumMaxTorque = 2.0
+)
 
 // Pendulum is Gymnasium's Pendulum-v1: swing a pendulum up from a random
 // position and keep it upright, with a torque in [-2, 2] (larger ones are
