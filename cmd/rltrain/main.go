@@ -1,7 +1,10 @@
 // Command rltrain trains reinforcement-learning agents from YAML configs:
 //
 //	rltrain train configs/cartpole-ppo.yaml [--set key=value]... [--out DIR] [--as-test]
+//	rltrain learner CONFIG --listen ADDR [run flags]   (with rltrain worker processes)
+//	rltrain worker --learner ADDR
 //	rltrain envs
+//	rltrain devices
 //
 // Exit codes: 0 finished (with --as-test: target met), 1 runtime error,
 // 2 usage or config error, 3 --as-test budget spent before the target,
