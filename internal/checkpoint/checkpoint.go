@@ -1,0 +1,255 @@
+// Package checkpoint writes and finds crash-safe checkpoints in a run's
+// Store: RUN/checkpoints/iter-NNNNNN/ holds one state file per part
+// (weights, optimizer, ...) and metadata.json, written last. Metadata
+// names every file with its size and CRC32C, so a checkpoint is complete
+// only once its metadata is in place, and a damaged or partial one is
+// recognised on load, set aside, and the previous good one used.
+//
+// The package stores bytes; what they mean (typed msgpack state) belongs
+// to the algorithms. Loading a checkpoint never runs code.
+package checkpoint
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// FormatVersion is the version of the checkpoint layout written here.
+const FormatVersion = 1
+
+// Dir is the directory of checkpoints inside a run.
+const Dir = "checkpoints"
+
+// MetadataFile is the name of the file that completes a checkpoint.
+const MetadataFile = "metadata.json"
+
+// Meta is a checkpoint's metadata.
+type Meta struct {
+	FormatVersion int       `json:"format_version"`
+	Algorithm     string    `json:"algorithm"`
+	Iteration     int       `json:"iteration"`
+	EnvSteps      int64     `json:"env_steps"`
+	Episodes      int64     `json:"episodes"`
+	WeightsVer    uint64    `json:"weights_version"`
+	CreatedAt     time.Time `json:"created_at"`
+	// Config is the run's resolved config (YAML).
+	Config string `json:"config"`
+	// Files maps each state file's name to its size and checksum.
+	Files map[string]FileSum `json:"files"`
+}
+
+// FileSum is a state file's size and CRC32C (Castagnoli).
+type FileSum struct {
+	Size   int64  `json:"size"`
+	CRC32C uint32 `json:"crc32c"`
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Name returns the directory name of iteration's checkpoint (iter-000042).
+func Name(iteration int) string { return fmt.Sprintf("iter-%06d", iteration) }
+
+// Write stores files and then meta (with their checksums) as the
+// checkpoint of meta.Iteration, and returns its key prefix.
+func Write(ctx context.Context, s Store, meta Meta, files map[string][]byte) (string, error) {
+	dir := path.Join(Dir, Name(meta.Iteration))
+	meta.FormatVersion = FormatVersion
+	meta.Files = make(map[string]FileSum, len(files))
+	names := make([]string, 0, len(files))
+	for name := range files {
+		if name == MetadataFile || strings.ContainsAny(name, "/\\") || name == "" {
+			return "", fmt.Errorf("checkpoint: bad file name %q", name)
+		}
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		data := files[name]
+		if err := s.Put(ctx, path.Join(dir, name), data); err != nil {
+			return "", fmt.Errorf("checkpoint %s: %w", dir, err)
+		}
+		meta.Files[name] = FileSum{Size: int64(len(data)), CRC32C: crc32.Checksum(data, castagnoli)}
+	}
+	b, err := json.MarshalIndent(meta, "", "  ")
+	if err != nil {
+		return "", fmt.Errorf("checkpoint %s: %w", dir, err)
+	}
+	if err := s.Put(ctx, path.Join(dir, MetadataFile), b); err != nil {
+		return "", fmt.Errorf("checkpoint %s: %w", dir, err)
+	}
+	return dir, nil
+}
+
+// Checkpoint is a verified checkpoint: its metadata and every file, whose
+// checksums matched.
+type Checkpoint struct {
+	// Key is its key prefix in the store (checkpoints/iter-000042).
+	Key   string
+	Meta  Meta
+	files map[string][]byte
+}
+
+// File returns the named state file.
+func (c *Checkpoint) File(name string) ([]byte, error) {
+	b, ok := c.files[name]
+	if !ok {
+		return nil, fmt.Errorf("checkpoint %s has no file %s", c.Key, name)
+	}
+	return b, nil
+}
+
+// ErrDamaged is wrapped by Load for a checkpoint that is incomplete or fails
+// its checksums.
+var ErrDamaged = errors.New("damaged or incomplete checkpoint")
+
+// ErrNone is returned by Latest when the store holds no valid checkpoint.
+var ErrNone = errors.New("no checkpoint")
+
+// Load reads and verifies the checkpoint at key (checkpoints/iter-NNNNNN).
+func Load(ctx context.Context, s Store, key string) (*Checkpoint, error) {
+	key = strings.TrimSuffix(key, "/")
+	raw, err := s.Get(ctx, path.Join(key, MetadataFile))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("checkpoint %s: no %s (it was never finished): %w", key, MetadataFile, ErrDamaged)
+		}
+		return nil, fmt.Errorf("checkpoint %s: %w", key, err)
+	}
+	var meta Meta
+	if err := json.Unmarshal(raw, &meta); err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %s: %v: %w", key, MetadataFile, err, ErrDamaged)
+	}
+	if meta.FormatVersion != FormatVersion {
+		return nil, fmt.Errorf("checkpoint %s: format version %d, this rltrain reads %d", key, meta.FormatVersion, FormatVersion)
+	}
+	c := &Checkpoint{Key: key, Meta: meta, files: map[string][]byte{}}
+	for name, sum := range meta.Files {
+		data, err := s.Get(ctx, path.Join(key, name))
+		if err != nil {
+			return nil, fmt.Errorf("checkpoint %s: %v: %w", key, err, ErrDamaged)
+		}
+		if int64(len(data)) != sum.Size || crc32.Checksum(data, castagnoli) != sum.CRC32C {
+			return nil, fmt.Errorf("checkpoint %s: %s has %d bytes with CRC32C %08x, metadata says %d bytes %08x: %w",
+				key, name, len(data), crc32.Checksum(data, castagnoli), sum.Size, sum.CRC32C, ErrDamaged)
+		}
+		c.files[name] = data
+	}
+	return c, nil
+}
+
+// List returns the iterations that have a checkpoint directory (complete
+// or not), newest first.
+func List(ctx context.Context, s Store) ([]int, error) {
+	keys, err := s.List(ctx, Dir)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[int]bool{}
+	var its []int
+	for _, k := range keys {
+		parts := strings.Split(k, "/")
+		if len(parts) < 3 || parts[0] != Dir || !strings.HasPrefix(parts[1], "iter-") {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimPrefix(parts[1], "iter-"))
+		if err != nil || seen[n] {
+			continue
+		}
+		seen[n] = true
+		its = append(its, n)
+	}
+	sort.Sort(sort.Reverse(sort.IntSlice(its)))
+	return its, nil
+}
+
+// Latest returns the newest valid checkpoint. Damaged or partial ones
+// newer than it are moved aside to checkpoints/damaged/iter-NNNNNN and
+// reported in setAside (one error each, naming what was wrong); ErrNone
+// means there is no valid checkpoint.
+func Latest(ctx context.Context, s Store) (c *Checkpoint, setAside []error, err error) {
+	its, err := List(ctx, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, it := range its {
+		key := path.Join(Dir, Name(it))
+		c, err := Load(ctx, s, key)
+		if err == nil {
+			return c, setAside, nil
+		}
+		if !errors.Is(err, ErrDamaged) {
+			return nil, setAside, err
+		}
+		if mvErr := move(ctx, s, key, path.Join(Dir, "damaged", Name(it))); mvErr != nil {
+			return nil, setAside, fmt.Errorf("set aside %s: %w", key, mvErr)
+		}
+		setAside = append(setAside, err)
+	}
+	return nil, setAside, ErrNone
+}
+
+func move(ctx context.Context, s Store, from, to string) error {
+	keys, err := s.List(ctx, from)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		data, err := s.Get(ctx, k)
+		if err != nil {
+			return err
+		}
+		if err := s.Put(ctx, to+strings.TrimPrefix(k, from), data); err != nil {
+			return err
+		}
+		if err := s.Delete(ctx, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Prune deletes all but the newest keep complete checkpoints (keep <= 0
+// keeps all). Incomplete ones older than the newest complete one go too.
+func Prune(ctx context.Context, s Store, keep int) error {
+	if keep <= 0 {
+		return nil
+	}
+	its, err := List(ctx, s)
+	if err != nil {
+		return err
+	}
+	kept := 0
+	for _, it := range its {
+		key := path.Join(Dir, Name(it))
+		_, err := s.Get(ctx, path.Join(key, MetadataFile))
+		complete := err == nil
+		if complete && kept < keep {
+			kept++
+			continue
+		}
+		if !complete && kept == 0 {
+			continue // newer than every complete one: may still be being written
+		}
+		keys, err := s.List(ctx, key)
+		if err != nil {
+			return err
+		}
+		// Metadata first, so a crash mid-prune leaves an incomplete checkpoint, never a corrupt one.
+		sort.Slice(keys, func(i, j int) bool { return strings.HasSuffix(keys[i], MetadataFile) && !strings.HasSuffix(keys[j], MetadataFile) })
+		for _, k := range keys {
+			if err := s.Delete(ctx, k); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
