@@ -45,13 +45,11 @@ func groupColor(i int, alpha uint8) color.NRGBA {
 
 // figure is one image of the report: a grid of plots drawn into one canvas.
 type figure struct {
-	name          string // file name without extension
-	title         string
-	plots         [][]*plot.Plot
-	widthPx       int
-	heightPx      int
-	emptyNotice   string
-	panelCaptions []string
+	name     string // file name without extension
+	title    string
+	plots    [][]*plot.Plot
+	widthPx  int
+	heightPx int
 }
 
 // render draws f as PNG and SVG bytes.
@@ -158,7 +156,7 @@ func curvePlot(groups []*Group, st curveStyle) *plot.Plot {
 		scaleFonts(p, st.fontScale)
 	}
 	p.Add(plotter.NewGrid())
-	any := false
+	drawn := false
 	var seedEntry *plotter.Line // the legend's sample of a thin line
 	for gi, g := range groups {
 		// Per-seed thin lines, under the band.
@@ -167,7 +165,7 @@ func curvePlot(groups []*Group, st curveStyle) *plot.Plot {
 			if len(xs) == 0 {
 				continue
 			}
-			any = true
+			drawn = true
 			l, err := plotter.NewLine(xyPairs(xs, ys))
 			if err != nil {
 				continue
@@ -216,7 +214,7 @@ func curvePlot(groups []*Group, st curveStyle) *plot.Plot {
 			p.Legend.Add(fmt.Sprintf("%s: mean ± std of %d seeds", g.Label, b.N), mean, poly)
 		}
 	}
-	if !any {
+	if !drawn {
 		return nil
 	}
 	if st.legend && seedEntry != nil {
@@ -340,7 +338,7 @@ func learnerFigure(groups []*Group) *figure {
 	for i := 0; i < len(cells); i += PanelColumns {
 		grid = append(grid, cells[i:min(i+PanelColumns, len(cells))])
 	}
-	return &figure{name: "learner", title: "Learner metrics and throughput against env steps", plots: grid,
+	return &figure{name: "learner", title: "Learner metrics and throughput against env steps (colours as in the return plots)", plots: grid,
 		widthPx: PanelWidthPx * PanelColumns, heightPx: PanelHeightPx * len(grid)}
 }
 
