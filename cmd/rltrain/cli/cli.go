@@ -19,7 +19,9 @@ import (
 	"github.com/rlgo/rlgo/envs"
 	_ "github.com/rlgo/rlgo/envs/classic" // the built-in envs
 	"github.com/rlgo/rlgo/internal/config"
+	"github.com/rlgo/rlgo/internal/report"
 	"github.com/rlgo/rlgo/internal/runner"
+	"github.com/rlgo/rlgo/internal/tensorboard"
 	"github.com/rlgo/rlgo/policy"
 	"github.com/rlgo/rlgo/rollout"
 )
@@ -80,7 +82,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newTrain(stdout, stderr), newLearner(stdout, stderr), newWorker(stdout, stderr), newEnvs(stdout), newDevices(stdout, stderr))
+	root.AddCommand(newTrain(stdout, stderr), newLearner(stdout, stderr), newWorker(stdout, stderr), newEnvs(stdout), newDevices(stdout, stderr), newReport(stdout, stderr))
 	return root
 }
 
@@ -129,6 +131,9 @@ func train(ctx context.Context, path string, f runFlags, stdout, stderr io.Write
 	}
 	out, err := runner.Run(ctx, cfg, runner.Options{
 		NewFleet: newFleet,
+		// Every run leaves TensorBoard event files and a report (also when
+		// interrupted) in its run directory.
+		Trackers: []runner.Tracker{tensorboard.NewTracker(), report.NewTracker()},
 		Out:      f.out,
 		AsTest:   f.asTest,
 		Stdout:   stdout,
