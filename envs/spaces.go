@@ -148,5 +148,5 @@ func (d Discrete) String() string { return fmt.Sprintf("Discrete(%d)", d.N) }
 // seeded from seed and stream (so that, say, worker 3 of run seed 1 has its
 // own stream). Nothing in rlgo draws from a global source.
 func NewRand(seed, stream uint64) *rand.Rand {
-	return rand.New(rand.NewPCG(seed, stream^0x9e3779b97f4a7c15))
+	return NewRNG(seed, stream).Rand
 }

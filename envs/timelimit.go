@@ -1,5 +1,10 @@
 package envs
 
+import (
+	"encoding/binary"
+	"fmt"
+)
+
 // TimeLimit truncates episodes after MaxSteps steps, like Gymnasium's
 // TimeLimit wrapper: the step that reaches the limit returns
 // Truncated=true (and keeps Terminated as the env set it).
@@ -55,4 +60,34 @@ func Unwrapped(env Env) Env {
 		}
 		env = w.Unwrap()
 	}
+}
+
+// Snapshot saves the step count (8 bytes) followed by the wrapped env's
+// snapshot; it fails if the wrapped env is not a Snapshotter.
+func (t *TimeLimit) Snapshot() ([]byte, error) {
+	s, ok := t.Env.(Snapshotter)
+	if !ok {
+		return nil, fmt.Errorf("time limit: %T cannot snapshot its state", t.Env)
+	}
+	inner, err := s.Snapshot()
+	if err != nil {
+		return nil, err
+	}
+	return append(binary.LittleEndian.AppendUint64(nil, uint64(t.elapsed)), inner...), nil
+}
+
+// Restore returns the wrapper and the wrapped env to a Snapshot.
+func (t *TimeLimit) Restore(b []byte) error {
+	s, ok := t.Env.(Snapshotter)
+	if !ok {
+		return fmt.Errorf("time limit: %T cannot restore its state", t.Env)
+	}
+	if len(b) < 8 {
+		return fmt.Errorf("time limit: restore: snapshot of %d bytes is too short", len(b))
+	}
+	if err := s.Restore(b[8:]); err != nil {
+		return err
+	}
+	t.elapsed = int(binary.LittleEndian.Uint64(b))
+	return nil
 }

@@ -8,9 +8,9 @@
 package classic
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
-	"math/rand/v2"
 
 	"github.com/rlgo/rlgo/envs"
 )
@@ -55,7 +55,7 @@ type CartPole struct {
 	// while the episode runs), as Gymnasium's steps_beyond_terminated.
 	StepsBeyondTerminated int
 
-	rng      *rand.Rand
+	rng      *envs.RNG
 	obs      [4]float32
 	obsSpace *envs.Box
 }
@@ -72,7 +72,7 @@ func NewCartPole(opts envs.Options) (*CartPole, error) {
 		low[i] = -high[i]
 	}
 	return &CartPole{
-		rng:                   envs.NewRand(0, 0),
+		rng:                   envs.NewRNG(0, 0),
 		obsSpace:              envs.NewBox(low, high),
 		StepsBeyondTerminated: -1,
 	}, nil
@@ -87,7 +87,7 @@ func (c *CartPole) ActionSpace() envs.Space { return envs.Discrete{N: 2} }
 // Reset draws each state variable uniformly from [-0.05, 0.05).
 func (c *CartPole) Reset(seed *uint64) ([]float32, envs.Info, error) {
 	if seed != nil {
-		c.rng = envs.NewRand(*seed, 0)
+		c.rng = envs.NewRNG(*seed, 0)
 	}
 	for i := range c.State {
 		c.State[i] = -0.05 + 0.1*c.rng.Float64()
@@ -147,3 +147,33 @@ func (c *CartPole) observe() []float32 {
 
 // Close does nothing.
 func (c *CartPole) Close() error { return nil }
+
+// Snapshot saves the physical state, the termination count and the random
+// source (envs.Snapshotter): 4 float64s, an int64 and the PCG state.
+func (c *CartPole) Snapshot() ([]byte, error) {
+	rng, err := c.rng.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	var b []byte
+	for _, v := range c.State {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+	}
+	b = binary.LittleEndian.AppendUint64(b, uint64(int64(c.StepsBeyondTerminated)))
+	return append(b, rng...), nil
+}
+
+// Restore returns CartPole to a Snapshot.
+func (c *CartPole) Restore(b []byte) error {
+	if len(b) < 5*8 {
+		return fmt.Errorf("CartPole: restore: snapshot of %d bytes is too short", len(b))
+	}
+	if err := c.rng.UnmarshalBinary(b[5*8:]); err != nil {
+		return fmt.Errorf("CartPole: %w", err)
+	}
+	for i := range c.State {
+		c.State[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[i*8:]))
+	}
+	c.StepsBeyondTerminated = int(int64(binary.LittleEndian.Uint64(b[4*8:])))
+	return nil
+}
