@@ -1,0 +1,240 @@
+package policy
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// QSpec describes a Q-network for a discrete action space: observations to
+// one action value Q(s, a) per action (Mnih et al. 2015), optionally with a
+// dueling head (Wang et al. 2016, arXiv:1511.06581).
+//
+// Without dueling the network is one MLP "q" with Model.Hidden layers. With
+// dueling, the hidden layers but the last form a shared torso "q/torso"
+// (activated output; empty with a single hidden layer), and two streams
+// with the last hidden layer each read it: the value stream "q/v" (one
+// output, V(s)) and the advantage stream "q/a" (one output per action,
+// A(s, a)), aggregated with mean-subtracted advantages (Wang et al. eq. 9):
+//
+//	Q(s, a) = V(s) + A(s, a) − (1/|A|)·Σ_a' A(s, a')
+type QSpec struct {
+	ObsDim     int
+	NumActions int
+	Model      ModelConfig
+	Dueling    bool
+}
+
+// Plain is the network of a non-dueling spec: observations to Q-values ("q/...").
+func (s QSpec) Plain() MLP {
+	sizes := append(append([]int{s.ObsDim}, s.Model.Hidden...), s.NumActions)
+	return MLP{Name: "q", Sizes: sizes, Activation: s.Model.Activation, OutputGain: 1}
+}
+
+// Torso is a dueling spec's shared trunk ("q/torso/..."): observations
+// through every hidden layer but the last. Its output layer is activated
+// too (callers apply Model.Activation to it). It has no layers when Hidden
+// has one entry.
+func (s QSpec) Torso() MLP {
+	h := s.Model.Hidden
+	sizes := append([]int{s.ObsDim}, h[:len(h)-1]...)
+	return MLP{Name: "q/torso", Sizes: sizes, Activation: s.Model.Activation, OutputGain: math.Sqrt2}
+}
+
+// torsoOut is the width of the torso's output (the streams' input).
+func (s QSpec) torsoOut() int {
+	if len(s.Model.Hidden) == 1 {
+		return s.ObsDim
+	}
+	return s.Model.Hidden[len(s.Model.Hidden)-2]
+}
+
+// Value is a dueling spec's value stream ("q/v/..."): torso output to V(s).
+func (s QSpec) Value() MLP {
+	last := s.Model.Hidden[len(s.Model.Hidden)-1]
+	return MLP{Name: "q/v", Sizes: []int{s.torsoOut(), last, 1}, Activation: s.Model.Activation, OutputGain: 1}
+}
+
+// Advantage is a dueling spec's advantage stream ("q/a/..."): torso output to A(s, ·).
+func (s QSpec) Advantage() MLP {
+	last := s.Model.Hidden[len(s.Model.Hidden)-1]
+	return MLP{Name: "q/a", Sizes: []int{s.torsoOut(), last, s.NumActions}, Activation: s.Model.Activation, OutputGain: 1}
+}
+
+// Init returns version-0 weights drawn from rng (orthogonal, as MLP.Init).
+func (s QSpec) Init(rng *rand.Rand) *Weights {
+	w := &Weights{}
+	if !s.Dueling {
+		s.Plain().Init(w, rng)
+		return w
+	}
+	// The torso's last layer is a hidden layer: gain √2 (OutputGain above).
+	s.Torso().Init(w, rng)
+	s.Value().Init(w, rng)
+	s.Advantage().Init(w, rng)
+	return w
+}
+
+// DuelingQ aggregates a dueling head's streams into Q-values for batch
+// rows: q[i, a] = v[i] + adv[i, a] − mean_a' adv[i, a'] (Wang et al. 2016,
+// eq. 9). q and adv are [batch, numActions], v is [batch].
+func DuelingQ(q, v, adv []float32, batch, numActions int) {
+	for i := 0; i < batch; i++ {
+		row := adv[i*numActions : (i+1)*numActions]
+		var mean float32
+		for _, a := range row {
+			mean += a
+		}
+		mean /= float32(numActions)
+		for j, a := range row {
+			q[i*numActions+j] = v[i] + a - mean
+		}
+	}
+}
+
+// QNetwork is a pure-Go forward pass of a QSpec over Weights. The tensors
+// are referenced, not copied: updating the weights in place (an optimizer
+// step, Weights.CopyFrom) updates the network. Not safe for concurrent use.
+type QNetwork struct {
+	spec             QSpec
+	plain, torso     *Forward
+	value, advantage *Forward
+	q                []float32
+}
+
+// NewQNetwork binds spec's networks to the tensors in w.
+func NewQNetwork(spec QSpec, w *Weights) (*QNetwork, error) {
+	if len(spec.Model.Hidden) == 0 {
+		return nil, fmt.Errorf("q-network: want at least one hidden layer")
+	}
+	n := &QNetwork{spec: spec}
+	var err error
+	if !spec.Dueling {
+		n.plain, err = NewForward(spec.Plain(), w)
+		return n, err
+	}
+	if spec.Torso().Layers() > 0 {
+		if n.torso, err = NewForward(spec.Torso(), w); err != nil {
+			return nil, err
+		}
+	}
+	if n.value, err = NewForward(spec.Value(), w); err != nil {
+		return nil, err
+	}
+	if n.advantage, err = NewForward(spec.Advantage(), w); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// Spec returns the network's spec.
+func (n *QNetwork) Spec() QSpec { return n.spec }
+
+// Q returns Q(s, ·) for batch rows of obs ([batch, ObsDim]) as
+// [batch, NumActions], valid until the next call.
+func (n *QNetwork) Q(obs []float32, batch int) []float32 {
+	if !n.spec.Dueling {
+		return n.plain.Run(obs, batch)
+	}
+	h := obs
+	if n.torso != nil {
+		h = n.torso.Run(obs, batch)
+		activate(n.spec.Model.Activation, h)
+	}
+	v := n.value.Run(h, batch)
+	adv := n.advantage.Run(h, batch)
+	na := n.spec.NumActions
+	if cap(n.q) < batch*na {
+		n.q = make([]float32, batch*na)
+	}
+	q := n.q[:batch*na]
+	DuelingQ(q, v, adv, batch, na)
+	return q
+}
+
+// Argmax returns the index of the largest value (the first on ties).
+func Argmax(x []float32) int {
+	best := 0
+	for i, v := range x {
+		if v > x[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// EpsilonGreedy is a rollout policy that acts ε-greedily with a Q-network
+// (Mnih et al. 2015): a uniformly random action with probability ε, else
+// argmax_a Q(s, a). ε is read from the weights' Explore.Epsilon, so the
+// learner anneals it by broadcasting. It holds its own copy of the weights.
+// Not safe for concurrent use: each rollout worker has its own.
+type EpsilonGreedy struct {
+	spec QSpec
+	w    *Weights
+	net  *QNetwork
+}
+
+// NewEpsilonGreedy returns an ε-greedy policy acting with a copy of w.
+func NewEpsilonGreedy(spec QSpec, w *Weights) (*EpsilonGreedy, error) {
+	p := &EpsilonGreedy{spec: spec, w: w.Clone()}
+	var err error
+	if p.net, err = NewQNetwork(spec, p.w); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// SetWeights copies w, including its exploration settings (no allocation).
+func (p *EpsilonGreedy) SetWeights(w *Weights) error { return p.w.CopyFrom(w) }
+
+// Version returns the version of the weights the policy acts with.
+func (p *EpsilonGreedy) Version() uint64 { return p.w.Version }
+
+// Epsilon returns the exploration rate the policy acts with.
+func (p *EpsilonGreedy) Epsilon() float64 { return float64(p.w.Explore.Epsilon) }
+
+// Act chooses an action for each of n observations: one uniform draw from
+// rng per observation decides exploration, a second picks the random
+// action. logp gets log π(a|s) of the ε-greedy distribution, values (may be
+// nil) max_a Q(s, a).
+func (p *EpsilonGreedy) Act(obs []float32, n int, rng *rand.Rand, actions []int, logp, values []float32) {
+	q := p.net.Q(obs, n)
+	na := p.spec.NumActions
+	eps := float64(p.w.Explore.Epsilon)
+	for i := 0; i < n; i++ {
+		row := q[i*na : (i+1)*na]
+		greedy := Argmax(row)
+		a := greedy
+		if rng.Float64() < eps {
+			a = rng.IntN(na)
+		}
+		actions[i] = a
+		prob := eps / float64(na)
+		if a == greedy {
+			prob += 1 - eps
+		}
+		logp[i] = float32(math.Log(prob))
+		if values != nil {
+			values[i] = row[greedy]
+		}
+	}
+}
+
+// Greedy writes argmax_a Q(s, a) for each of n observations (evaluation).
+func (p *EpsilonGreedy) Greedy(obs []float32, n int, actions []int) {
+	q := p.net.Q(obs, n)
+	na := p.spec.NumActions
+	for i := 0; i < n; i++ {
+		actions[i] = Argmax(q[i*na : (i+1)*na])
+	}
+}
+
+// Values writes max_a Q(s, a) for n observations into dst.
+func (p *EpsilonGreedy) Values(obs []float32, n int, dst []float32) {
+	q := p.net.Q(obs, n)
+	na := p.spec.NumActions
+	for i := 0; i < n; i++ {
+		row := q[i*na : (i+1)*na]
+		dst[i] = row[Argmax(row)]
+	}
+}
