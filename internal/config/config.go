@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/rlgo/rlgo/algorithms"
+	"github.com/rlgo/rlgo/algorithms/dqn"
 	"github.com/rlgo/rlgo/algorithms/ppo"
 	"github.com/rlgo/rlgo/envs"
 	"github.com/rlgo/rlgo/learner"
@@ -30,7 +31,7 @@ import (
 type Config struct {
 	// Name names the run directory (runs/<name>-<time>). Default "run".
 	Name string `yaml:"name"`
-	// Algorithm is "ppo". Default "ppo".
+	// Algorithm is "ppo" or "dqn". Default "ppo".
 	Algorithm string `yaml:"algorithm"`
 	// Env is the environment every worker makes.
 	Env EnvConfig `yaml:"env"`
@@ -46,6 +47,8 @@ type Config struct {
 	Learner LearnerConfig `yaml:"learner"`
 	// PPO holds PPO's hyperparameters (used when algorithm is ppo).
 	PPO ppo.Config `yaml:"ppo"`
+	// DQN holds DQN's hyperparameters (used when algorithm is dqn).
+	DQN dqn.Config `yaml:"dqn"`
 }
 
 // EnvConfig names the environment.
@@ -88,6 +91,7 @@ func Default() Config {
 		Model:     policy.DefaultModelConfig(),
 		Learner:   LearnerConfig{Device: "auto"},
 		PPO:       ppo.DefaultConfig(),
+		DQN:       dqn.DefaultConfig(),
 	}
 }
 
@@ -358,8 +362,8 @@ func (l *Loaded) validate() error {
 	if c.Name == "" || strings.ContainsAny(c.Name, `/\`) {
 		return l.fieldError("name", fmt.Errorf("want a non-empty name without slashes, got %q", c.Name))
 	}
-	if c.Algorithm != "ppo" {
-		return &Error{Where: l.Where("algorithm"), Key: "algorithm", Msg: fmt.Sprintf("unknown algorithm %q (known: ppo)", c.Algorithm)}
+	if c.Algorithm != "ppo" && c.Algorithm != "dqn" {
+		return &Error{Where: l.Where("algorithm"), Key: "algorithm", Msg: fmt.Sprintf("unknown algorithm %q (known: ppo, dqn)", c.Algorithm)}
 	}
 	if c.Env.ID == "" {
 		return &Error{Where: l.Path, Key: "env.id", Msg: "required (rltrain envs lists the registered ids)"}
@@ -388,7 +392,12 @@ func (l *Loaded) validate() error {
 	if err := c.PPO.Validate(); err != nil {
 		return l.fieldError("ppo", err)
 	}
-	if batch := c.Rollout.StepsPerIteration(); batch%c.PPO.Minibatches != 0 {
+	if err := c.DQN.Validate(); err != nil {
+		return l.fieldError("dqn", err)
+	}
+	// PPO's minibatches must divide its train batch; DQN samples its own
+	// minibatches from replay, so the check is PPO's alone.
+	if batch := c.Rollout.StepsPerIteration(); c.Algorithm == "ppo" && batch%c.PPO.Minibatches != 0 {
 		return l.fieldError("ppo.minibatches", fmt.Errorf("%d does not divide the train batch of %d steps (workers × envs_per_worker × fragment_length)", c.PPO.Minibatches, batch))
 	}
 	return nil

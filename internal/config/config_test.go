@@ -25,7 +25,7 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown-key-block.yaml", nil, `testdata/unknown-key-block.yaml:6: ppo.lrr: unknown key "lrr"`},
 		{"wrong-type.yaml", nil, "testdata/wrong-type.yaml:4: ppo.lr: cannot unmarshal !!str `fast` into float64"},
 		{"unknown-env.yaml", nil, `testdata/unknown-env.yaml:2: env.id: unknown env id "CartPol-v1" (registered: `},
-		{"unknown-algorithm.yaml", nil, `testdata/unknown-algorithm.yaml:2: algorithm: unknown algorithm "sac" (known: ppo)`},
+		{"unknown-algorithm.yaml", nil, `testdata/unknown-algorithm.yaml:2: algorithm: unknown algorithm "sac" (known: ppo, dqn)`},
 		{"bad-value.yaml", nil, "testdata/bad-value.yaml:3: rollout.workers: want 1..4096, got 0"},
 		{"minibatches.yaml", nil, "testdata/minibatches.yaml:3: ppo.minibatches: 3 does not divide the train batch of 512 steps"},
 		{"no-env.yaml", nil, "testdata/no-env.yaml: env.id: required"},

@@ -1,0 +1,64 @@
+package dqn
+
+import (
+	"context"
+	"testing"
+
+	"github.com/rlgo/rlgo/policy"
+	"github.com/rlgo/rlgo/rollout"
+)
+
+// BenchmarkGradientStep measures one gradient step (sample a minibatch,
+// TD targets with the target network, forward, backward, Adam) at the
+// CartPole config's settings.
+func BenchmarkGradientStep(b *testing.B) {
+	cfg, setup := zooConfig(1)
+	cfg.LearningStarts = 1 << 40 // collect only
+	d, err := New(cfg, setup)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	for d.replay.Len() < 2000 {
+		if _, err := d.Train(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var st stepStats
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := d.gradientStep(1e-4, 0.4, &st); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkQForward measures the pure-Go Q-network forward on a minibatch.
+func BenchmarkQForward(b *testing.B) {
+	cfg, setup := zooConfig(1)
+	spec := policy.QSpec{ObsDim: 4, NumActions: 2, Model: setup.Model, Dueling: cfg.Dueling}
+	w := spec.Init(testRand())
+	n, err := policy.NewQNetwork(spec, w)
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := make([]float32, cfg.BatchSize*4)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		n.Q(x, cfg.BatchSize)
+	}
+}
+
+// zooConfig is rl-baselines3-zoo's CartPole DQN settings (lr 2.3e-3,
+// batch 64, buffer 100k, [256, 256], train_freq 256, gradient_steps 128)
+// with double, dueling and 3-step returns: the speed benchmark.
+func zooConfig(seed uint64) (Config, Setup) {
+	cfg := DefaultConfig()
+	cfg.LR, cfg.BufferSize, cfg.BatchSize = 2.3e-3, 100000, 64
+	cfg.LearningStarts, cfg.TrainFreq, cfg.GradientSteps = 1000, 256, 128
+	cfg.TargetUpdateInterval = 10
+	cfg.Double, cfg.Dueling, cfg.NStep, cfg.Loss = true, true, 3, "huber"
+	return cfg, Setup{EnvID: "CartPole-v1", Seed: seed, Device: "cpu",
+		Model:   policy.ModelConfig{Hidden: []int{256, 256}, Activation: policy.ReLU},
+		Rollout: rollout.Config{Workers: 1, EnvsPerWorker: 4, FragmentLength: 64}}
+}

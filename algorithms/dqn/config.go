@@ -1,0 +1,131 @@
+package dqn
+
+import (
+	"fmt"
+
+	"github.com/rlgo/rlgo/algorithms"
+)
+
+// Config is DQN's section of a config (YAML key "dqn"). Defaults are
+// CleanRL dqn.py's (Mnih et al. 2015 scaled for classic control), with
+// every improvement off: set double, dueling, n_step and prioritized to
+// turn them on. Every horizon (exploration, learning rate, β) is counted in
+// env steps and is the schedule's own, never the run's budget.
+type Config struct {
+	// LR is Adam's initial learning rate. Default 2.5e-4.
+	LR float64 `yaml:"lr"`
+	// LRSchedule anneals LR linearly to Final over Steps env steps. Default constant.
+	LRSchedule algorithms.Schedule `yaml:"lr_schedule"`
+	// Gamma is the discount factor γ. Default 0.99.
+	Gamma float64 `yaml:"gamma"`
+	// BufferSize is the replay buffer's capacity in transitions. Default 10,000.
+	BufferSize int `yaml:"buffer_size"`
+	// BatchSize is the number of transitions per gradient step. Default 128.
+	BatchSize int `yaml:"batch_size"`
+	// LearningStarts is the number of env steps collected before the first
+	// gradient step. Default 10,000.
+	LearningStarts int64 `yaml:"learning_starts"`
+	// TrainFreq: every TrainFreq env steps (after LearningStarts) the
+	// learner takes GradientSteps gradient steps. Default 10.
+	TrainFreq int64 `yaml:"train_freq"`
+	// GradientSteps is the number of gradient steps per training round. Default 1.
+	GradientSteps int `yaml:"gradient_steps"`
+	// TargetUpdateInterval: every TargetUpdateInterval env steps the target
+	// network moves towards the online one by Tau. Default 500.
+	TargetUpdateInterval int64 `yaml:"target_update_interval"`
+	// Tau is the target update's coefficient: 1 copies the online network
+	// (a hard update, Mnih et al. 2015), less is Polyak averaging
+	// θ' ← τ·θ + (1 − τ)·θ' (Lillicrap et al. 2016). Default 1.
+	Tau float64 `yaml:"tau"`
+	// Epsilon is ε-greedy's initial exploration rate. Default 1.
+	Epsilon float64 `yaml:"epsilon"`
+	// EpsilonSchedule anneals Epsilon linearly to Final over Steps env
+	// steps. Default {final: 0.05, steps: 250000} (CleanRL: half its 500k steps).
+	EpsilonSchedule algorithms.Schedule `yaml:"epsilon_schedule"`
+	// Double uses double Q-learning targets (van Hasselt et al. 2016): the
+	// online network picks the next action, the target network values it. Default false.
+	Double bool `yaml:"double"`
+	// Dueling uses a dueling head (Wang et al. 2016). Default false.
+	Dueling bool `yaml:"dueling"`
+	// NStep is the number of rewards in each return (Sutton 1988; Hessel
+	// et al. 2018). Default 1.
+	NStep int `yaml:"n_step"`
+	// Loss is "huber" (Huber loss with δ = HuberDelta, as Mnih et al.'s
+	// error clipping and SB3) or "mse" (CleanRL). Default "mse".
+	Loss string `yaml:"loss"`
+	// HuberDelta is the Huber loss's δ. Default 1.
+	HuberDelta float64 `yaml:"huber_delta"`
+	// MaxGradNorm clips the global gradient norm; 0 disables. Default 10 (SB3).
+	MaxGradNorm float64 `yaml:"max_grad_norm"`
+	// AdamEps is Adam's ε. Default 1e-8 (torch's default, as CleanRL and SB3).
+	AdamEps float64 `yaml:"adam_eps"`
+	// Prioritized uses proportional prioritised replay (Schaul et al. 2016,
+	// arXiv:1511.05952). Default false.
+	Prioritized bool `yaml:"prioritized"`
+	// Alpha is the prioritisation exponent α: P(i) ∝ p_i^α. Default 0.6.
+	Alpha float64 `yaml:"alpha"`
+	// Beta is the importance-sampling exponent β's initial value. Default 0.4.
+	Beta float64 `yaml:"beta"`
+	// BetaSteps anneals β linearly to 1 over BetaSteps env steps. Default 100,000.
+	BetaSteps int64 `yaml:"beta_steps"`
+	// PriorityEps is added to |TD error| so no priority is zero. Default 1e-6.
+	PriorityEps float64 `yaml:"priority_eps"`
+}
+
+// DefaultConfig returns CleanRL dqn.py's hyperparameters.
+func DefaultConfig() Config {
+	return Config{
+		LR: 2.5e-4, Gamma: 0.99, BufferSize: 10000, BatchSize: 128,
+		LearningStarts: 10000, TrainFreq: 10, GradientSteps: 1,
+		TargetUpdateInterval: 500, Tau: 1,
+		Epsilon: 1, EpsilonSchedule: algorithms.Schedule{Final: 0.05, Steps: 250000},
+		NStep: 1, Loss: "mse", HuberDelta: 1, MaxGradNorm: 10, AdamEps: 1e-8,
+		Alpha: 0.6, Beta: 0.4, BetaSteps: 100000, PriorityEps: 1e-6,
+	}
+}
+
+// Validate checks every field; errors name the YAML key.
+func (c Config) Validate() error {
+	checks := []struct {
+		key string
+		ok  bool
+		val any
+		msg string
+	}{
+		{"lr", c.LR > 0, c.LR, "want > 0"},
+		{"lr_schedule.final", c.LRSchedule.Final >= 0, c.LRSchedule.Final, "want >= 0"},
+		{"lr_schedule.steps", c.LRSchedule.Steps >= 0, c.LRSchedule.Steps, "want >= 0"},
+		{"gamma", c.Gamma >= 0 && c.Gamma <= 1, c.Gamma, "want in [0, 1]"},
+		{"buffer_size", c.BufferSize >= 1 && c.BufferSize <= 1<<26, c.BufferSize, "want in [1, 67108864]"},
+		{"batch_size", c.BatchSize >= 1 && c.BatchSize <= 1<<16, c.BatchSize, "want in [1, 65536]"},
+		{"learning_starts", c.LearningStarts >= 0, c.LearningStarts, "want >= 0"},
+		{"train_freq", c.TrainFreq >= 1, c.TrainFreq, "want >= 1"},
+		{"gradient_steps", c.GradientSteps >= 1, c.GradientSteps, "want >= 1"},
+		{"target_update_interval", c.TargetUpdateInterval >= 1, c.TargetUpdateInterval, "want >= 1"},
+		{"tau", c.Tau > 0 && c.Tau <= 1, c.Tau, "want in (0, 1]"},
+		{"epsilon", c.Epsilon >= 0 && c.Epsilon <= 1, c.Epsilon, "want in [0, 1]"},
+		{"epsilon_schedule.final", c.EpsilonSchedule.Final >= 0 && c.EpsilonSchedule.Final <= 1, c.EpsilonSchedule.Final, "want in [0, 1]"},
+		{"epsilon_schedule.steps", c.EpsilonSchedule.Steps >= 0, c.EpsilonSchedule.Steps, "want >= 0"},
+		{"n_step", c.NStep >= 1 && c.NStep <= 1000, c.NStep, "want in [1, 1000]"},
+		{"loss", c.Loss == "huber" || c.Loss == "mse", c.Loss, "want huber or mse"},
+		{"huber_delta", c.HuberDelta > 0, c.HuberDelta, "want > 0"},
+		{"max_grad_norm", c.MaxGradNorm >= 0, c.MaxGradNorm, "want >= 0"},
+		{"adam_eps", c.AdamEps > 0, c.AdamEps, "want > 0"},
+		{"alpha", c.Alpha >= 0, c.Alpha, "want >= 0"},
+		{"beta", c.Beta >= 0 && c.Beta <= 1, c.Beta, "want in [0, 1]"},
+		{"beta_steps", c.BetaSteps >= 0, c.BetaSteps, "want >= 0"},
+		{"priority_eps", c.PriorityEps > 0, c.PriorityEps, "want > 0"},
+	}
+	for _, ch := range checks {
+		if !ch.ok {
+			return &algorithms.FieldError{Key: ch.key, Msg: fmt.Sprintf("%s, got %v", ch.msg, ch.val)}
+		}
+	}
+	return nil
+}
+
+// BetaAt returns prioritised replay's β at env step t: Beta annealed
+// linearly to 1 over BetaSteps (constant when BetaSteps is 0).
+func (c Config) BetaAt(t int64) float64 {
+	return algorithms.Schedule{Final: 1, Steps: c.BetaSteps}.At(c.Beta, t)
+}

@@ -1,0 +1,76 @@
+package dqn_test
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/rlgo/rlgo/algorithms"
+	"github.com/rlgo/rlgo/algorithms/dqn"
+	_ "github.com/rlgo/rlgo/envs/classic"
+	"github.com/rlgo/rlgo/internal/config"
+)
+
+// shipped loads configs/cartpole-dqn.yaml with the given seed, so the
+// learning tests check exactly what users run.
+func shipped(t *testing.T, seed uint64) (*config.Loaded, dqn.Config, dqn.Setup) {
+	t.Helper()
+	c, err := config.Load("../../configs/cartpole-dqn.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, c.DQN, dqn.Setup{EnvID: c.Env.ID, EnvOptions: c.Env.Options, Seed: seed, Model: c.Model, Rollout: c.Rollout, Device: "cpu"}
+}
+
+// solve trains until the mean return of the last 100 training episodes
+// reaches the config's target or its env-step budget is spent, like
+// rltrain train --as-test, and returns the last result.
+func solve(t *testing.T, seed uint64) (algorithms.Result, bool) {
+	c, cfg, setup := shipped(t, seed)
+	d, err := dqn.New(cfg, setup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	target := *c.Stop.EpisodeReturnMean
+	var r algorithms.Result
+	for r.EnvSteps < c.Stop.EnvSteps {
+		if r, err = d.Train(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if r.HasEpisodes && r.EpisodeReturnMean >= target {
+			return r, true
+		}
+	}
+	return r, false
+}
+
+// TestDQNSolvesCartPole is the learning test: with seed 1, the shipped
+// CartPole config must reach a mean return of the last 100 training
+// episodes of 475 (Gymnasium's reward_threshold) within 150,000 env steps.
+func TestDQNSolvesCartPole(t *testing.T) {
+	if testing.Short() {
+		t.Skip("learning test: skipped with -short")
+	}
+	r, ok := solve(t, 1)
+	if !ok {
+		t.Fatalf("seed 1: episode_return_mean = %.1f after %d env steps (%.1f s); want >= 475 within 150000", r.EpisodeReturnMean, r.EnvSteps, r.TimeS)
+	}
+	t.Logf("seed 1: episode_return_mean %.1f at %d env steps, %.1f s", r.EpisodeReturnMean, r.EnvSteps, r.TimeS)
+}
+
+// TestLongDQNSeeds checks the criterion for seeds 1, 2 and 3 (the
+// long suite, RLGO_LONG=1).
+func TestLongDQNSeeds(t *testing.T) {
+	if os.Getenv("RLGO_LONG") == "" {
+		t.Skip("long suite: set RLGO_LONG=1")
+	}
+	for _, seed := range []uint64{1, 2, 3} {
+		r, ok := solve(t, seed)
+		if !ok {
+			t.Errorf("seed %d: episode_return_mean = %.1f after %d env steps (%.1f s); want >= 475 within 150000", seed, r.EpisodeReturnMean, r.EnvSteps, r.TimeS)
+			continue
+		}
+		t.Logf("seed %d: episode_return_mean %.1f at %d env steps, %.1f s", seed, r.EpisodeReturnMean, r.EnvSteps, r.TimeS)
+	}
+}
