@@ -159,3 +159,35 @@ type FieldError struct {
 }
 
 func (e *FieldError) Error() string { return e.Key + ": " + e.Msg }
+
+// WindowState is an EpisodeWindow's saved state.
+type WindowState struct {
+	Returns []float64 `msgpack:"returns"`
+	Lengths []int     `msgpack:"lengths"`
+	Next    int       `msgpack:"next"`
+	Total   int64     `msgpack:"total"`
+}
+
+// State returns a copy of the window's state.
+func (w *EpisodeWindow) State() WindowState {
+	return WindowState{Returns: append([]float64(nil), w.returns...), Lengths: append([]int(nil), w.lengths...), Next: w.next, Total: w.total}
+}
+
+// SetState restores a saved state.
+func (w *EpisodeWindow) SetState(s WindowState) error {
+	if len(s.Returns) != len(s.Lengths) || len(s.Returns) > w.Size || s.Next < 0 || (len(s.Returns) > 0 && s.Next >= len(s.Returns)) {
+		return fmt.Errorf("episode window: inconsistent state (%d returns, %d lengths, next %d, size %d)", len(s.Returns), len(s.Lengths), s.Next, w.Size)
+	}
+	w.returns, w.lengths, w.next, w.total = s.Returns, s.Lengths, s.Next, s.Total
+	return nil
+}
+
+// Checkpointer is implemented by algorithms whose state can be saved as
+// named files (typed msgpack state, never code) and restored.
+type Checkpointer interface {
+	// SaveState returns the algorithm's state files.
+	SaveState() (map[string][]byte, error)
+	// LoadState restores them. notes says what could not be restored
+	// exactly (e.g. envs that cannot snapshot resume with fresh episodes).
+	LoadState(files map[string][]byte) (notes []string, err error)
+}

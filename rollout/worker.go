@@ -78,7 +78,7 @@ type Worker struct {
 	cfg     Config
 	venv    *envs.VectorEnv
 	policy  Policy
-	rng     *rand.Rand
+	rng     *envs.RNG
 	seq     int
 	actions []int
 	acts    []envs.Action
@@ -119,7 +119,7 @@ func NewWorker(index int, cfg Config, spec WorkerSpec, p Policy) (*Worker, error
 		cfg:     cfg,
 		venv:    venv,
 		policy:  p,
-		rng:     envs.NewRand(seed, 1),
+		rng:     envs.NewRNG(seed, 1),
 		actions: make([]int, n),
 		acts:    make([]envs.Action, n),
 		boot:    make([]float32, 1),
@@ -179,7 +179,7 @@ func (w *Worker) Sample(ctx context.Context) (*SampleBatch, error) {
 		k := t * N
 		obs := w.venv.Obs()
 		copy(b.Obs[k*D:], obs)
-		w.policy.Act(obs, N, w.rng, w.actions, b.LogProbs[k:k+N], b.Values[k:k+N])
+		w.policy.Act(obs, N, w.rng.Rand, w.actions, b.LogProbs[k:k+N], b.Values[k:k+N])
 		for i, a := range w.actions {
 			b.Actions[k+i] = int32(a)
 			w.acts[i] = envs.DiscreteAction(a)
