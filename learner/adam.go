@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/rlgo/rlgo/internal/kernels"
 )
 
 // AdamConfig configures Adam (Kingma & Ba, 2015) as torch.optim.Adam.
@@ -79,9 +81,7 @@ func NewAdam(cfg AdamConfig, sizes []int) *Adam {
 func GlobalNorm(grads [][]float32) float64 {
 	var s float64
 	for _, g := range grads {
-		for _, x := range g {
-			s += float64(x) * float64(x)
-		}
+		s += kernels.SumSquares(g)
 	}
 	return math.Sqrt(s)
 }
@@ -92,6 +92,9 @@ func GlobalNorm(grads [][]float32) float64 {
 //
 //	m ← β1·m + (1−β1)·g        v ← β2·v + (1−β2)·g²
 //	θ ← θ − lr · (m / (1−β1ᵗ)) / (√(v / (1−β2ᵗ)) + ε)
+//
+// The update runs in float32 (vectorised, kernels.Adam), as torch's does;
+// the norm and the bias corrections are float64.
 func (a *Adam) Step(params, grads [][]float32, lr float64) (float64, error) {
 	if len(params) != len(a.state.M) || len(grads) != len(params) {
 		return 0, fmt.Errorf("adam: %d params and %d grads, want %d", len(params), len(grads), len(a.state.M))
@@ -100,30 +103,21 @@ func (a *Adam) Step(params, grads [][]float32, lr float64) (float64, error) {
 	if math.IsNaN(norm) || math.IsInf(norm, 0) {
 		return norm, errors.New("adam: non-finite gradient norm")
 	}
-	if c := a.cfg.MaxGradNorm; c > 0 {
-		if coef := c / (norm + 1e-6); coef < 1 {
-			for _, g := range grads {
-				for j := range g {
-					g[j] = float32(float64(g[j]) * coef)
-				}
-			}
+	c := kernels.AdamParams{GradScale: 1, Beta1: a.cfg.Beta1, Beta2: a.cfg.Beta2, Eps: a.cfg.Eps}
+	if mx := a.cfg.MaxGradNorm; mx > 0 {
+		if coef := mx / (norm + 1e-6); coef < 1 {
+			c.GradScale = coef
 		}
 	}
 	a.state.Step++
 	t := float64(a.state.Step)
-	b1, b2 := a.cfg.Beta1, a.cfg.Beta2
-	stepSize := lr / (1 - math.Pow(b1, t))
-	bc2 := math.Sqrt(1 - math.Pow(b2, t))
-	eps := a.cfg.Eps
+	c.StepSize = lr / (1 - math.Pow(a.cfg.Beta1, t))
+	c.BiasCorrection2 = math.Sqrt(1 - math.Pow(a.cfg.Beta2, t))
 	for i, p := range params {
-		m, v, g := a.state.M[i], a.state.V[i], grads[i]
-		for j := range p {
-			gj := float64(g[j])
-			mj := b1*float64(m[j]) + (1-b1)*gj
-			vj := b2*float64(v[j]) + (1-b2)*gj*gj
-			m[j], v[j] = float32(mj), float32(vj)
-			p[j] -= float32(stepSize * mj / (math.Sqrt(vj)/bc2 + eps))
+		if len(grads[i]) != len(p) || len(a.state.M[i]) != len(p) {
+			return norm, fmt.Errorf("adam: parameter %d has %d values, gradient %d, moments %d", i, len(p), len(grads[i]), len(a.state.M[i]))
 		}
+		kernels.Adam(p, a.state.M[i], a.state.V[i], grads[i], c)
 	}
 	return norm, nil
 }

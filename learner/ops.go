@@ -11,6 +11,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/rlgo/rlgo/internal/kernels"
 	"github.com/rlgo/rlgo/policy"
 )
 
@@ -179,7 +180,7 @@ func Dense(x, w, b *gorgonia.Node, act policy.Activation, needDX bool) (*gorgoni
 	}
 	op.run = func(out []float32, in [][]float32, s []tensor.Shape) {
 		m, k, n := s[0][0], s[0][1], s[1][1]
-		gemmNN(m, n, k, in[0], in[1], in[2], out, grow(&scratch, n*k))
+		kernels.GemmNN(m, n, k, in[0], in[1], in[2], out, grow(&scratch, n*k))
 		activate(act, out)
 	}
 	op.symDiff = func(in gorgonia.Nodes, y, grad *gorgonia.Node) (gorgonia.Nodes, error) {
@@ -211,7 +212,7 @@ func Dense(x, w, b *gorgonia.Node, act policy.Activation, needDX bool) (*gorgoni
 func activate(act policy.Activation, x []float32) {
 	switch act {
 	case policy.Tanh:
-		tanhInPlace(x)
+		kernels.TanhInPlace(x)
 	case policy.ReLU:
 		for i, v := range x {
 			x[i] = max(v, 0)
@@ -238,9 +239,7 @@ func activationGradOp(act policy.Activation) *f32Op {
 		out = out[:len(y)]
 		switch act {
 		case policy.Tanh:
-			for i, v := range y {
-				out[i] = g[i] * (1 - v*v)
-			}
+			kernels.TanhGrad(out, y, g)
 		case policy.ReLU:
 			for i, v := range y {
 				if v > 0 {
@@ -266,7 +265,7 @@ func matMulNTOp() *f32Op {
 	}
 	op.run = func(out []float32, in [][]float32, s []tensor.Shape) {
 		m, n, k := s[0][0], s[0][1], s[1][0]
-		gemmNT(m, n, k, in[0], in[1], out, grow(&s1, n*k), grow(&s2, n*k))
+		kernels.GemmNT(m, n, k, in[0], in[1], out, grow(&s1, n*k), grow(&s2, n*k))
 	}
 	return op
 }
@@ -283,7 +282,7 @@ func matMulTNOp() *f32Op {
 	}
 	op.run = func(out []float32, in [][]float32, s []tensor.Shape) {
 		m, k, n := s[0][0], s[0][1], s[1][1]
-		gemmTN(m, k, n, in[0], in[1], out, grow(&s1, n*k))
+		kernels.GemmTN(m, k, n, in[0], in[1], out, grow(&s1, n*k))
 	}
 	return op
 }
@@ -293,15 +292,7 @@ func colSumOp() *f32Op {
 	op := &f32Op{name: "ColSum", inDims: []int{2}, outDims: 1, diffWRT: []bool{false}}
 	op.shape = func(s []tensor.Shape) (tensor.Shape, error) { return tensor.Shape{s[0][1]}, nil }
 	op.run = func(out []float32, in [][]float32, s []tensor.Shape) {
-		m, n := s[0][0], s[0][1]
-		out = out[:n]
-		copy(out, in[0][:n])
-		for i := 1; i < m; i++ {
-			row := in[0][i*n : (i+1)*n]
-			for j, v := range row {
-				out[j] += v
-			}
-		}
+		kernels.ColSum(s[0][0], s[0][1], in[0], out)
 	}
 	return op
 }

@@ -1,4 +1,9 @@
-package learner
+// Package kernels holds the small float32 kernels the learner's graph ops
+// and the workers' pure-Go forward pass share: dense products for narrow
+// matrices, tanh, and Adam's update. On amd64 with AVX2+FMA (checked with
+// CPUID/XGETBV at start-up) they are assembly; elsewhere plain Go. It
+// imports nothing of rlgo, so policy and learner can both use it.
+package kernels
 
 // Small dense matrix products for the learner's fused layer ops. The
 // networks here are narrow (64 units) and the minibatches small (128), the
@@ -8,10 +13,10 @@ package learner
 // accumulated over k, held in registers) and dot. On amd64 with AVX2+FMA
 // they are assembly; elsewhere plain Go. All matrices are row-major.
 
-// gemmNN sets c[m,n] = a[m,k]·b[k,n] (+ bias broadcast over rows, when
+// GemmNN sets c[m,n] = a[m,k]·b[k,n] (+ bias broadcast over rows, when
 // bias is not nil). bT is scratch of at least n·k values, used when n is
 // too narrow for rowKernel.
-func gemmNN(m, n, k int, a, b, bias, c, bT []float32) {
+func GemmNN(m, n, k int, a, b, bias, c, bT []float32) {
 	c = c[:m*n]
 	if bias != nil {
 		for i := 0; i < m; i++ {
@@ -22,38 +27,38 @@ func gemmNN(m, n, k int, a, b, bias, c, bT []float32) {
 	}
 	if n >= 8 {
 		for i := 0; i < m; i++ {
-			rowKernel(c[i*n:(i+1)*n], a[i*k:(i+1)*k], 1, b, n, k, n)
+			RowKernel(c[i*n:(i+1)*n], a[i*k:(i+1)*k], 1, b, n, k, n)
 		}
 		return
 	}
 	// Narrow output (a value or logits head): one dot product per output
 	// against b's columns, made contiguous by transposing b.
 	bT = bT[:n*k]
-	transpose(b, k, n, bT)
+	Transpose(b, k, n, bT)
 	for i := 0; i < m; i++ {
 		ai := a[i*k : (i+1)*k]
 		for j := 0; j < n; j++ {
-			c[i*n+j] += dot(ai, bT[j*k:(j+1)*k])
+			c[i*n+j] += Dot(ai, bT[j*k:(j+1)*k])
 		}
 	}
 }
 
-// gemmNT sets c[m,k] = a[m,n]·bᵀ for b [k,n], by transposing b into
-// scratch bT (n·k) and running gemmNN.
-func gemmNT(m, n, k int, a, b, c, bT, scratch []float32) {
+// GemmNT sets c[m,k] = a[m,n]·bᵀ for b [k,n], by transposing b into
+// scratch bT (n·k) and running GemmNN.
+func GemmNT(m, n, k int, a, b, c, bT, scratch []float32) {
 	bT = bT[:n*k]
-	transpose(b, k, n, bT)
-	gemmNN(m, k, n, a, bT, nil, c, scratch)
+	Transpose(b, k, n, bT)
+	GemmNN(m, k, n, a, bT, nil, c, scratch)
 }
 
-// gemmTN sets c[k,n] = aᵀ·b for a [m,k] and b [m,n], reading a's columns
+// GemmTN sets c[k,n] = aᵀ·b for a [m,k] and b [m,n], reading a's columns
 // with a stride instead of transposing it. cT (n·k) is scratch for narrow b.
-func gemmTN(m, k, n int, a, b, c, cT []float32) {
+func GemmTN(m, k, n int, a, b, c, cT []float32) {
 	c = c[:k*n]
 	clear(c)
 	if n >= 8 {
 		for p := 0; p < k; p++ { // row p of c is Σ_i a[i,p]·b[i,:]
-			rowKernel(c[p*n:(p+1)*n], a[p:], k, b, n, m, n)
+			RowKernel(c[p*n:(p+1)*n], a[p:], k, b, n, m, n)
 		}
 		return
 	}
@@ -61,13 +66,13 @@ func gemmTN(m, k, n int, a, b, c, cT []float32) {
 	cT = cT[:n*k]
 	clear(cT)
 	for j := 0; j < n; j++ {
-		rowKernel(cT[j*k:(j+1)*k], b[j:], n, a, k, m, k)
+		RowKernel(cT[j*k:(j+1)*k], b[j:], n, a, k, m, k)
 	}
-	transpose(cT, n, k, c)
+	Transpose(cT, n, k, c)
 }
 
-// transpose writes the transpose of a [r,c] into t [c,r].
-func transpose(a []float32, r, c int, t []float32) {
+// Transpose writes the transpose of a [r,c] into t [c,r].
+func Transpose(a []float32, r, c int, t []float32) {
 	a, t = a[:r*c], t[:r*c]
 	const blk = 16
 	for i0 := 0; i0 < r; i0 += blk {

@@ -1,6 +1,4 @@
-package learner
-
-import "github.com/rlgo/rlgo/policy"
+package kernels
 
 //go:noescape
 func rowKernel64AVX2(c, a, b *float32, k, ldb, lda int)
@@ -40,8 +38,8 @@ func hasAVX2FMA() bool {
 
 var useAVX2 = hasAVX2FMA()
 
-// rowKernel adds Σ_{p<k} a[p·lda]·b[p·ldb : p·ldb+n] to c[0:n].
-func rowKernel(c, a []float32, lda int, b []float32, n, k, ldb int) {
+// RowKernel adds Σ_{p<k} a[p·lda]·b[p·ldb : p·ldb+n] to c[0:n].
+func RowKernel(c, a []float32, lda int, b []float32, n, k, ldb int) {
 	if !useAVX2 || k == 0 {
 		rowKernelGo(c, a, lda, b, n, k, ldb)
 		return
@@ -61,8 +59,8 @@ func rowKernel(c, a []float32, lda int, b []float32, n, k, ldb int) {
 	}
 }
 
-// dot returns Σ x[i]·y[i] over len(x).
-func dot(x, y []float32) float32 {
+// Dot returns Σ x[i]·y[i] over len(x).
+func Dot(x, y []float32) float32 {
 	if !useAVX2 || len(x) == 0 {
 		return dotGo(x, y)
 	}
@@ -70,7 +68,7 @@ func dot(x, y []float32) float32 {
 	return dotAVX2(&x[0], &y[0], len(x))
 }
 
-// tanhConsts are policy.Tanh32's constants in tanhAVX2's order.
+// tanhConsts are Tanh32's constants in tanhAVX2's order.
 var tanhConsts = [12]float32{
 	7.90531110763549805,
 	-2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11, 5.12229709037114e-08,
@@ -78,8 +76,8 @@ var tanhConsts = [12]float32{
 	1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03, 4.89352518554385e-03,
 }
 
-// tanhInPlace sets x[i] = tanh(x[i]), within 1e-6 of policy.Tanh32.
-func tanhInPlace(x []float32) {
+// TanhInPlace sets x[i] = tanh(x[i]), within 1e-6 of Tanh32.
+func TanhInPlace(x []float32) {
 	n := 0
 	if useAVX2 {
 		n = len(x) &^ 7
@@ -88,6 +86,15 @@ func tanhInPlace(x []float32) {
 		}
 	}
 	for i := n; i < len(x); i++ {
-		x[i] = policy.Tanh32(x[i])
+		x[i] = Tanh32(x[i])
 	}
 }
+
+//go:noescape
+func adamAVX2(p, m, v, gr *float32, n int, c *[8]float32)
+
+//go:noescape
+func sumSquaresAVX2(x *float32, n int) float64
+
+//go:noescape
+func tanhGradAVX2(out, y, gr *float32, n int)

@@ -1,19 +1,26 @@
 //go:build !amd64
 
-package learner
-
-import "github.com/rlgo/rlgo/policy"
+package kernels
 
 var useAVX2 = false
 
-func rowKernel(c, a []float32, lda int, b []float32, n, k, ldb int) {
+// RowKernel adds Σ_{p<k} a[p·lda]·b[p·ldb : p·ldb+n] to c[0:n].
+func RowKernel(c, a []float32, lda int, b []float32, n, k, ldb int) {
 	rowKernelGo(c, a, lda, b, n, k, ldb)
 }
 
-func dot(x, y []float32) float32 { return dotGo(x, y) }
+// Dot returns Σ x[i]·y[i] over len(x).
+func Dot(x, y []float32) float32 { return dotGo(x, y) }
 
-func tanhInPlace(x []float32) {
+// TanhInPlace sets x[i] = Tanh32(x[i]).
+func TanhInPlace(x []float32) {
 	for i, v := range x {
-		x[i] = policy.Tanh32(v)
+		x[i] = Tanh32(v)
 	}
 }
+
+func adamAVX2(p, m, v, gr *float32, n int, c *[8]float32) { panic("kernels: no AVX2") }
+
+func sumSquaresAVX2(x *float32, n int) float64 { panic("kernels: no AVX2") }
+
+func tanhGradAVX2(out, y, gr *float32, n int) { panic("kernels: no AVX2") }

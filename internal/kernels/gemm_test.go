@@ -1,11 +1,10 @@
-package learner
+package kernels
 
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
-
-	"github.com/rlgo/rlgo/envs"
 )
 
 // naiveGemm is the reference: c[i,j] = Σ_p A(i,p)·B(p,j) in float64, where
@@ -33,7 +32,7 @@ func TestGemm(t *testing.T) {
 		useAVX2 = avx
 		for _, s := range shapes {
 			m, n, k := s[0], s[1], s[2]
-			rng := envs.NewRand(7, uint64(m*n*k))
+			rng := rand.New(rand.NewPCG(7, uint64(m*n*k)))
 			randn := func(size int) []float32 {
 				x := make([]float32, size)
 				for i := range x {
@@ -53,7 +52,7 @@ func TestGemm(t *testing.T) {
 			}
 			a, b, bias := randn(m*k), randn(k*n), randn(n)
 			c := make([]float32, m*n)
-			gemmNN(m, n, k, a, b, bias, c, big)
+			GemmNN(m, n, k, a, b, bias, c, big)
 			want := naiveGemm(m, n, k, func(i, p int) float32 { return a[i*k+p] }, func(p, j int) float32 { return b[p*n+j] })
 			for i := range want {
 				want[i] += float64(bias[i%n])
@@ -61,11 +60,11 @@ func TestGemm(t *testing.T) {
 			cmp("NN+bias", c, want)
 
 			bt := randn(n * k) // [n,k]: c[m,n] = a·btᵀ
-			gemmNT(m, k, n, a, bt, c, big, big[len(big)/2:])
+			GemmNT(m, k, n, a, bt, c, big, big[len(big)/2:])
 			cmp("NT", c, naiveGemm(m, n, k, func(i, p int) float32 { return a[i*k+p] }, func(p, j int) float32 { return bt[j*k+p] }))
 
 			at := randn(k * m) // [k,m]: c[m,n] = atᵀ·b
-			gemmTN(k, m, n, at, b, c, big)
+			GemmTN(k, m, n, at, b, c, big)
 			cmp("TN", c, naiveGemm(m, n, k, func(i, p int) float32 { return at[p*m+i] }, func(p, j int) float32 { return b[p*n+j] }))
 		}
 	}
@@ -77,23 +76,23 @@ func BenchmarkGemm(b *testing.B) {
 		a, w, c, s1, s2 := make([]float32, m*k), make([]float32, k*n), make([]float32, m*max(n, k)), make([]float32, m*k), make([]float32, m*max(n, k))
 		b.Run(fmt.Sprintf("NN_%d_%d_%d", m, n, k), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				gemmNN(m, n, k, a, w, nil, c, s1)
+				GemmNN(m, n, k, a, w, nil, c, s1)
 			}
 		})
 		b.Run(fmt.Sprintf("NT_%d_%d_%d", m, k, n), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				gemmNT(m, n, k, c, w, a, s1, s2)
+				GemmNT(m, n, k, c, w, a, s1, s2)
 			}
 		})
 		b.Run(fmt.Sprintf("TN_%d_%d_%d", k, n, m), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				gemmTN(m, k, n, a, c, w, s1)
+				GemmTN(m, k, n, a, c, w, s1)
 			}
 		})
 	}
 }
 
-// TestTanhInPlace checks the vector tanh against policy.Tanh32 (itself
+// TestTanhInPlace checks the vector tanh against Tanh32 (itself
 // checked against math.Tanh), with and without AVX2, across the clamp.
 func TestTanhInPlace(t *testing.T) {
 	saved := useAVX2
@@ -105,11 +104,11 @@ func TestTanhInPlace(t *testing.T) {
 			x[i] = float32(i-10001) * 1e-3 // [-10, 10]
 		}
 		y := append([]float32(nil), x...)
-		tanhInPlace(y)
+		TanhInPlace(y)
 		for i := range x {
 			want := math.Tanh(float64(x[i]))
 			if d := math.Abs(float64(y[i]) - want); d > 1e-6 {
-				t.Errorf("avx2=%v tanhInPlace(%v) = %v; want %v", avx, x[i], y[i], want)
+				t.Errorf("avx2=%v TanhInPlace(%v) = %v; want %v", avx, x[i], y[i], want)
 				break
 			}
 		}
