@@ -33,10 +33,7 @@ func BenchmarkLearnerStep(b *testing.B) {
 				l.advantages.Data[j] = float32(rng.NormFloat64())
 				l.returns.Data[j] = float32(rng.NormFloat64())
 			}
-			fill(l.clipLow.Data, 0.8)
-			fill(l.clipHigh.Data, 1.2)
-			fill(l.negClip.Data, -0.2)
-			fill(l.posClip.Data, 0.2)
+			l.setClip(0.2)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {

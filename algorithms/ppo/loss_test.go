@@ -86,7 +86,7 @@ func cleanRLLoss(spec policy.ActorCriticSpec, w *policy.Weights, c lossCase) (lo
 // newLossFixture builds the loss graph over random weights and a minibatch
 // whose ratios and value changes fall on both sides of the clip range (and
 // away from its edges, so finite differences do not straddle a kink).
-func newLossFixture(t *testing.T) (policy.ActorCriticSpec, lossGraph, *learner.Learner, lossCase) {
+func newLossFixture(t *testing.T) (policy.ActorCriticSpec, *lossGraph, *learner.Learner, lossCase) {
 	t.Helper()
 	const m = 8
 	cfg := DefaultConfig()
@@ -156,7 +156,7 @@ func TestLossMatchesCleanRL(t *testing.T) {
 	if math.Abs(float64(got)-want) > 1e-4*math.Abs(want) {
 		t.Errorf("graph loss = %v; want %v (CleanRL, float64)", got, want)
 	}
-	for i, lp := range l.newLogProbs.Values() {
+	for i, lp := range l.newLogProbs {
 		if math.Abs(float64(lp)-newLogp[i]) > 1e-5 {
 			t.Errorf("graph log π(a_%d|s_%d) = %v; want %v", i, i, lp, newLogp[i])
 		}

@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"time"
 
 	"gorgonia.org/gorgonia"
@@ -50,9 +49,9 @@ type PPO struct {
 	spec    policy.ActorCriticSpec
 	fleet   rollout.Fleet
 	learner *learner.Learner
-	loss    lossGraph
-	rng     *rand.Rand // minibatch shuffling
-	version uint64     // weights version the fleet acts with
+	loss    *lossGraph
+	rng     *envs.RNG // minibatch shuffling
+	version uint64    // weights version the fleet acts with
 
 	window    *algorithms.EpisodeWindow
 	iteration int
@@ -95,7 +94,7 @@ func New(cfg Config, s Setup) (*PPO, error) {
 		cfg:    cfg,
 		setup:  s,
 		spec:   spec,
-		rng:    envs.NewRand(s.Seed, 0x9909),
+		rng:    envs.NewRNG(s.Seed, 0x9909),
 		window: algorithms.NewEpisodeWindow(100),
 	}
 	w := spec.Init(envs.NewRand(s.Seed, 0x1417))
@@ -306,9 +305,16 @@ type lossGraph struct {
 	loss  *gorgonia.Node
 
 	obs, actionsOneHot, oldLogProbs, advantages, returns, oldValues *learner.Input
-	clipLow, clipHigh, negClip, posClip                             *learner.Input
 
-	newLogProbs, policyLoss, valueLoss, entropy *learner.Output
+	// clip is ε; denom divides the sums (the minibatch size).
+	clip, entCoeff, vfCoeff float64
+	clipValueLoss           bool
+	denom                   float64
+
+	// Written by every forward run: log π(a|s) of the current weights and
+	// the loss terms (means over the minibatch).
+	newLogProbs                    []float32
+	policyLoss, valueLoss, entropy float64
 }
 
 // buildLoss builds CleanRL's loss for a minibatch of m:
@@ -318,81 +324,156 @@ type lossGraph struct {
 //	L^VF     = ½·mean(max((V−R)², (V_old + clip(V−V_old, −ε, ε) − R)²)) (detail 9)
 //	L        = L^CLIP − c_ent·H[π] + c_vf·L^VF                          (detail 10)
 //
-// gorgonia v0.9.18 has no element-wise min, max or clamp, so they are
-// built from comparison masks (see maximum); the gradient flows through the
-// branch taken, as torch.max and torch.clamp do.
-func buildLoss(w *policy.Weights, spec policy.ActorCriticSpec, m int, cfg Config) (lossGraph, error) {
+// The actor's and critic's MLPs are gorgonia nodes; the two loss terms are
+// one learner.Scalar node each (policyTerm and valueTerm) with hand-written
+// gradients, instead of ~60 element-wise nodes and their derivatives
+// (docs/perf-notes.md). The gradient flows through the branch taken, as
+// torch.max and torch.clamp's do.
+func buildLoss(w *policy.Weights, spec policy.ActorCriticSpec, m int, cfg Config) (*lossGraph, error) {
 	gr := learner.NewGraph(w)
-	l := lossGraph{graph: gr}
+	l := &lossGraph{
+		graph: gr, entCoeff: cfg.EntropyCoeff, vfCoeff: cfg.VFCoeff, clipValueLoss: cfg.ClipValueLoss,
+		clip: cfg.Clip, denom: float64(m), newLogProbs: make([]float32, m),
+	}
 	l.obs = gr.Input("obs", m, spec.ObsDim)
 	l.actionsOneHot = gr.Input("actions_onehot", m, spec.NumActions)
 	l.oldLogProbs = gr.Input("old_logp", m)
 	l.advantages = gr.Input("advantages", m)
 	l.returns = gr.Input("returns", m)
 	l.oldValues = gr.Input("old_values", m)
-	l.clipLow, l.clipHigh = gr.Input("clip_low", m), gr.Input("clip_high", m)
-	l.negClip, l.posClip = gr.Input("neg_clip", m), gr.Input("pos_clip", m)
 
-	var err error
-	must := func(n *gorgonia.Node, e error) *gorgonia.Node {
-		if e != nil && err == nil {
-			err = e
-		}
-		return n
-	}
-	// Policy: log π(a|s) of the taken actions and the entropy.
-	logits, e := gr.MLP(spec.Actor(), l.obs.Node)
-	if e != nil {
-		return l, e
-	}
-	logProbsAll := must(learner.LogSoftmax(logits))
-	newLogProbs := must(gorgonia.Sum(must(gorgonia.HadamardProd(logProbsAll, l.actionsOneHot.Node)), 1))
-	probs := must(gorgonia.Exp(logProbsAll))
-	entropy := must(gorgonia.Neg(must(gorgonia.Mean(must(gorgonia.Sum(must(gorgonia.HadamardProd(probs, logProbsAll)), 1))))))
-
-	// Clipped surrogate objective.
-	ratio := must(gorgonia.Exp(must(gorgonia.Sub(newLogProbs, l.oldLogProbs.Node))))
-	negAdv := must(gorgonia.Neg(l.advantages.Node))
-	pg1 := must(gorgonia.HadamardProd(negAdv, ratio))
-	pg2 := must(gorgonia.HadamardProd(negAdv, must(clamp(ratio, l.clipLow.Node, l.clipHigh.Node))))
-	policyLoss := must(gorgonia.Mean(must(maximum(pg1, pg2))))
-
-	// Value loss, clipped around the old values.
-	v, e := gr.MLP(spec.Critic(), l.obs.Node)
-	if e != nil {
-		return l, e
-	}
-	value := must(gorgonia.Reshape(v, []int{m}))
-	vLossUnclipped := must(gorgonia.Square(must(gorgonia.Sub(value, l.returns.Node))))
-	vLossTerm := vLossUnclipped
-	if cfg.ClipValueLoss {
-		vClipped := must(gorgonia.Add(l.oldValues.Node, must(clamp(must(gorgonia.Sub(value, l.oldValues.Node)), l.negClip.Node, l.posClip.Node))))
-		vLossClipped := must(gorgonia.Square(must(gorgonia.Sub(vClipped, l.returns.Node))))
-		vLossTerm = must(maximum(vLossUnclipped, vLossClipped))
-	}
-	valueLoss := must(gorgonia.HadamardProd(gorgonia.NewConstant(float32(0.5)), must(gorgonia.Mean(vLossTerm))))
-
-	// Total loss.
-	entTerm := must(gorgonia.HadamardProd(gorgonia.NewConstant(float32(cfg.EntropyCoeff)), entropy))
-	vfTerm := must(gorgonia.HadamardProd(gorgonia.NewConstant(float32(cfg.VFCoeff)), valueLoss))
-	l.loss = must(gorgonia.Add(must(gorgonia.Sub(policyLoss, entTerm)), vfTerm))
+	logits, err := gr.MLP(spec.Actor(), l.obs.Node)
 	if err != nil {
-		return l, err
+		return nil, err
 	}
-	l.newLogProbs = gr.Read("new_logp", newLogProbs)
-	l.policyLoss = gr.Read("policy_loss", policyLoss)
-	l.valueLoss = gr.Read("value_loss", valueLoss)
-	l.entropy = gr.Read("entropy", entropy)
+	pol, err := learner.Scalar("ppo_policy", l.policyTerm, 0, logits, l.actionsOneHot.Node, l.oldLogProbs.Node, l.advantages.Node)
+	if err != nil {
+		return nil, err
+	}
+	v, err := gr.MLP(spec.Critic(), l.obs.Node)
+	if err != nil {
+		return nil, err
+	}
+	val, err := learner.Scalar("ppo_value", l.valueTerm, 0, v, l.returns.Node, l.oldValues.Node)
+	if err != nil {
+		return nil, err
+	}
+	if l.loss, err = gorgonia.Add(pol, val); err != nil {
+		return nil, err
+	}
 	return l, nil
 }
 
-// setClip writes the clip range ε into the graph's clip inputs.
-func (l *lossGraph) setClip(clip float64) {
-	fill(l.clipLow.Data, float32(1-clip))
-	fill(l.clipHigh.Data, float32(1+clip))
-	fill(l.negClip.Data, float32(-clip))
-	fill(l.posClip.Data, float32(clip))
+// policyTerm is Σ_i (L^CLIP_i − c_ent·H_i) / denom over the rows of
+// in = (logits [m,n], one-hot actions [m,n], log π_old [m], A [m]). With
+// l_j = log softmax(z)_j, p_j = exp(l_j), log π(a) = Σ_j a_j·l_j:
+//
+//	∂L^CLIP_i/∂z_k = ∂L^CLIP_i/∂log π(a) · (a_k − p_k·Σ_j a_j)
+//	∂L^CLIP_i/∂log π(a) = −A·ratio on the unclipped branch (or inside the
+//	                      clip range), 0 on the clipped one
+//	∂H_i/∂z_k = −p_k·(l_k + H_i)
+//
+// Computed in float64. The forward run (grad nil) also records log π(a|s)
+// and the mean surrogate and entropy.
+func (l *lossGraph) policyTerm(in [][]float32, grad []float32) float32 {
+	logits, onehot, oldLogp, adv := in[0], in[1], in[2], in[3]
+	m := len(oldLogp)
+	n := len(logits) / m
+	lo, hi := 1-l.clip, 1+l.clip
+	var buf [16]float64
+	lrow, prow := buf[:0], buf[8:8]
+	if n > 8 {
+		lrow, prow = make([]float64, 0, n), make([]float64, 0, n)
+	}
+	lrow, prow = lrow[:n], prow[:n]
+	var pgSum, hSum float64
+	for i := 0; i < m; i++ {
+		z, a := logits[i*n:(i+1)*n], onehot[i*n:(i+1)*n]
+		mx := float64(z[0])
+		for _, v := range z[1:] {
+			mx = math.Max(mx, float64(v))
+		}
+		var s float64
+		for j, v := range z {
+			prow[j] = math.Exp(float64(v) - mx)
+			s += prow[j]
+		}
+		lse := mx + math.Log(s)
+		var h, lp, aSum float64
+		for j, v := range z {
+			lj := float64(v) - lse
+			pj := prow[j] / s
+			lrow[j], prow[j] = lj, pj
+			h -= pj * lj
+			lp += float64(a[j]) * lj
+			aSum += float64(a[j])
+		}
+		A := float64(adv[i])
+		ratio := math.Exp(lp - float64(oldLogp[i]))
+		pg1 := -A * ratio
+		pg2 := -A * math.Min(math.Max(ratio, lo), hi)
+		var dlp float64 // ∂L^CLIP_i/∂log π(a)
+		if pg1 > pg2 {
+			pgSum += pg1
+			dlp = -A * ratio
+		} else {
+			pgSum += pg2
+			if ratio >= lo && ratio <= hi {
+				dlp = -A * ratio
+			}
+		}
+		hSum += h
+		if grad == nil {
+			l.newLogProbs[i] = float32(lp)
+			continue
+		}
+		g := grad[i*n : (i+1)*n]
+		for k, lk := range lrow {
+			pk := prow[k]
+			g[k] = float32((dlp*(float64(a[k])-pk*aSum) + l.entCoeff*pk*(lk+h)) / l.denom)
+		}
+	}
+	if grad == nil {
+		l.policyLoss, l.entropy = pgSum/l.denom, hSum/l.denom
+	}
+	return float32((pgSum - l.entCoeff*hSum) / l.denom)
 }
+
+// valueTerm is c_vf·½·Σ_i max((V−R)², (V_clipped−R)²) / denom over
+// in = (V [m,1], R [m], V_old [m]), V_clipped = V_old + clip(V−V_old, −ε, ε)
+// (or c_vf·½·Σ(V−R)²/denom without value clipping). The gradient is
+// c_vf·(V−R)/denom on the unclipped branch, c_vf·(V_clipped−R)/denom on the
+// clipped one inside the clip range, 0 outside it.
+func (l *lossGraph) valueTerm(in [][]float32, grad []float32) float32 {
+	v, ret, oldV := in[0], in[1], in[2]
+	var sum float64
+	for i := range ret {
+		vi, r := float64(v[i]), float64(ret[i])
+		term, d := (vi-r)*(vi-r), vi-r
+		if l.clipValueLoss {
+			vo := float64(oldV[i])
+			dv := vi - vo
+			vc := vo + math.Min(math.Max(dv, -l.clip), l.clip)
+			if c := (vc - r) * (vc - r); c > term {
+				term, d = c, 0
+				if dv >= -l.clip && dv <= l.clip {
+					d = vc - r
+				}
+			}
+		}
+		sum += term
+		if grad != nil {
+			grad[i] = float32(l.vfCoeff * d / l.denom)
+		}
+	}
+	if grad == nil {
+		l.valueLoss = 0.5 * sum / l.denom
+	}
+	return float32(l.vfCoeff * 0.5 * sum / l.denom)
+}
+
+// setClip sets the clip range ε.
+func (l *lossGraph) setClip(clip float64) { l.clip = clip }
 
 // maximum is max(a, b) element-wise: b + (a − b)·[a > b].
 func maximum(a, b *gorgonia.Node) (*gorgonia.Node, error) {
@@ -449,8 +530,13 @@ func (p *PPO) update(lr, clip float64) (updateStats, error) {
 	var st updateStats
 	m := len(p.perm) / p.cfg.Minibatches
 	steps := 0
-	l := &p.loss
+	l := p.loss
 	l.setClip(clip)
+	// b_inds = np.arange(batch_size) every iteration, as ppo.py: the
+	// permutation is then a function of the RNG alone, which a checkpoint saves.
+	for i := range p.perm {
+		p.perm[i] = i
+	}
 	for epoch := 0; epoch < p.cfg.Epochs; epoch++ {
 		p.rng.Shuffle(len(p.perm), func(i, j int) { p.perm[i], p.perm[j] = p.perm[j], p.perm[i] })
 		var epochKL float64
@@ -463,7 +549,7 @@ func (p *PPO) update(lr, clip float64) (updateStats, error) {
 			// approx_kl = mean((ratio − 1) − log ratio), Schulman's k3
 			// estimator (detail 12); clip_frac = mean(|ratio − 1| > ε).
 			var kl, cf float64
-			for j, nl := range l.newLogProbs.Values() {
+			for j, nl := range l.newLogProbs {
 				logRatio := float64(nl - l.oldLogProbs.Data[j])
 				ratio := math.Exp(logRatio)
 				kl += (ratio - 1) - logRatio
@@ -475,9 +561,9 @@ func (p *PPO) update(lr, clip float64) (updateStats, error) {
 			epochKL = kl
 			st.approxKL += kl
 			st.clipFrac += cf / float64(m)
-			st.policyLoss += float64(l.policyLoss.Value())
-			st.valueLoss += float64(l.valueLoss.Value())
-			st.entropy += float64(l.entropy.Value())
+			st.policyLoss += l.policyLoss
+			st.valueLoss += l.valueLoss
+			st.entropy += l.entropy
 			st.gradNorm += res.GradNorm
 			steps++
 		}
@@ -495,7 +581,7 @@ func (p *PPO) update(lr, clip float64) (updateStats, error) {
 // loadMinibatch writes the rows idx of the train batch into the graph's
 // inputs, normalising advantages over the minibatch (detail 7).
 func (p *PPO) loadMinibatch(idx []int) {
-	l := &p.loss
+	l := p.loss
 	d, na := p.spec.ObsDim, p.spec.NumActions
 	clear(l.actionsOneHot.Data)
 	var mean float64
@@ -519,12 +605,6 @@ func (p *PPO) loadMinibatch(idx []int) {
 	std := math.Sqrt(ss / float64(max(len(idx)-1, 1))) // torch.std is unbiased
 	for j, a := range l.advantages.Data {
 		l.advantages.Data[j] = float32((float64(a) - mean) / (std + 1e-8))
-	}
-}
-
-func fill(x []float32, v float32) {
-	for i := range x {
-		x[i] = v
 	}
 }
 
