@@ -89,10 +89,15 @@ func (f *LocalFleet) SetWeights(_ context.Context, w *policy.Weights) error {
 
 // Sample runs every worker's Sample concurrently and returns the batches
 // in worker order. The first error (by worker order) is returned.
+//
+// A local fragment takes milliseconds, so cancelling ctx does not cut it
+// short: cancellation takes effect at the iteration boundary, where the
+// workers' envs are in a state a checkpoint can save exactly.
 func (f *LocalFleet) Sample(ctx context.Context) ([]*SampleBatch, error) {
 	if f.closed {
 		return nil, ErrClosed
 	}
+	ctx = context.WithoutCancel(ctx)
 	out := make([]*SampleBatch, len(f.workers))
 	errs := make([]error, len(f.workers))
 	var wg sync.WaitGroup

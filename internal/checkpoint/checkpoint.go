@@ -244,12 +244,42 @@ func Prune(ctx context.Context, s Store, keep int) error {
 			return err
 		}
 		// Metadata first, so a crash mid-prune leaves an incomplete checkpoint, never a corrupt one.
-		sort.Slice(keys, func(i, j int) bool { return strings.HasSuffix(keys[i], MetadataFile) && !strings.HasSuffix(keys[j], MetadataFile) })
+		sort.Slice(keys, func(i, j int) bool {
+			return strings.HasSuffix(keys[i], MetadataFile) && !strings.HasSuffix(keys[j], MetadataFile)
+		})
 		for _, k := range keys {
 			if err := s.Delete(ctx, k); err != nil {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// Config is the checkpoint section of a config (YAML key "checkpoint").
+type Config struct {
+	// Every is the number of iterations between checkpoints; 0 writes only
+	// the final one (at the end of the run and on SIGINT/SIGTERM). Default 20.
+	Every int `yaml:"every"`
+	// Keep is how many complete checkpoints to keep (0 keeps all). Default 3.
+	Keep int `yaml:"keep"`
+	// Dir is where checkpoints go: "" (default) is RUN_DIR, or an
+	// s3://bucket/prefix location (credentials from the AWS environment).
+	Dir string `yaml:"dir,omitempty"`
+}
+
+// DefaultConfig returns every 20 iterations, keep 3, in the run directory.
+func DefaultConfig() Config { return Config{Every: 20, Keep: 3} }
+
+// Validate checks the counts.
+func (c Config) Validate() error {
+	switch {
+	case c.Every < 0:
+		return fmt.Errorf("every: want >= 0, got %d", c.Every)
+	case c.Keep < 0:
+		return fmt.Errorf("keep: want >= 0, got %d", c.Keep)
+	case c.Dir != "" && strings.HasPrefix(c.Dir, "s3://") && len(c.Dir) <= len("s3://"):
+		return fmt.Errorf("dir: want s3://bucket/prefix, got %q", c.Dir)
 	}
 	return nil
 }

@@ -130,4 +130,3 @@ func (s *S3Store) Delete(ctx context.Context, key string) error {
 	}
 	return nil
 }
-

@@ -21,6 +21,7 @@ import (
 	"github.com/rlgo/rlgo/algorithms/dqn"
 	"github.com/rlgo/rlgo/algorithms/ppo"
 	"github.com/rlgo/rlgo/envs"
+	"github.com/rlgo/rlgo/internal/checkpoint"
 	"github.com/rlgo/rlgo/learner"
 	"github.com/rlgo/rlgo/policy"
 	"github.com/rlgo/rlgo/rollout"
@@ -45,6 +46,8 @@ type Config struct {
 	Model policy.ModelConfig `yaml:"model"`
 	// Learner places the learner.
 	Learner LearnerConfig `yaml:"learner"`
+	// Checkpoint says how often to checkpoint, how many to keep, and where.
+	Checkpoint checkpoint.Config `yaml:"checkpoint"`
 	// PPO holds PPO's hyperparameters (used when algorithm is ppo).
 	PPO ppo.Config `yaml:"ppo"`
 	// DQN holds DQN's hyperparameters (used when algorithm is dqn).
@@ -83,15 +86,16 @@ type LearnerConfig struct {
 // Default returns the config every file is decoded onto.
 func Default() Config {
 	return Config{
-		Name:      "run",
-		Algorithm: "ppo",
-		Seed:      1,
-		Stop:      StopConfig{EnvSteps: 1_000_000},
-		Rollout:   rollout.DefaultConfig(),
-		Model:     policy.DefaultModelConfig(),
-		Learner:   LearnerConfig{Device: "auto"},
-		PPO:       ppo.DefaultConfig(),
-		DQN:       dqn.DefaultConfig(),
+		Name:       "run",
+		Algorithm:  "ppo",
+		Seed:       1,
+		Stop:       StopConfig{EnvSteps: 1_000_000},
+		Rollout:    rollout.DefaultConfig(),
+		Model:      policy.DefaultModelConfig(),
+		Learner:    LearnerConfig{Device: "auto"},
+		Checkpoint: checkpoint.DefaultConfig(),
+		PPO:        ppo.DefaultConfig(),
+		DQN:        dqn.DefaultConfig(),
 	}
 }
 
@@ -385,6 +389,9 @@ func (l *Loaded) validate() error {
 	}
 	if err := c.Model.Validate(); err != nil {
 		return l.fieldError("model", err)
+	}
+	if err := c.Checkpoint.Validate(); err != nil {
+		return l.fieldError("checkpoint", err)
 	}
 	if _, _, err := learner.ParseDevice(c.Learner.Device); err != nil {
 		return l.fieldError("learner.device", errors.New(strings.TrimPrefix(err.Error(), "device ")))

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/rlgo/rlgo/algorithms"
 )
@@ -84,26 +85,54 @@ type progressWriter struct {
 	jsonlFile *os.File
 }
 
-func newProgressWriter(dir string, learnerNames []string) (*progressWriter, error) {
+func newProgressWriter(dir string, learnerNames []string, appendRows bool) (*progressWriter, error) {
 	p := &progressWriter{cols: Columns(learnerNames)}
-	var err error
-	if p.csvFile, err = os.Create(filepath.Join(dir, "progress.csv")); err != nil {
-		return nil, fmt.Errorf("create progress.csv: %w", err)
-	}
-	if p.jsonlFile, err = os.Create(filepath.Join(dir, "result.jsonl")); err != nil {
-		p.csvFile.Close()
-		return nil, fmt.Errorf("create result.jsonl: %w", err)
-	}
-	p.csv = csv.NewWriter(p.csvFile)
 	header := make([]string, len(p.cols))
 	for i, c := range p.cols {
 		header[i] = c.name
+	}
+	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+	if appendRows {
+		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+		if err := checkHeader(filepath.Join(dir, "progress.csv"), header); err != nil {
+			return nil, err
+		}
+	}
+	var err error
+	if p.csvFile, err = os.OpenFile(filepath.Join(dir, "progress.csv"), flags, 0o644); err != nil {
+		return nil, fmt.Errorf("open progress.csv: %w", err)
+	}
+	if p.jsonlFile, err = os.OpenFile(filepath.Join(dir, "result.jsonl"), flags, 0o644); err != nil {
+		p.csvFile.Close()
+		return nil, fmt.Errorf("open result.jsonl: %w", err)
+	}
+	p.csv = csv.NewWriter(p.csvFile)
+	if appendRows {
+		return p, nil
 	}
 	if err := p.csv.Write(header); err != nil {
 		return nil, err
 	}
 	p.csv.Flush()
 	return p, p.csv.Error()
+}
+
+// checkHeader makes sure an existing progress.csv has the columns this
+// run writes, so appended rows line up.
+func checkHeader(path string, header []string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("resume: %w", err)
+	}
+	defer f.Close()
+	got, err := csv.NewReader(f).Read()
+	if err != nil {
+		return fmt.Errorf("resume: read progress.csv header: %w", err)
+	}
+	if strings.Join(got, ",") != strings.Join(header, ",") {
+		return fmt.Errorf("resume: progress.csv has columns %v, this run writes %v", got, header)
+	}
+	return nil
 }
 
 // formatValue writes integers without a fraction and floats in the

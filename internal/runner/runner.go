@@ -19,6 +19,7 @@ import (
 	"github.com/rlgo/rlgo/algorithms"
 	"github.com/rlgo/rlgo/algorithms/dqn"
 	"github.com/rlgo/rlgo/algorithms/ppo"
+	"github.com/rlgo/rlgo/internal/checkpoint"
 	"github.com/rlgo/rlgo/internal/config"
 	"github.com/rlgo/rlgo/learner"
 	"github.com/rlgo/rlgo/policy"
@@ -38,6 +39,12 @@ type Options struct {
 	Progress bool
 	// Log receives one-off messages (device choice); nil discards them.
 	Log io.Writer
+	// Checkpoint says how often to checkpoint and how many to keep.
+	Checkpoint checkpoint.Config
+	// Resume continues the run in Out from its latest valid checkpoint
+	// (rows after it in progress.csv are redone); with no checkpoint yet
+	// the run starts over in the same directory.
+	Resume bool
 	// Trackers receive the run's progress as it goes (TensorBoard, MLflow,
 	// Prometheus, reports); a tracker's error fails the run.
 	Trackers []Tracker
@@ -198,7 +205,24 @@ func Run(ctx context.Context, cfg *config.Loaded, opts Options) (*Outcome, error
 	}
 	defer algo.Close()
 
-	prog, err := newProgressWriter(dir, algo.LearnerMetrics())
+	log := opts.Log
+	if log == nil {
+		log = io.Discard
+	}
+	ck, err := newCheckpointer(dir, opts.Checkpoint, algo, cfg.Algorithm, y)
+	if err != nil {
+		return nil, err
+	}
+	resumedAt := 0
+	if opts.Resume {
+		if resumedAt, err = ck.restore(ctx, log); err != nil {
+			return nil, err
+		}
+		if err := truncateProgress(dir, resumedAt); err != nil {
+			return nil, fmt.Errorf("resume: %w", err)
+		}
+	}
+	prog, err := newProgressWriter(dir, algo.LearnerMetrics(), resumedAt > 0)
 	if err != nil {
 		return nil, err
 	}
@@ -235,6 +259,11 @@ func Run(ctx context.Context, cfg *config.Loaded, opts Options) (*Outcome, error
 					return fmt.Errorf("tracker: %w", err)
 				}
 			}
+			if ck.due(r) {
+				if err := ck.save(ctx, r); err != nil {
+					return err
+				}
+			}
 			bar.line(formatLine(r), r.EnvSteps)
 			if r.HasEpisodes && (rf.BestEpisodeReturnMean == nil || r.EpisodeReturnMean > *rf.BestEpisodeReturnMean) {
 				best := r.EpisodeReturnMean
@@ -256,6 +285,14 @@ func Run(ctx context.Context, cfg *config.Loaded, opts Options) (*Outcome, error
 		}
 	}()
 	bar.done()
+	// A final checkpoint when the run ends or is interrupted (not after an
+	// error: that state may be what failed), unless this iteration has one.
+	if runErr == nil && out.Last.Iteration > 0 && !ck.due(out.Last) {
+		if err := ck.save(context.Background(), out.Last); err != nil {
+			runErr = err
+		}
+	}
+	rf.LastCheckpoint = ck.last
 	rf.StopReason = out.StopReason
 	rf.Success = out.TargetMet
 	rf.Iterations, rf.EnvSteps, rf.TimeS = out.Last.Iteration, out.Last.EnvSteps, out.Last.TimeS

@@ -42,7 +42,7 @@ func TestStopReason(t *testing.T) {
 
 func TestProgressRows(t *testing.T) {
 	dir := t.TempDir()
-	p, err := newProgressWriter(dir, []string{"learner/a", "learner/b"})
+	p, err := newProgressWriter(dir, []string{"learner/a", "learner/b"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}

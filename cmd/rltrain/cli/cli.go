@@ -5,11 +5,13 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"text/tabwriter"
 
@@ -91,22 +93,46 @@ type runFlags struct {
 	sets   []string
 	out    string
 	asTest bool
+	resume string
 }
 
 func (f *runFlags) register(c *cobra.Command) {
 	c.Flags().StringArrayVar(&f.sets, "set", nil, "override a config key, e.g. --set ppo.lr=1e-4 (repeatable)")
 	c.Flags().StringVar(&f.out, "out", "", "run directory (default runs/<name>-<YYYYmmdd-HHMMSS>)")
 	c.Flags().BoolVar(&f.asTest, "as-test", false, "exit 3 unless stop.episode_return_mean is reached within the budget")
+	c.Flags().StringVar(&f.resume, "resume", "", "continue the run in `RUN_DIR` from its latest valid checkpoint (no CONFIG; --set may extend the budget)")
+}
+
+// configArg resolves the CONFIG argument: required, unless --resume names
+// a run directory, whose config.yaml is then used.
+func (f *runFlags) configArg(args []string) (string, error) {
+	switch {
+	case f.resume != "" && len(args) > 0:
+		return "", fmt.Errorf("give either CONFIG or --resume RUN_DIR, not both")
+	case f.resume != "":
+		if f.out != "" && filepath.Clean(f.out) != filepath.Clean(f.resume) {
+			return "", fmt.Errorf("--resume continues in its own run directory; --out %s differs", f.out)
+		}
+		f.out = f.resume
+		return filepath.Join(f.resume, "config.yaml"), nil
+	case len(args) != 1:
+		return "", fmt.Errorf("accepts 1 arg(s), received %d", len(args))
+	}
+	return args[0], nil
 }
 
 func newTrain(stdout, stderr io.Writer) *cobra.Command {
 	var f runFlags
 	c := &cobra.Command{
-		Use:   "train CONFIG",
+		Use:   "train CONFIG | --resume RUN_DIR",
 		Short: "Train with local workers until the config's stop criteria",
-		Args:  cobra.ExactArgs(1),
+		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return train(cmd.Context(), args[0], f, stdout, stderr, nil)
+			path, err := f.configArg(args)
+			if err != nil {
+				return &exitError{code: ExitUsage, err: err}
+			}
+			return train(cmd.Context(), path, f, stdout, stderr, nil)
 		},
 	}
 	f.register(c)
@@ -119,6 +145,12 @@ type fleetFactory func(cfg *config.Loaded) (func(policy.ActorCriticSpec, *policy
 // train loads the config and runs it to its stop criteria, mapping the
 // outcome to an exit code. rltrain train and rltrain learner share it.
 func train(ctx context.Context, path string, f runFlags, stdout, stderr io.Writer, fleet fleetFactory) error {
+	if f.resume != "" {
+		if done, reason := finished(f.resume); done && len(f.sets) == 0 {
+			fmt.Fprintf(stdout, "run %s already finished (stopped by %s); extend its budget with --set to continue\n", f.resume, reason)
+			return nil
+		}
+	}
 	cfg, err := config.Load(path, f.sets)
 	if err != nil {
 		return &exitError{code: ExitUsage, err: err}
@@ -133,12 +165,14 @@ func train(ctx context.Context, path string, f runFlags, stdout, stderr io.Write
 		NewFleet: newFleet,
 		// Every run leaves TensorBoard event files and a report (also when
 		// interrupted) in its run directory.
-		Trackers: []runner.Tracker{tensorboard.NewTracker(), report.NewTracker()},
-		Out:      f.out,
-		AsTest:   f.asTest,
-		Stdout:   stdout,
-		Progress: isTerminal(stdout),
-		Log:      stderr,
+		Trackers:   []runner.Tracker{tensorboard.NewTracker(), report.NewTracker()},
+		Out:        f.out,
+		AsTest:     f.asTest,
+		Resume:     f.resume != "",
+		Checkpoint: cfg.Checkpoint,
+		Stdout:     stdout,
+		Progress:   isTerminal(stdout),
+		Log:        stderr,
 	})
 	if err != nil {
 		var ce *config.Error
@@ -155,6 +189,20 @@ func train(ctx context.Context, path string, f runFlags, stdout, stderr io.Write
 		return &exitError{code: ExitTargetMissed, err: fmt.Errorf("--as-test: episode_return_mean %.1f after %d env steps did not reach %v", out.Last.EpisodeReturnMean, out.Last.EnvSteps, *cfg.Stop.EpisodeReturnMean)}
 	}
 	return nil
+}
+
+// finished reports whether the run in dir ended normally (result.json
+// status finished), and why.
+func finished(dir string) (bool, string) {
+	b, err := os.ReadFile(filepath.Join(dir, "result.json"))
+	if err != nil {
+		return false, ""
+	}
+	var rf runner.ResultFile
+	if json.Unmarshal(b, &rf) != nil {
+		return false, ""
+	}
+	return rf.Status == "finished", rf.StopReason
 }
 
 func isTerminal(w io.Writer) bool {

@@ -105,8 +105,12 @@ connect to --listen. The first iteration waits for --min-workers; later
 iterations use whichever workers are healthy. A non-loopback --listen needs
 a token (--token-file or $RLGO_TOKEN) and TLS (--tls-cert, --tls-key)
 unless --allow-plaintext. See docs/remote.md.`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			path, err := f.configArg(args)
+			if err != nil {
+				return &exitError{code: ExitUsage, err: err}
+			}
 			rc, err := lf.config(stderr)
 			if err != nil {
 				return &exitError{code: ExitUsage, err: err}
@@ -135,7 +139,7 @@ unless --allow-plaintext. See docs/remote.md.`,
 					return &loggedFleet{Fleet: fl, log: rc.Logger}, nil
 				}, nil
 			}
-			return train(cmd.Context(), args[0], f, stdout, stderr, factory)
+			return train(cmd.Context(), path, f, stdout, stderr, factory)
 		},
 	}
 	f.register(c)
