@@ -1,0 +1,203 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rlgo/rlgo/envs"
+	"github.com/rlgo/rlgo/internal/checkpoint"
+	"github.com/rlgo/rlgo/internal/config"
+	"github.com/rlgo/rlgo/policy"
+)
+
+// Evaluation is what rltrain evaluate reports (and prints with --json).
+type Evaluation struct {
+	Checkpoint string    `json:"checkpoint"`
+	Env        string    `json:"env"`
+	Episodes   int       `json:"episodes"`
+	Seed       uint64    `json:"seed"`
+	ReturnMean float64   `json:"return_mean"`
+	ReturnStd  float64   `json:"return_std"`
+	LengthMean float64   `json:"length_mean"`
+	LengthStd  float64   `json:"length_std"`
+	Returns    []float64 `json:"returns"`
+}
+
+func newEvaluate(stdout, stderr io.Writer) *cobra.Command {
+	var episodes int
+	var seed uint64
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "evaluate CHECKPOINT|RUN_DIR",
+		Short: "Run the greedy policy of a checkpoint (or a run's latest) for some episodes",
+		Long: `Evaluate loads a checkpoint directory (RUN/checkpoints/iter-NNNNNN), or the
+latest valid checkpoint of a run directory (local or s3://bucket/prefix), and
+runs its deterministic policy — the most probable action for PPO, the
+greedy action for DQN — on fresh envs made from the checkpoint's config.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if episodes < 1 {
+				return &exitError{code: ExitUsage, err: fmt.Errorf("--episodes: want >= 1, got %d", episodes)}
+			}
+			ev, err := evaluate(cmd.Context(), args[0], episodes, seed, stderr)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(ev)
+			}
+			fmt.Fprintf(stdout, "%s on %s, %d episodes (seed %d): return %.2f ± %.2f, length %.1f ± %.1f\n",
+				ev.Checkpoint, ev.Env, ev.Episodes, ev.Seed, ev.ReturnMean, ev.ReturnStd, ev.LengthMean, ev.LengthStd)
+			return nil
+		},
+	}
+	c.Flags().IntVar(&episodes, "episodes", 10, "episodes to run")
+	c.Flags().Uint64Var(&seed, "seed", 0, "seed of the first episode's reset (episode i uses seed+i)")
+	c.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	return c
+}
+
+// loadCheckpoint finds the checkpoint at loc: a checkpoint directory, or a
+// run directory whose latest valid checkpoint is used.
+func loadCheckpoint(ctx context.Context, loc string, log io.Writer) (*checkpoint.Checkpoint, string, error) {
+	loc = strings.TrimSuffix(loc, "/")
+	if base := path.Base(loc); strings.HasPrefix(base, "iter-") {
+		runLoc := path.Dir(path.Dir(loc)) // RUN/checkpoints/iter-N
+		if !strings.HasPrefix(loc, "s3://") {
+			runLoc = filepath.Dir(filepath.Dir(loc))
+		}
+		store, err := checkpoint.OpenStore(runLoc)
+		if err != nil {
+			return nil, "", &exitError{code: ExitUsage, err: err}
+		}
+		c, err := checkpoint.Load(ctx, store, path.Join(checkpoint.Dir, base))
+		if err != nil {
+			return nil, "", &exitError{code: ExitError, err: err}
+		}
+		return c, loc, nil
+	}
+	store, err := checkpoint.OpenStore(loc)
+	if err != nil {
+		return nil, "", &exitError{code: ExitUsage, err: err}
+	}
+	if ls, ok := store.(checkpoint.LocalStore); ok {
+		if _, err := os.Stat(ls.Root); err != nil {
+			return nil, "", &exitError{code: ExitUsage, err: fmt.Errorf("%s: %w", loc, errors.Unwrap(err))}
+		}
+	}
+	c, aside, err := checkpoint.Latest(ctx, store)
+	for _, a := range aside {
+		fmt.Fprintf(log, "evaluate: set aside %v\n", a)
+	}
+	if errors.Is(err, checkpoint.ErrNone) {
+		return nil, "", &exitError{code: ExitUsage, err: fmt.Errorf("%s holds no valid checkpoint", loc)}
+	}
+	if err != nil {
+		return nil, "", &exitError{code: ExitError, err: err}
+	}
+	return c, loc + "/" + c.Key, nil
+}
+
+// greedy is a policy's deterministic action choice.
+type greedy interface {
+	Greedy(obs []float32, n int, actions []int)
+}
+
+func evaluate(ctx context.Context, loc string, episodes int, seed uint64, log io.Writer) (*Evaluation, error) {
+	ck, name, err := loadCheckpoint(ctx, loc, log)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.Parse(name+" (config)", []byte(ck.Meta.Config), nil)
+	if err != nil {
+		return nil, &exitError{code: ExitError, err: err}
+	}
+	raw, err := ck.File("weights.msgpack")
+	if err != nil {
+		return nil, &exitError{code: ExitError, err: err}
+	}
+	w, err := policy.UnmarshalWeights(raw)
+	if err != nil {
+		return nil, &exitError{code: ExitError, err: err}
+	}
+	env, err := envs.Make(cfg.Env.ID, cfg.Env.Options)
+	if err != nil {
+		return nil, &exitError{code: ExitError, err: err}
+	}
+	defer env.Close()
+	box, okObs := env.ObservationSpace().(*envs.Box)
+	disc, okAct := env.ActionSpace().(envs.Discrete)
+	if !okObs || !okAct {
+		return nil, &exitError{code: ExitError, err: fmt.Errorf("evaluate: %s: want Box observations and Discrete actions", cfg.Env.ID)}
+	}
+	var pol greedy
+	switch cfg.Algorithm {
+	case "ppo":
+		pol, err = policy.NewActorCritic(policy.ActorCriticSpec{ObsDim: box.Size(), NumActions: disc.N, Model: cfg.Model}, w)
+	case "dqn":
+		pol, err = policy.NewEpsilonGreedy(policy.QSpec{ObsDim: box.Size(), NumActions: disc.N, Model: cfg.Model, Dueling: cfg.DQN.Dueling}, w)
+	default:
+		err = fmt.Errorf("evaluate: unknown algorithm %q", cfg.Algorithm)
+	}
+	if err != nil {
+		return nil, &exitError{code: ExitError, err: err}
+	}
+	ev := &Evaluation{Checkpoint: name, Env: cfg.Env.ID, Episodes: episodes, Seed: seed}
+	var lengths []float64
+	action := make([]int, 1)
+	for ep := 0; ep < episodes; ep++ {
+		obs, _, err := env.Reset(envs.Seed(seed + uint64(ep)))
+		if err != nil {
+			return nil, &exitError{code: ExitError, err: fmt.Errorf("evaluate: episode %d: reset: %w", ep, err)}
+		}
+		var ret float64
+		n := 0
+		for {
+			if err := ctx.Err(); err != nil {
+				return nil, &exitError{code: ExitInterrupted, err: err}
+			}
+			pol.Greedy(obs, 1, action)
+			r, err := env.Step(envs.DiscreteAction(action[0]))
+			if err != nil {
+				return nil, &exitError{code: ExitError, err: fmt.Errorf("evaluate: episode %d step %d: %w", ep, n, err)}
+			}
+			ret += r.Reward
+			n++
+			if r.Done() {
+				break
+			}
+			obs = r.Obs
+		}
+		ev.Returns = append(ev.Returns, ret)
+		lengths = append(lengths, float64(n))
+	}
+	ev.ReturnMean, ev.ReturnStd = meanStd(ev.Returns)
+	ev.LengthMean, ev.LengthStd = meanStd(lengths)
+	return ev, nil
+}
+
+// meanStd returns the mean and population standard deviation.
+func meanStd(x []float64) (float64, float64) {
+	var m float64
+	for _, v := range x {
+		m += v
+	}
+	m /= float64(len(x))
+	var ss float64
+	for _, v := range x {
+		ss += (v - m) * (v - m)
+	}
+	return m, math.Sqrt(ss / float64(len(x)))
+}
