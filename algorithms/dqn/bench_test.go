@@ -62,3 +62,46 @@ func zooConfig(seed uint64) (Config, Setup) {
 		Model:   policy.ModelConfig{Hidden: []int{256, 256}, Activation: policy.ReLU},
 		Rollout: rollout.Config{Workers: 1, EnvsPerWorker: 4, FragmentLength: 64}}
 }
+
+// BenchmarkReplayAdd measures storing one CartPole transition.
+func BenchmarkReplayAdd(b *testing.B) {
+	r := NewReplay(100000, 4)
+	obs := []float32{0.1, 0.2, 0.3, 0.4}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		r.Add(obs, 1, 1, obs, 0.99)
+	}
+}
+
+// BenchmarkReplaySample measures drawing a minibatch of 64 indices from a
+// full buffer of 100k, uniformly and prioritised (with weights).
+func BenchmarkReplaySample(b *testing.B) {
+	const size, m = 100000, 64
+	rng := testRand()
+	r := NewReplay(size, 4)
+	per := NewPrioritized(size, 0.6, 1e-6)
+	obs := []float32{0.1, 0.2, 0.3, 0.4}
+	for i := 0; i < size; i++ {
+		per.Added(r.Add(obs, 1, 1, obs, 0.99))
+	}
+	td := make([]float32, m)
+	idx, w := make([]int, m), make([]float32, m)
+	b.Run("uniform", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			r.SampleUniform(rng, idx)
+		}
+	})
+	b.Run("prioritized", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			per.Sample(rng, size, 0.4, idx, w)
+		}
+	})
+	b.Run("prioritized-update", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			for j := range td {
+				td[j] = float32(rng.Float64())
+			}
+			per.Update(idx, td)
+		}
+	})
+}

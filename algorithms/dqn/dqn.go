@@ -205,13 +205,12 @@ func (d *DQN) Train(ctx context.Context) (algorithms.Result, error) {
 	d.window.AddBatches(batches)
 
 	// --- Replay: each env's steps become n-step transitions.
-	env := 0
 	for _, b := range batches {
-		if env+b.NumEnvs > len(d.nstep) {
-			return algorithms.Result{}, fmt.Errorf("dqn: iteration %d: fleet returned more envs than the %d configured", d.iteration, len(d.nstep))
+		env := b.WorkerIndex * d.setup.Rollout.EnvsPerWorker // this worker's first env
+		if b.NumEnvs != d.setup.Rollout.EnvsPerWorker || env < 0 || env+b.NumEnvs > len(d.nstep) {
+			return algorithms.Result{}, fmt.Errorf("dqn: iteration %d: batch %s from worker %d has %d envs, want worker < %d with %d envs", d.iteration, b.ID, b.WorkerIndex, b.NumEnvs, d.setup.Rollout.Workers, d.setup.Rollout.EnvsPerWorker)
 		}
 		d.store(b, d.nstep[env:env+b.NumEnvs])
-		env += b.NumEnvs
 	}
 
 	// --- Learn: replay the env steps one by one, training every
