@@ -210,8 +210,10 @@ func (l *Learner) lossValue() float32 {
 func (l *Learner) run() error {
 	for _, p := range l.graph.params {
 		if g, err := p.Grad(); err == nil && g != nil {
-			if d, ok := g.Data().([]float32); ok {
-				clear(d)
+			if d, ok := g.(*tensor.Dense); ok {
+				if f, ok := float32s(d); ok {
+					clear(f)
+				}
 			}
 		}
 	}
@@ -230,7 +232,13 @@ func (l *Learner) Step(lr float64) (StepResult, error) {
 		if err != nil {
 			return StepResult{}, fmt.Errorf("learner: gradient of %s: %w", p.Name(), err)
 		}
-		l.grads[i] = g.Data().([]float32)
+		d, ok := g.(*tensor.Dense)
+		if !ok {
+			return StepResult{}, fmt.Errorf("learner: gradient of %s is %T", p.Name(), g)
+		}
+		if l.grads[i], ok = float32s(d); !ok {
+			return StepResult{}, fmt.Errorf("learner: gradient of %s is %v, want float32", p.Name(), d.Dtype())
+		}
 	}
 	norm, err := l.adam.Step(l.data, l.grads, lr)
 	if err != nil {

@@ -104,7 +104,7 @@ func tensorData(name string, buf [][]float32, in []gorgonia.Value) ([][]float32,
 		if !ok {
 			return nil, fmt.Errorf("%s: input %d is %T, want a float32 tensor", name, i, v)
 		}
-		f, ok := d.Data().([]float32)
+		f, ok := float32s(d)
 		if !ok {
 			return nil, fmt.Errorf("%s: input %d is %v, want float32", name, i, d.Dtype())
 		}
@@ -165,7 +165,7 @@ func (op *scalarGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	if op.out == nil || !op.out.Shape().Eq(shape) {
 		op.out = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(shape.Clone()...))
 	}
-	out := op.out.Data().([]float32)
+	out := op.out.Float32s()
 	op.fwd.f(op.data, out)
 	if scale != 1 {
 		for i := range out {
