@@ -55,6 +55,12 @@ type Result struct {
 	FleetRestart int // fleet/restarts
 	// Fleet holds the rest of the fleet's health (fleet/dropped, ...).
 	Fleet rollout.Health
+	// HasEvaluation is true on iterations that ran an evaluation (see
+	// evaluation.interval); the evaluation metrics are absent otherwise.
+	HasEvaluation            bool
+	EvaluationReturnMean     float64 // evaluation_return_mean: greedy policy, separate envs
+	EvaluationReturnStd      float64 // evaluation_return_std
+	EvaluationEpisodeLenMean float64 // evaluation_episode_len_mean
 }
 
 // SetFleet records the fleet's health in r.

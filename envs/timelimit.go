@@ -67,7 +67,7 @@ func Unwrapped(env Env) Env {
 func (t *TimeLimit) Snapshot() ([]byte, error) {
 	s, ok := t.Env.(Snapshotter)
 	if !ok {
-		return nil, fmt.Errorf("time limit: %T cannot snapshot its state", t.Env)
+		return nil, fmt.Errorf("time limit over %T: %w", t.Env, ErrNoSnapshot)
 	}
 	inner, err := s.Snapshot()
 	if err != nil {
@@ -80,7 +80,7 @@ func (t *TimeLimit) Snapshot() ([]byte, error) {
 func (t *TimeLimit) Restore(b []byte) error {
 	s, ok := t.Env.(Snapshotter)
 	if !ok {
-		return fmt.Errorf("time limit: %T cannot restore its state", t.Env)
+		return fmt.Errorf("time limit over %T: %w", t.Env, ErrNoSnapshot)
 	}
 	if len(b) < 8 {
 		return fmt.Errorf("time limit: restore: snapshot of %d bytes is too short", len(b))

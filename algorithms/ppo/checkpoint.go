@@ -143,3 +143,9 @@ func (p *PPO) LoadState(files map[string][]byte) (notes []string, err error) {
 	}
 	return notes, nil
 }
+
+// GreedyPolicy returns the current policy acting with its most probable
+// action (algorithms.GreedyPolicy), for evaluation.
+func (p *PPO) GreedyPolicy() (algorithms.Greedy, error) {
+	return policy.NewActorCritic(p.spec, p.learner.Weights())
+}

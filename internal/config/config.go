@@ -48,6 +48,8 @@ type Config struct {
 	Learner LearnerConfig `yaml:"learner"`
 	// Checkpoint says how often to checkpoint, how many to keep, and where.
 	Checkpoint checkpoint.Config `yaml:"checkpoint"`
+	// Evaluation runs the greedy policy on separate envs every few iterations.
+	Evaluation EvaluationConfig `yaml:"evaluation"`
 	// PPO holds PPO's hyperparameters (used when algorithm is ppo).
 	PPO ppo.Config `yaml:"ppo"`
 	// DQN holds DQN's hyperparameters (used when algorithm is dqn).
@@ -71,10 +73,25 @@ type StopConfig struct {
 	EpisodeReturnMean *float64 `yaml:"episode_return_mean,omitempty"`
 	// EnvSteps is the budget of env steps. Default 1,000,000.
 	EnvSteps int64 `yaml:"env_steps"`
+	// EvaluationReturnMean, when set, stops the run once an evaluation's
+	// mean return reaches it (needs evaluation.interval > 0). Unset by default.
+	EvaluationReturnMean *float64 `yaml:"evaluation_return_mean,omitempty"`
 	// Iterations, when positive, is a budget of iterations. Default 0 (none).
 	Iterations int `yaml:"iterations,omitempty"`
 	// TimeS, when positive, is a budget of wall-clock seconds. Default 0 (none).
 	TimeS float64 `yaml:"time_s,omitempty"`
+}
+
+// EvaluationConfig schedules evaluation of the greedy policy during
+// training, on envs separate from the training envs.
+type EvaluationConfig struct {
+	// Interval is the number of iterations between evaluations; 0 (default) never.
+	Interval int `yaml:"interval"`
+	// Episodes per evaluation. Default 10.
+	Episodes int `yaml:"episodes"`
+	// Seed of the first evaluation episode's reset (episode i uses seed+i),
+	// the same at every evaluation so they compare. Default 1000000.
+	Seed uint64 `yaml:"seed"`
 }
 
 // LearnerConfig places the learner.
@@ -94,6 +111,7 @@ func Default() Config {
 		Model:      policy.DefaultModelConfig(),
 		Learner:    LearnerConfig{Device: "auto"},
 		Checkpoint: checkpoint.DefaultConfig(),
+		Evaluation: EvaluationConfig{Episodes: 10, Seed: 1_000_000},
 		PPO:        ppo.DefaultConfig(),
 		DQN:        dqn.DefaultConfig(),
 	}
@@ -392,6 +410,15 @@ func (l *Loaded) validate() error {
 	}
 	if err := c.Checkpoint.Validate(); err != nil {
 		return l.fieldError("checkpoint", err)
+	}
+	if c.Evaluation.Interval < 0 {
+		return l.fieldError("evaluation.interval", fmt.Errorf("want >= 0, got %d", c.Evaluation.Interval))
+	}
+	if c.Evaluation.Episodes < 1 {
+		return l.fieldError("evaluation.episodes", fmt.Errorf("want >= 1, got %d", c.Evaluation.Episodes))
+	}
+	if c.Stop.EvaluationReturnMean != nil && c.Evaluation.Interval == 0 {
+		return l.fieldError("stop.evaluation_return_mean", errors.New("needs evaluation.interval > 0"))
 	}
 	if _, _, err := learner.ParseDevice(c.Learner.Device); err != nil {
 		return l.fieldError("learner.device", errors.New(strings.TrimPrefix(err.Error(), "device ")))

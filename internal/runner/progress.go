@@ -43,6 +43,9 @@ func Columns(learnerNames []string) []Column {
 	episodic := func(f func(algorithms.Result) float64) func(algorithms.Result) (float64, bool) {
 		return func(r algorithms.Result) (float64, bool) { return f(r), r.HasEpisodes }
 	}
+	evaluated := func(f func(algorithms.Result) float64) func(algorithms.Result) (float64, bool) {
+		return func(r algorithms.Result) (float64, bool) { return f(r), r.HasEvaluation }
+	}
 	cols := []Column{
 		{name: "iteration", value: always(func(r algorithms.Result) float64 { return float64(r.Iteration) })},
 		{name: "env_steps", value: always(func(r algorithms.Result) float64 { return float64(r.EnvSteps) })},
@@ -51,6 +54,9 @@ func Columns(learnerNames []string) []Column {
 		{name: "episode_return_min", value: episodic(func(r algorithms.Result) float64 { return r.EpisodeReturnMin })},
 		{name: "episode_return_max", value: episodic(func(r algorithms.Result) float64 { return r.EpisodeReturnMax })},
 		{name: "episode_len_mean", value: episodic(func(r algorithms.Result) float64 { return r.EpisodeLenMean })},
+		{name: "evaluation_return_mean", value: evaluated(func(r algorithms.Result) float64 { return r.EvaluationReturnMean })},
+		{name: "evaluation_return_std", value: evaluated(func(r algorithms.Result) float64 { return r.EvaluationReturnStd })},
+		{name: "evaluation_episode_len_mean", value: evaluated(func(r algorithms.Result) float64 { return r.EvaluationEpisodeLenMean })},
 		{name: "time_s", Timing: true, value: always(func(r algorithms.Result) float64 { return r.TimeS })},
 		{name: "env_steps_per_s", Timing: true, value: always(func(r algorithms.Result) float64 { return r.EnvStepsPerS })},
 		{name: "sample_time_s", Timing: true, value: always(func(r algorithms.Result) float64 { return r.SampleTimeS })},

@@ -250,6 +250,15 @@ func Run(ctx context.Context, cfg *config.Loaded, opts Options) (*Outcome, error
 				}
 				return err
 			}
+			if ev := cfg.Evaluation; ev.Interval > 0 && r.Iteration%ev.Interval == 0 {
+				if err := evaluate(ctx, algo, &cfg.Config, &r); err != nil {
+					if ctx.Err() != nil {
+						out.Interrupted, out.StopReason = true, "interrupted"
+						return nil
+					}
+					return err
+				}
+			}
 			out.Last = r
 			if err := prog.Write(r); err != nil {
 				return err
@@ -324,6 +333,8 @@ func stopReason(s config.StopConfig, r algorithms.Result) string {
 	switch {
 	case s.EpisodeReturnMean != nil && r.HasEpisodes && r.EpisodeReturnMean >= *s.EpisodeReturnMean:
 		return "episode_return_mean"
+	case s.EvaluationReturnMean != nil && r.HasEvaluation && r.EvaluationReturnMean >= *s.EvaluationReturnMean:
+		return "evaluation_return_mean"
 	case r.EnvSteps >= s.EnvSteps:
 		return "env_steps"
 	case s.Iterations > 0 && r.Iteration >= s.Iterations:
@@ -332,6 +343,26 @@ func stopReason(s config.StopConfig, r algorithms.Result) string {
 		return "time_s"
 	}
 	return ""
+}
+
+// evaluate runs the algorithm's greedy policy on separate envs and records
+// the evaluation metrics in r.
+func evaluate(ctx context.Context, algo algorithms.Algorithm, cfg *config.Config, r *algorithms.Result) error {
+	gp, ok := algo.(algorithms.GreedyPolicy)
+	if !ok {
+		return fmt.Errorf("evaluation: algorithm %s has no greedy policy", cfg.Algorithm)
+	}
+	pol, err := gp.GreedyPolicy()
+	if err != nil {
+		return fmt.Errorf("evaluation: %w", err)
+	}
+	ev, err := algorithms.Evaluate(ctx, cfg.Env.ID, cfg.Env.Options, pol, cfg.Evaluation.Episodes, cfg.Evaluation.Seed)
+	if err != nil {
+		return err
+	}
+	r.HasEvaluation = true
+	r.EvaluationReturnMean, r.EvaluationReturnStd, r.EvaluationEpisodeLenMean = ev.ReturnMean, ev.ReturnStd, ev.LengthMean
+	return nil
 }
 
 func formatLine(r algorithms.Result) string {

@@ -58,9 +58,9 @@ func TestProgressRows(t *testing.T) {
 	}
 	p.Close()
 	csv, _ := os.ReadFile(filepath.Join(dir, "progress.csv"))
-	wantCSV := "iteration,env_steps,episodes,episode_return_mean,episode_return_min,episode_return_max,episode_len_mean,time_s,env_steps_per_s,sample_time_s,learn_time_s,learner/a,learner/b,fleet/workers,fleet/restarts,fleet/dropped,fleet/stale,fleet/duplicate,fleet/bytes_received,fleet/transfer_time_s\n" +
-		"1,512,0,,,,,0.25,0,0,0,0.5,,2,0,0,0,0,0,0\n" +
-		"2,1024,3,21.5,9,40,21.5,0,0,0,0,1e-07,2,2,0,0,0,0,0,0\n"
+	wantCSV := "iteration,env_steps,episodes,episode_return_mean,episode_return_min,episode_return_max,episode_len_mean,evaluation_return_mean,evaluation_return_std,evaluation_episode_len_mean,time_s,env_steps_per_s,sample_time_s,learn_time_s,learner/a,learner/b,fleet/workers,fleet/restarts,fleet/dropped,fleet/stale,fleet/duplicate,fleet/bytes_received,fleet/transfer_time_s\n" +
+		"1,512,0,,,,,,,,0.25,0,0,0,0.5,,2,0,0,0,0,0,0\n" +
+		"2,1024,3,21.5,9,40,21.5,,,,0,0,0,0,1e-07,2,2,0,0,0,0,0,0\n"
 	if string(csv) != wantCSV {
 		t.Errorf("progress.csv =\n%s\nwant\n%s", csv, wantCSV)
 	}
@@ -130,5 +130,27 @@ func TestTrackersSeeTheRun(t *testing.T) {
 	want := []string{"start tracked iteration", "iteration 1", "iteration 2", "finish finished"}
 	if !reflect.DeepEqual(tr.calls, want) {
 		t.Errorf("tracker calls = %q; want %q", tr.calls, want)
+	}
+}
+
+func TestEvaluationColumnsAndStop(t *testing.T) {
+	cfg, err := config.Parse("test.yaml", []byte("name: ev\nenv: {id: CartPole-v1}\nstop: {iterations: 4, evaluation_return_mean: 1e9}\nevaluation: {interval: 2, episodes: 2}\nrollout: {workers: 1, envs_per_worker: 1, fragment_length: 16}\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if _, err := Run(context.Background(), cfg, Options{Out: dir}); err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := os.ReadFile(filepath.Join(dir, "result.jsonl"))
+	lines := strings.Split(strings.TrimSpace(string(rows)), "\n")
+	for i, line := range lines {
+		has := strings.Contains(line, `"evaluation_return_mean":`)
+		if want := (i+1)%2 == 0; has != want {
+			t.Errorf("iteration %d: evaluation_return_mean present = %v; want %v", i+1, has, want)
+		}
+	}
+	if _, err := config.Parse("bad.yaml", []byte("env: {id: CartPole-v1}\nstop: {evaluation_return_mean: 1}\n"), nil); err == nil || !strings.Contains(err.Error(), "needs evaluation.interval") {
+		t.Errorf("stop.evaluation_return_mean without evaluation = %v; want an error", err)
 	}
 }

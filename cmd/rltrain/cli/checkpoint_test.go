@@ -54,11 +54,11 @@ func TestResumeIsExact(t *testing.T) {
 		t.Fatalf("first half = %d: %s", code, stderr)
 	}
 	// A crash after the last checkpoint leaves rows the resumed run redoes.
-	code, stdout, stderr := run(t, ctx, "train", "--resume", split)
+	code, stdout, _ := run(t, ctx, "train", "--resume", split)
 	if code != 0 || !strings.Contains(stdout, "already finished") {
 		t.Errorf("resume of a finished run = %d, %q; want 0 and 'already finished'", code, stdout)
 	}
-	code, _, stderr = run(t, ctx, "train", "--resume", split, "--set", "stop.iterations=20")
+	code, _, stderr := run(t, ctx, "train", "--resume", split, "--set", "stop.iterations=20")
 	if code != 0 {
 		t.Fatalf("resume = %d: %s", code, stderr)
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rlgo/rlgo/algorithms"
 	"github.com/rlgo/rlgo/envs"
 	"github.com/rlgo/rlgo/internal/checkpoint"
 	"github.com/rlgo/rlgo/internal/config"
@@ -110,11 +110,6 @@ func loadCheckpoint(ctx context.Context, loc string, log io.Writer) (*checkpoint
 	return c, loc + "/" + c.Key, nil
 }
 
-// greedy is a policy's deterministic action choice.
-type greedy interface {
-	Greedy(obs []float32, n int, actions []int)
-}
-
 func evaluate(ctx context.Context, loc string, episodes int, seed uint64, log io.Writer) (*Evaluation, error) {
 	ck, name, err := loadCheckpoint(ctx, loc, log)
 	if err != nil {
@@ -136,13 +131,13 @@ func evaluate(ctx context.Context, loc string, episodes int, seed uint64, log io
 	if err != nil {
 		return nil, &exitError{code: ExitError, err: err}
 	}
-	defer env.Close()
 	box, okObs := env.ObservationSpace().(*envs.Box)
 	disc, okAct := env.ActionSpace().(envs.Discrete)
+	env.Close()
 	if !okObs || !okAct {
 		return nil, &exitError{code: ExitError, err: fmt.Errorf("evaluate: %s: want Box observations and Discrete actions", cfg.Env.ID)}
 	}
-	var pol greedy
+	var pol algorithms.Greedy
 	switch cfg.Algorithm {
 	case "ppo":
 		pol, err = policy.NewActorCritic(policy.ActorCriticSpec{ObsDim: box.Size(), NumActions: disc.N, Model: cfg.Model}, w)
@@ -154,50 +149,17 @@ func evaluate(ctx context.Context, loc string, episodes int, seed uint64, log io
 	if err != nil {
 		return nil, &exitError{code: ExitError, err: err}
 	}
-	ev := &Evaluation{Checkpoint: name, Env: cfg.Env.ID, Episodes: episodes, Seed: seed}
-	var lengths []float64
-	action := make([]int, 1)
-	for ep := 0; ep < episodes; ep++ {
-		obs, _, err := env.Reset(envs.Seed(seed + uint64(ep)))
-		if err != nil {
-			return nil, &exitError{code: ExitError, err: fmt.Errorf("evaluate: episode %d: reset: %w", ep, err)}
+	res, err := algorithms.Evaluate(ctx, cfg.Env.ID, cfg.Env.Options, pol, episodes, seed)
+	if err != nil {
+		code := ExitError
+		if ctx.Err() != nil {
+			code = ExitInterrupted
 		}
-		var ret float64
-		n := 0
-		for {
-			if err := ctx.Err(); err != nil {
-				return nil, &exitError{code: ExitInterrupted, err: err}
-			}
-			pol.Greedy(obs, 1, action)
-			r, err := env.Step(envs.DiscreteAction(action[0]))
-			if err != nil {
-				return nil, &exitError{code: ExitError, err: fmt.Errorf("evaluate: episode %d step %d: %w", ep, n, err)}
-			}
-			ret += r.Reward
-			n++
-			if r.Done() {
-				break
-			}
-			obs = r.Obs
-		}
-		ev.Returns = append(ev.Returns, ret)
-		lengths = append(lengths, float64(n))
+		return nil, &exitError{code: code, err: err}
 	}
-	ev.ReturnMean, ev.ReturnStd = meanStd(ev.Returns)
-	ev.LengthMean, ev.LengthStd = meanStd(lengths)
-	return ev, nil
-}
-
-// meanStd returns the mean and population standard deviation.
-func meanStd(x []float64) (float64, float64) {
-	var m float64
-	for _, v := range x {
-		m += v
-	}
-	m /= float64(len(x))
-	var ss float64
-	for _, v := range x {
-		ss += (v - m) * (v - m)
-	}
-	return m, math.Sqrt(ss / float64(len(x)))
+	return &Evaluation{
+		Checkpoint: name, Env: cfg.Env.ID, Episodes: episodes, Seed: seed,
+		ReturnMean: res.ReturnMean, ReturnStd: res.ReturnStd, LengthMean: res.LengthMean, LengthStd: res.LengthStd,
+		Returns: res.Returns,
+	}, nil
 }
