@@ -11,11 +11,11 @@ import (
 	"github.com/rlgo/rlgo/internal/config"
 )
 
-// shipped loads configs/cartpole-dqn.yaml with the given seed, so the
-// learning tests check exactly what users run.
-func shipped(t *testing.T, seed uint64) (*config.Loaded, dqn.Config, dqn.Setup) {
+// shipped loads a shipped config (configs/NAME.yaml) with the given
+// seed, so the learning tests check exactly what users run.
+func shipped(t *testing.T, name string, seed uint64) (*config.Loaded, dqn.Config, dqn.Setup) {
 	t.Helper()
-	c, err := config.Load("../../configs/cartpole-dqn.yaml", nil)
+	c, err := config.Load("../../configs/"+name+".yaml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,8 +25,8 @@ func shipped(t *testing.T, seed uint64) (*config.Loaded, dqn.Config, dqn.Setup) 
 // solve trains until the mean return of the last 100 training episodes
 // reaches the config's target or its env-step budget is spent, like
 // rltrain train --as-test, and returns the last result.
-func solve(t *testing.T, seed uint64) (algorithms.Result, bool) {
-	c, cfg, setup := shipped(t, seed)
+func solve(t *testing.T, name string, seed uint64) (algorithms.Result, bool) {
+	c, cfg, setup := shipped(t, name, seed)
 	d, err := dqn.New(cfg, setup)
 	if err != nil {
 		t.Fatal(err)
@@ -52,25 +52,28 @@ func TestDQNSolvesCartPole(t *testing.T) {
 	if testing.Short() {
 		t.Skip("learning test: skipped with -short")
 	}
-	r, ok := solve(t, 1)
+	r, ok := solve(t, "cartpole-dqn", 1)
 	if !ok {
 		t.Fatalf("seed 1: episode_return_mean = %.1f after %d env steps (%.1f s); want >= 475 within 150000", r.EpisodeReturnMean, r.EnvSteps, r.TimeS)
 	}
 	t.Logf("seed 1: episode_return_mean %.1f at %d env steps, %.1f s", r.EpisodeReturnMean, r.EnvSteps, r.TimeS)
 }
 
-// TestLongDQNSeeds checks the criterion for seeds 1, 2 and 3 (the
-// long suite, RLGO_LONG=1).
+// TestLongDQNSeeds checks the criteria for seeds 1, 2 and 3 (the
+// long suite, RLGO_LONG=1): CartPole-v1 ≥ 475 within 150k env steps,
+// Acrobot-v1 ≥ −100 within 100k (each config's stop section).
 func TestLongDQNSeeds(t *testing.T) {
 	if os.Getenv("RLGO_LONG") == "" {
 		t.Skip("long suite: set RLGO_LONG=1")
 	}
-	for _, seed := range []uint64{1, 2, 3} {
-		r, ok := solve(t, seed)
-		if !ok {
-			t.Errorf("seed %d: episode_return_mean = %.1f after %d env steps (%.1f s); want >= 475 within 150000", seed, r.EpisodeReturnMean, r.EnvSteps, r.TimeS)
-			continue
+	for _, name := range []string{"cartpole-dqn", "acrobot-dqn"} {
+		for _, seed := range []uint64{1, 2, 3} {
+			r, ok := solve(t, name, seed)
+			if !ok {
+				t.Errorf("%s seed %d: episode_return_mean = %.1f after %d env steps (%.1f s); want the config's target within its budget", name, seed, r.EpisodeReturnMean, r.EnvSteps, r.TimeS)
+				continue
+			}
+			t.Logf("%s seed %d: episode_return_mean %.1f at %d env steps, %.1f s", name, seed, r.EpisodeReturnMean, r.EnvSteps, r.TimeS)
 		}
-		t.Logf("seed %d: episode_return_mean %.1f at %d env steps, %.1f s", seed, r.EpisodeReturnMean, r.EnvSteps, r.TimeS)
 	}
 }
