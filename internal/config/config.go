@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"reflect"
 	"regexp"
@@ -54,6 +55,47 @@ type Config struct {
 	PPO ppo.Config `yaml:"ppo"`
 	// DQN holds DQN's hyperparameters (used when algorithm is dqn).
 	DQN dqn.Config `yaml:"dqn"`
+	// Tracking sends the run to the experiment trackers users already run
+	// (MLflow); see docs/tracking.md.
+	Tracking TrackingConfig `yaml:"tracking"`
+}
+
+// TrackingConfig configures the external experiment trackers. TensorBoard
+// files and the report are always written and need no config.
+type TrackingConfig struct {
+	// MLflow logs the run to an MLflow tracking server.
+	MLflow MLflowConfig `yaml:"mlflow"`
+}
+
+// MLflowConfig configures MLflow tracking.
+type MLflowConfig struct {
+	// URI is the tracking server's http(s) URL, e.g. http://localhost:5000.
+	// Default "": $MLFLOW_TRACKING_URI if set, else no MLflow tracking.
+	// Credentials come from $MLFLOW_TRACKING_TOKEN or
+	// $MLFLOW_TRACKING_USERNAME/$MLFLOW_TRACKING_PASSWORD, never the config.
+	URI string `yaml:"uri,omitempty"`
+	// Experiment is the experiment's name, created if missing. Default ""
+	// means the config's name.
+	Experiment string `yaml:"experiment,omitempty"`
+}
+
+// Validate checks that URI, when set, is an http(s) URL without
+// credentials (they would be written to config.yaml and logged as a param).
+func (c MLflowConfig) Validate() error {
+	if c.URI == "" {
+		return nil
+	}
+	u, err := url.Parse(c.URI)
+	if err != nil {
+		return fmt.Errorf("uri: %v", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return fmt.Errorf("uri: want an http:// or https:// URL of the tracking server, got %q", c.URI)
+	}
+	if u.User != nil {
+		return errors.New("uri: credentials do not belong in the config (it is written to config.yaml): set $MLFLOW_TRACKING_USERNAME and $MLFLOW_TRACKING_PASSWORD, or $MLFLOW_TRACKING_TOKEN")
+	}
+	return nil
 }
 
 // EnvConfig names the environment.
@@ -428,6 +470,9 @@ func (l *Loaded) validate() error {
 	}
 	if err := c.DQN.Validate(); err != nil {
 		return l.fieldError("dqn", err)
+	}
+	if err := c.Tracking.MLflow.Validate(); err != nil {
+		return l.fieldError("tracking.mlflow", err)
 	}
 	// PPO's minibatches must divide its train batch; DQN samples its own
 	// minibatches from replay, so the check is PPO's alone.
