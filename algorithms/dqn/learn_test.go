@@ -61,12 +61,13 @@ func TestDQNSolvesCartPole(t *testing.T) {
 
 // TestLongDQNSeeds checks the criteria for seeds 1, 2 and 3 (the
 // long suite, RLGO_LONG=1): CartPole-v1 ≥ 475 within 150k env steps,
-// Acrobot-v1 ≥ −100 within 100k (each config's stop section).
+// Acrobot-v1 ≥ −100 within 100k, MountainCar-v0 ≥ −120 within 200k (each
+// config's stop section).
 func TestLongDQNSeeds(t *testing.T) {
 	if os.Getenv("RLGO_LONG") == "" {
 		t.Skip("long suite: set RLGO_LONG=1")
 	}
-	for _, name := range []string{"cartpole-dqn", "acrobot-dqn"} {
+	for _, name := range []string{"cartpole-dqn", "acrobot-dqn", "mountaincar-dqn"} {
 		for _, seed := range []uint64{1, 2, 3} {
 			r, ok := solve(t, name, seed)
 			if !ok {
