@@ -94,3 +94,26 @@ func TestTanhGradAndColSum(t *testing.T) {
 		}
 	}
 }
+
+func TestTranspose(t *testing.T) {
+	saved := useAVX2
+	defer func() { useAVX2 = saved }()
+	for _, avx := range []bool{false, saved} {
+		useAVX2 = avx
+		for _, s := range [][2]int{{1, 1}, {8, 8}, {64, 64}, {64, 2}, {2, 64}, {13, 21}, {16, 9}, {9, 16}} {
+			r, c := s[0], s[1]
+			a, tr := make([]float32, r*c), make([]float32, r*c)
+			for i := range a {
+				a[i] = float32(i)
+			}
+			Transpose(a, r, c, tr)
+			for i := 0; i < r; i++ {
+				for j := 0; j < c; j++ {
+					if tr[j*r+i] != a[i*c+j] {
+						t.Fatalf("avx2=%v %v: t[%d,%d] = %v; want %v", avx, s, j, i, tr[j*r+i], a[i*c+j])
+					}
+				}
+			}
+		}
+	}
+}

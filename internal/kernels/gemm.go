@@ -71,20 +71,30 @@ func GemmTN(m, k, n int, a, b, c, cT []float32) {
 	Transpose(cT, n, k, c)
 }
 
-// Transpose writes the transpose of a [r,c] into t [c,r].
+// Transpose writes the transpose of a [r,c] into t [c,r]: 8×8 blocks in
+// registers with AVX2, the edges (and everything without it) element by
+// element.
 func Transpose(a []float32, r, c int, t []float32) {
 	a, t = a[:r*c], t[:r*c]
-	const blk = 16
-	for i0 := 0; i0 < r; i0 += blk {
-		i1 := min(i0+blk, r)
-		for j0 := 0; j0 < c; j0 += blk {
-			j1 := min(j0+blk, c)
-			for i := i0; i < i1; i++ {
-				row := a[i*c : (i+1)*c]
-				for j := j0; j < j1; j++ {
-					t[j*r+i] = row[j]
-				}
+	r8, c8 := 0, 0
+	if useAVX2 {
+		r8, c8 = r&^7, c&^7
+		for i := 0; i < r8; i += 8 {
+			for j := 0; j < c8; j += 8 {
+				transpose8x8AVX2(&a[i*c+j], c, &t[j*r+i], r)
 			}
+		}
+	}
+	// The right edge (columns c8… of rows 0…r8) and the bottom rows.
+	for i := 0; i < r8; i++ {
+		for j := c8; j < c; j++ {
+			t[j*r+i] = a[i*c+j]
+		}
+	}
+	for i := r8; i < r; i++ {
+		row := a[i*c : (i+1)*c]
+		for j, v := range row {
+			t[j*r+i] = v
 		}
 	}
 }

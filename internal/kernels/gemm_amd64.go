@@ -98,3 +98,6 @@ func sumSquaresAVX2(x *float32, n int) float64
 
 //go:noescape
 func tanhGradAVX2(out, y, gr *float32, n int)
+
+//go:noescape
+func transpose8x8AVX2(src *float32, lds int, dst *float32, ldd int)

@@ -24,3 +24,5 @@ func adamAVX2(p, m, v, gr *float32, n int, c *[8]float32) { panic("kernels: no A
 func sumSquaresAVX2(x *float32, n int) float64 { panic("kernels: no AVX2") }
 
 func tanhGradAVX2(out, y, gr *float32, n int) { panic("kernels: no AVX2") }
+
+func transpose8x8AVX2(src *float32, lds int, dst *float32, ldd int) { panic("kernels: no AVX2") }
