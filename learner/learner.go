@@ -10,7 +10,9 @@
 package learner
 
 import (
+	"errors"
 	"fmt"
+	"sync"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -32,18 +34,34 @@ type Graph struct {
 func NewGraph(w *policy.Weights) *Graph {
 	gr := &Graph{g: gorgonia.NewGraph(), weights: w.Clone(), byName: map[string]*gorgonia.Node{}}
 	for _, t := range gr.weights.Tensors {
-		val := tensor.New(tensor.WithShape(t.Shape...), tensor.WithBacking(t.Data))
-		var n *gorgonia.Node
-		switch len(t.Shape) {
-		case 1:
-			n = gorgonia.NewVector(gr.g, tensor.Float32, gorgonia.WithShape(t.Shape...), gorgonia.WithName(t.Name), gorgonia.WithValue(val))
-		default:
-			n = gorgonia.NewMatrix(gr.g, tensor.Float32, gorgonia.WithShape(t.Shape...), gorgonia.WithName(t.Name), gorgonia.WithValue(val))
-		}
-		gr.params = append(gr.params, n)
-		gr.byName[t.Name] = n
+		gr.addParam(t)
 	}
 	return gr
+}
+
+// Replica starts another graph over the same weights as gr: its
+// parameter nodes read the very arrays gr's do (an update through one is
+// seen by both), and it gets its own inputs and loss. Build one loss per
+// replica over part of the minibatch and pass them all to NewReplicated.
+func (gr *Graph) Replica() *Graph {
+	r := &Graph{g: gorgonia.NewGraph(), weights: gr.weights, byName: map[string]*gorgonia.Node{}}
+	for _, t := range r.weights.Tensors {
+		r.addParam(t)
+	}
+	return r
+}
+
+func (gr *Graph) addParam(t policy.Tensor) {
+	val := tensor.New(tensor.WithShape(t.Shape...), tensor.WithBacking(t.Data))
+	var n *gorgonia.Node
+	switch len(t.Shape) {
+	case 1:
+		n = gorgonia.NewVector(gr.g, tensor.Float32, gorgonia.WithShape(t.Shape...), gorgonia.WithName(t.Name), gorgonia.WithValue(val))
+	default:
+		n = gorgonia.NewMatrix(gr.g, tensor.Float32, gorgonia.WithShape(t.Shape...), gorgonia.WithName(t.Name), gorgonia.WithValue(val))
+	}
+	gr.params = append(gr.params, n)
+	gr.byName[t.Name] = n
 }
 
 // ExprGraph returns the underlying gorgonia graph, for building losses.
@@ -136,7 +154,9 @@ type Config struct {
 	Device string
 }
 
-// Learner minimises a scalar loss over a Graph's parameters.
+// Learner minimises a scalar loss over a Graph's parameters. A Learner
+// from NewReplicated runs several graphs over the same weights, one
+// goroutine each, and sums their losses and gradients.
 type Learner struct {
 	graph *Graph
 	loss  *gorgonia.Node
@@ -144,11 +164,34 @@ type Learner struct {
 	adam  *Adam
 	data  [][]float32
 	grads [][]float32
+	// reps are the graphs; reps[0] is graph, loss and vm above.
+	reps []*replica
+}
+
+// replica is one graph of a Learner with its compiled machine.
+type replica struct {
+	graph *Graph
+	loss  *gorgonia.Node
+	vm    gorgonia.VM
+	grads [][]float32 // the gradients of the last run
+	err   error
 }
 
 // New builds the gradient of loss with respect to every parameter of gr
 // and compiles the graph once. No node may be added to gr afterwards.
 func New(cfg Config, gr *Graph, loss *gorgonia.Node) (*Learner, error) {
+	return NewReplicated(cfg, []*Graph{gr}, []*gorgonia.Node{loss})
+}
+
+// NewReplicated is New over several graphs that share their weights
+// (graphs[1:] are Replicas of graphs[0]): the loss minimised is the sum of
+// losses[i], each over graphs[i]. Every step runs the graphs concurrently
+// (one goroutine each; the caller's runs graphs[0]), then adds the
+// gradients in graph order, so results do not depend on scheduling, and
+// takes one Adam step. Splitting a minibatch's mean loss into per-part
+// sums divided by the whole minibatch's size gives the single-graph
+// gradient up to float rounding, computed on several cores.
+func NewReplicated(cfg Config, graphs []*Graph, losses []*gorgonia.Node) (*Learner, error) {
 	cfg.Adam.Defaults()
 	if err := cfg.Adam.Validate(); err != nil {
 		return nil, fmt.Errorf("learner: adam: %w", err)
@@ -156,14 +199,27 @@ func New(cfg Config, gr *Graph, loss *gorgonia.Node) (*Learner, error) {
 	if _, err := SelectDevice(cfg.Device); err != nil {
 		return nil, fmt.Errorf("learner: %w", err)
 	}
-	if _, err := gorgonia.Grad(loss, gr.params...); err != nil {
-		return nil, fmt.Errorf("learner: gradient: %w", err)
+	if len(graphs) == 0 || len(graphs) != len(losses) {
+		return nil, fmt.Errorf("learner: %d graphs and %d losses, want as many of each and at least one", len(graphs), len(losses))
 	}
-	l := &Learner{
-		graph: gr,
-		loss:  loss,
-		vm:    gorgonia.NewTapeMachine(gr.g, gorgonia.BindDualValues(gr.params...)),
+	l := &Learner{}
+	for i, gr := range graphs {
+		if gr.weights != graphs[0].weights {
+			return nil, fmt.Errorf("learner: graph %d is not a Replica of graph 0", i)
+		}
+		if _, err := gorgonia.Grad(losses[i], gr.params...); err != nil {
+			l.Close()
+			return nil, fmt.Errorf("learner: gradient: %w", err)
+		}
+		l.reps = append(l.reps, &replica{
+			graph: gr,
+			loss:  losses[i],
+			vm:    gorgonia.NewTapeMachine(gr.g, gorgonia.BindDualValues(gr.params...)),
+			grads: make([][]float32, len(gr.params)),
+		})
 	}
+	l.graph, l.loss, l.vm = graphs[0], losses[0], l.reps[0].vm
+	gr := graphs[0]
 	sizes := make([]int, len(gr.weights.Tensors))
 	for i, t := range gr.weights.Tensors {
 		sizes[i] = len(t.Data)
@@ -185,30 +241,66 @@ type StepResult struct {
 // Forward runs the graph without updating (the loss and Outputs are
 // refreshed); used by tests and for statistics.
 func (l *Learner) Forward() (float32, error) {
-	defer l.vm.Reset()
 	if err := l.run(); err != nil {
 		return 0, fmt.Errorf("learner: forward: %w", err)
 	}
 	return l.lossValue(), nil
 }
 
+// lossValue is the sum of the replicas' losses, in order.
 func (l *Learner) lossValue() float32 {
-	switch v := l.loss.Value().(type) {
-	case *gorgonia.F32:
-		return float32(*v)
-	case *tensor.Dense:
-		return v.Data().([]float32)[0]
+	var sum float32
+	for _, r := range l.reps {
+		switch v := r.loss.Value().(type) {
+		case *gorgonia.F32:
+			sum += float32(*v)
+		case *tensor.Dense:
+			sum += v.Data().([]float32)[0]
+		}
 	}
-	return 0
+	return sum
 }
 
-// run zeroes the parameters' gradients and runs the graph. The
-// TapeMachine adds each run's gradient into the parameters' dual values
-// (vm_tape_nocuda.go: dv.d += v) and never clears them; gorgonia's own
-// solvers zero them after every update. Without this, every step would
-// apply the sum of all gradients so far.
+// run runs every replica (concurrently when there are several) and
+// leaves the summed gradients in l.grads, in parameter order; the
+// machines are reset afterwards (values read through Outputs and the
+// losses stay readable until the next run).
 func (l *Learner) run() error {
-	for _, p := range l.graph.params {
+	if len(l.reps) == 1 {
+		r := l.reps[0]
+		defer r.vm.Reset()
+		r.run()
+		return r.err
+	}
+	var wg sync.WaitGroup
+	for _, r := range l.reps[1:] {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.run()
+		}()
+	}
+	l.reps[0].run()
+	wg.Wait()
+	for _, r := range l.reps {
+		r.vm.Reset()
+	}
+	for _, r := range l.reps {
+		if r.err != nil {
+			return r.err
+		}
+	}
+	return nil
+}
+
+// run zeroes the parameters' gradients and runs the graph, then records
+// the gradients. The TapeMachine adds each run's gradient into the
+// parameters' dual values (vm_tape_nocuda.go: dv.d += v) and never clears
+// them; gorgonia's own solvers zero them after every update. Without
+// this, every step would apply the sum of all gradients so far.
+func (r *replica) run() {
+	r.err = nil
+	for _, p := range r.graph.params {
 		if g, err := p.Grad(); err == nil && g != nil {
 			if d, ok := g.(*tensor.Dense); ok {
 				if f, ok := float32s(d); ok {
@@ -217,29 +309,48 @@ func (l *Learner) run() error {
 			}
 		}
 	}
-	return l.vm.RunAll()
+	if r.err = r.vm.RunAll(); r.err != nil {
+		return
+	}
+	for i, p := range r.graph.params {
+		g, err := p.Grad()
+		if err != nil {
+			r.err = fmt.Errorf("gradient of %s: %w", p.Name(), err)
+			return
+		}
+		d, ok := g.(*tensor.Dense)
+		if !ok {
+			r.err = fmt.Errorf("gradient of %s is %T", p.Name(), g)
+			return
+		}
+		if r.grads[i], ok = float32s(d); !ok {
+			r.err = fmt.Errorf("gradient of %s is %v, want float32", p.Name(), d.Dtype())
+			return
+		}
+	}
+}
+
+// sumGrads sets l.grads to the replicas' gradients added in replica
+// order, in replica 0's buffers.
+func (l *Learner) sumGrads() {
+	for i := range l.grads {
+		g := l.reps[0].grads[i]
+		for _, r := range l.reps[1:] {
+			for j, v := range r.grads[i][:len(g)] {
+				g[j] += v
+			}
+		}
+		l.grads[i] = g
+	}
 }
 
 // Step runs forward and backward on the current inputs and applies one
 // Adam update with learning rate lr.
 func (l *Learner) Step(lr float64) (StepResult, error) {
-	defer l.vm.Reset()
 	if err := l.run(); err != nil {
 		return StepResult{}, fmt.Errorf("learner: forward/backward: %w", err)
 	}
-	for i, p := range l.graph.params {
-		g, err := p.Grad()
-		if err != nil {
-			return StepResult{}, fmt.Errorf("learner: gradient of %s: %w", p.Name(), err)
-		}
-		d, ok := g.(*tensor.Dense)
-		if !ok {
-			return StepResult{}, fmt.Errorf("learner: gradient of %s is %T", p.Name(), g)
-		}
-		if l.grads[i], ok = float32s(d); !ok {
-			return StepResult{}, fmt.Errorf("learner: gradient of %s is %v, want float32", p.Name(), d.Dtype())
-		}
-	}
+	l.sumGrads()
 	norm, err := l.adam.Step(l.data, l.grads, lr)
 	if err != nil {
 		return StepResult{}, fmt.Errorf("learner: %w", err)
@@ -250,17 +361,13 @@ func (l *Learner) Step(lr float64) (StepResult, error) {
 // Gradients runs forward and backward and returns copies of the
 // gradients, in parameter order, without updating (for gradient checks).
 func (l *Learner) Gradients() ([][]float32, error) {
-	defer l.vm.Reset()
 	if err := l.run(); err != nil {
 		return nil, fmt.Errorf("learner: forward/backward: %w", err)
 	}
-	out := make([][]float32, len(l.graph.params))
-	for i, p := range l.graph.params {
-		g, err := p.Grad()
-		if err != nil {
-			return nil, err
-		}
-		out[i] = append([]float32(nil), g.Data().([]float32)...)
+	l.sumGrads()
+	out := make([][]float32, len(l.grads))
+	for i, g := range l.grads {
+		out[i] = append([]float32(nil), g...)
 	}
 	return out, nil
 }
@@ -274,8 +381,14 @@ func (l *Learner) SetWeights(w *policy.Weights) error { return l.graph.weights.C
 // Optimizer returns the Adam optimizer, for checkpointing its state.
 func (l *Learner) Optimizer() *Adam { return l.adam }
 
-// Close releases the VM.
-func (l *Learner) Close() error { return l.vm.Close() }
+// Close releases the VMs.
+func (l *Learner) Close() error {
+	var errs []error
+	for _, r := range l.reps {
+		errs = append(errs, r.vm.Close())
+	}
+	return errors.Join(errs...)
+}
 
 // Params returns the parameter nodes, in the Weights' tensor order.
 func (gr *Graph) Params() []*gorgonia.Node { return gr.params }

@@ -1,39 +1,55 @@
 package ppo
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/rlgo/rlgo/envs"
-	"github.com/rlgo/rlgo/learner"
 	"github.com/rlgo/rlgo/policy"
 )
 
 // BenchmarkLearnerStep measures one PPO minibatch step (forward, backward,
-// Adam) of the 4→64→64 actor and critic at CleanRL's minibatch of 128.
+// Adam) of the 4→64→64 actor and critic at CleanRL's minibatch of 128, as
+// PPO runs it (split over lossShards learner replicas); the _2shards case
+// splits it over two replicas on two goroutines.
 func BenchmarkLearnerStep(b *testing.B) {
-	for _, m := range []int{128, 512} {
-		b.Run(itoa(m), func(b *testing.B) {
+	for _, c := range []struct{ m, shards int }{{128, 0}, {512, 0}, {128, 2}} {
+		name := fmt.Sprintf("m%d", c.m)
+		if c.shards > 0 {
+			name += fmt.Sprintf("_%dshards", c.shards)
+		}
+		b.Run(name, func(b *testing.B) {
+			m := c.m
 			spec := policy.ActorCriticSpec{ObsDim: 4, NumActions: 2, Model: policy.DefaultModelConfig()}
 			rng := envs.NewRand(1, 1)
 			w := spec.Init(rng)
-			l, err := buildLoss(w, spec, m, DefaultConfig())
+			shards := c.shards
+			if shards == 0 {
+				shards = min(lossShards, max(m/32, 1))
+			}
+			lr, losses, err := newShardedLearner(w, spec, m, shards, DefaultConfig(), "")
 			if err != nil {
 				b.Fatal(err)
 			}
-			lr, err := learner.New(learner.Config{Adam: learner.AdamConfig{MaxGradNorm: 0.5}}, l.graph, l.loss)
-			if err != nil {
-				b.Fatal(err)
+			defer lr.Close()
+			p := &PPO{cfg: DefaultConfig(), spec: spec, losses: losses,
+				bObs: make([]float32, m*spec.ObsDim), bActions: make([]int32, m), bLogProbs: make([]float32, m),
+				bAdvantages: make([]float32, m), bReturn: make([]float32, m), bValues: make([]float32, m)}
+			for i := range p.bObs {
+				p.bObs[i] = float32(rng.NormFloat64())
 			}
-			for i := range l.obs.Data {
-				l.obs.Data[i] = float32(rng.NormFloat64())
+			idx := make([]int, m)
+			for j := range idx {
+				idx[j] = j
+				p.bActions[j] = int32(j % 2)
+				p.bLogProbs[j] = -0.69
+				p.bAdvantages[j] = float32(rng.NormFloat64())
+				p.bReturn[j] = float32(rng.NormFloat64())
 			}
-			for j := 0; j < m; j++ {
-				l.actionsOneHot.Data[j*2+j%2] = 1
-				l.oldLogProbs.Data[j] = -0.69
-				l.advantages.Data[j] = float32(rng.NormFloat64())
-				l.returns.Data[j] = float32(rng.NormFloat64())
+			p.loadMinibatch(idx)
+			for _, l := range losses {
+				l.setClip(0.2)
 			}
-			l.setClip(0.2)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -44,13 +60,4 @@ func BenchmarkLearnerStep(b *testing.B) {
 			b.ReportMetric(float64(m)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
 		})
 	}
-}
-
-func itoa(n int) string {
-	s := ""
-	for n > 0 {
-		s = string(rune('0'+n%10)) + s
-		n /= 10
-	}
-	return "m" + s
 }

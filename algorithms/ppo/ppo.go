@@ -49,9 +49,9 @@ type PPO struct {
 	spec    policy.ActorCriticSpec
 	fleet   rollout.Fleet
 	learner *learner.Learner
-	loss    *lossGraph
-	rng     *envs.RNG // minibatch shuffling
-	version uint64    // weights version the fleet acts with
+	losses  []*lossGraph // one per learner replica, splitting each minibatch
+	rng     *envs.RNG    // minibatch shuffling
+	version uint64       // weights version the fleet acts with
 
 	window    *algorithms.EpisodeWindow
 	iteration int
@@ -99,10 +99,7 @@ func New(cfg Config, s Setup) (*PPO, error) {
 	}
 	w := spec.Init(envs.NewRand(s.Seed, 0x1417))
 	w.Version = 1
-	if p.loss, err = buildLoss(w, spec, batch/cfg.Minibatches, cfg); err != nil {
-		return nil, fmt.Errorf("ppo: loss: %w", err)
-	}
-	if p.learner, err = learner.New(learner.Config{Device: s.Device, Adam: learner.AdamConfig{Eps: cfg.AdamEps, MaxGradNorm: cfg.MaxGradNorm}}, p.loss.graph, p.loss.loss); err != nil {
+	if p.learner, p.losses, err = newLearner(w, spec, batch/cfg.Minibatches, cfg, s.Device); err != nil {
 		return nil, fmt.Errorf("ppo: %w", err)
 	}
 	newFleet := s.NewFleet
@@ -312,9 +309,56 @@ type lossGraph struct {
 	denom                   float64
 
 	// Written by every forward run: log π(a|s) of the current weights and
-	// the loss terms (means over the minibatch).
+	// the loss terms (sums over the rows divided by denom).
 	newLogProbs                    []float32
 	policyLoss, valueLoss, entropy float64
+}
+
+// lossShards is how many parts each minibatch is split into, one learner
+// replica (graph, goroutine) each, so that the learner can use a second
+// core while the workers wait (PPO is on-policy). It is a constant, not
+// the core count, so a seed gives the same numbers on every machine.
+//
+// It is 1: on the project's shared 2-core machine two parts measured
+// slower (median learner step 0.58 vs 0.43 ms at m = 128, 8 of 60
+// interleaved rounds faster) because every gorgonia RunAll hands its work
+// to a new goroutine on another thread, and the second core was rarely
+// free; their best case was 25% faster (0.18 vs 0.24 ms). See
+// docs/perf-notes.md; TestShardedLearnerMatchesOneGraph keeps 2 and 3
+// parts correct.
+const lossShards = 1
+
+// newLearner builds the loss for minibatches of m over lossShards
+// replicas (fewer when m is small) and the learner minimising their sum.
+func newLearner(w *policy.Weights, spec policy.ActorCriticSpec, m int, cfg Config, device string) (*learner.Learner, []*lossGraph, error) {
+	return newShardedLearner(w, spec, m, min(lossShards, max(m/32, 1)), cfg, device)
+}
+
+func newShardedLearner(w *policy.Weights, spec policy.ActorCriticSpec, m, shards int, cfg Config, device string) (*learner.Learner, []*lossGraph, error) {
+	gr := learner.NewGraph(w)
+	var losses []*lossGraph
+	var graphs []*learner.Graph
+	var nodes []*gorgonia.Node
+	for i := 0; i < shards; i++ {
+		g := gr
+		if i > 0 {
+			g = gr.Replica()
+		}
+		rows := m / shards // the first m%shards parts take one more
+		if i < m%shards {
+			rows++
+		}
+		l, err := buildLossOn(g, spec, rows, m, cfg)
+		if err != nil {
+			return nil, nil, fmt.Errorf("loss: %w", err)
+		}
+		losses, graphs, nodes = append(losses, l), append(graphs, g), append(nodes, l.loss)
+	}
+	lr, err := learner.NewReplicated(learner.Config{Device: device, Adam: learner.AdamConfig{Eps: cfg.AdamEps, MaxGradNorm: cfg.MaxGradNorm}}, graphs, nodes)
+	if err != nil {
+		return nil, nil, err
+	}
+	return lr, losses, nil
 }
 
 // buildLoss builds CleanRL's loss for a minibatch of m:
@@ -330,10 +374,16 @@ type lossGraph struct {
 // (docs/perf-notes.md). The gradient flows through the branch taken, as
 // torch.max and torch.clamp's do.
 func buildLoss(w *policy.Weights, spec policy.ActorCriticSpec, m int, cfg Config) (*lossGraph, error) {
-	gr := learner.NewGraph(w)
+	return buildLossOn(learner.NewGraph(w), spec, m, m, cfg)
+}
+
+// buildLossOn builds the loss terms of m rows of a minibatch of denom
+// rows on gr: sums over the m rows divided by denom, so that the parts'
+// losses (and gradients) add up to the minibatch's.
+func buildLossOn(gr *learner.Graph, spec policy.ActorCriticSpec, m, denom int, cfg Config) (*lossGraph, error) {
 	l := &lossGraph{
 		graph: gr, entCoeff: cfg.EntropyCoeff, vfCoeff: cfg.VFCoeff, clipValueLoss: cfg.ClipValueLoss,
-		clip: cfg.Clip, denom: float64(m), newLogProbs: make([]float32, m),
+		clip: cfg.Clip, denom: float64(denom), newLogProbs: make([]float32, m),
 	}
 	l.obs = gr.Input("obs", m, spec.ObsDim)
 	l.actionsOneHot = gr.Input("actions_onehot", m, spec.NumActions)
@@ -530,8 +580,9 @@ func (p *PPO) update(lr, clip float64) (updateStats, error) {
 	var st updateStats
 	m := len(p.perm) / p.cfg.Minibatches
 	steps := 0
-	l := p.loss
-	l.setClip(clip)
+	for _, l := range p.losses {
+		l.setClip(clip)
+	}
 	// b_inds = np.arange(batch_size) every iteration, as ppo.py: the
 	// permutation is then a function of the RNG alone, which a checkpoint saves.
 	for i := range p.perm {
@@ -549,21 +600,23 @@ func (p *PPO) update(lr, clip float64) (updateStats, error) {
 			// approx_kl = mean((ratio − 1) − log ratio), Schulman's k3
 			// estimator (detail 12); clip_frac = mean(|ratio − 1| > ε).
 			var kl, cf float64
-			for j, nl := range l.newLogProbs {
-				logRatio := float64(nl - l.oldLogProbs.Data[j])
-				ratio := math.Exp(logRatio)
-				kl += (ratio - 1) - logRatio
-				if math.Abs(ratio-1) > clip {
-					cf++
+			for _, l := range p.losses {
+				for j, nl := range l.newLogProbs {
+					logRatio := float64(nl - l.oldLogProbs.Data[j])
+					ratio := math.Exp(logRatio)
+					kl += (ratio - 1) - logRatio
+					if math.Abs(ratio-1) > clip {
+						cf++
+					}
 				}
+				st.policyLoss += l.policyLoss
+				st.valueLoss += l.valueLoss
+				st.entropy += l.entropy
 			}
 			kl /= float64(m)
 			epochKL = kl
 			st.approxKL += kl
 			st.clipFrac += cf / float64(m)
-			st.policyLoss += l.policyLoss
-			st.valueLoss += l.valueLoss
-			st.entropy += l.entropy
 			st.gradNorm += res.GradNorm
 			steps++
 		}
@@ -581,30 +634,41 @@ func (p *PPO) update(lr, clip float64) (updateStats, error) {
 // loadMinibatch writes the rows idx of the train batch into the graph's
 // inputs, normalising advantages over the minibatch (detail 7).
 func (p *PPO) loadMinibatch(idx []int) {
-	l := p.loss
 	d, na := p.spec.ObsDim, p.spec.NumActions
-	clear(l.actionsOneHot.Data)
 	var mean float64
-	for j, k := range idx {
-		copy(l.obs.Data[j*d:(j+1)*d], p.bObs[k*d:(k+1)*d])
-		l.actionsOneHot.Data[j*na+int(p.bActions[k])] = 1
-		l.oldLogProbs.Data[j] = p.bLogProbs[k]
-		l.advantages.Data[j] = p.bAdvantages[k]
-		l.returns.Data[j] = p.bReturn[k]
-		l.oldValues.Data[j] = p.bValues[k]
-		mean += float64(p.bAdvantages[k])
+	for _, l := range p.losses {
+		rows := idx[:len(l.newLogProbs)]
+		idx = idx[len(rows):]
+		clear(l.actionsOneHot.Data)
+		for j, k := range rows {
+			copy(l.obs.Data[j*d:(j+1)*d], p.bObs[k*d:(k+1)*d])
+			l.actionsOneHot.Data[j*na+int(p.bActions[k])] = 1
+			l.oldLogProbs.Data[j] = p.bLogProbs[k]
+			l.advantages.Data[j] = p.bAdvantages[k]
+			l.returns.Data[j] = p.bReturn[k]
+			l.oldValues.Data[j] = p.bValues[k]
+			mean += float64(p.bAdvantages[k])
+		}
 	}
 	if !p.cfg.NormalizeAdvantages {
 		return
 	}
-	mean /= float64(len(idx))
-	var ss float64
-	for _, a := range l.advantages.Data {
-		ss += (float64(a) - mean) * (float64(a) - mean)
+	var n int
+	for _, l := range p.losses {
+		n += len(l.advantages.Data)
 	}
-	std := math.Sqrt(ss / float64(max(len(idx)-1, 1))) // torch.std is unbiased
-	for j, a := range l.advantages.Data {
-		l.advantages.Data[j] = float32((float64(a) - mean) / (std + 1e-8))
+	mean /= float64(n)
+	var ss float64
+	for _, l := range p.losses {
+		for _, a := range l.advantages.Data {
+			ss += (float64(a) - mean) * (float64(a) - mean)
+		}
+	}
+	std := math.Sqrt(ss / float64(max(n-1, 1))) // torch.std is unbiased
+	for _, l := range p.losses {
+		for j, a := range l.advantages.Data {
+			l.advantages.Data[j] = float32((float64(a) - mean) / (std + 1e-8))
+		}
 	}
 }
 
