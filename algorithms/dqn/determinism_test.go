@@ -104,3 +104,25 @@ func TestIterationSchedule(t *testing.T) {
 }
 
 func testRand() *rand.Rand { return rand.New(rand.NewPCG(1, 2)) }
+
+// TestGreedyPolicyEvaluates checks that DQN hands the runner a greedy
+// policy (argmax Q) that algorithms.Evaluate can run.
+func TestGreedyPolicyEvaluates(t *testing.T) {
+	d, err := New(smallConfig(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var _ algorithms.GreedyPolicy = d
+	pol, err := d.GreedyPolicy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := algorithms.Evaluate(context.Background(), "CartPole-v1", nil, pol, 3, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ev.Returns) != 3 || ev.ReturnMean <= 0 {
+		t.Errorf("Evaluate = %+v; want 3 episodes with positive returns", ev)
+	}
+}

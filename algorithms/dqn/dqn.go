@@ -705,6 +705,12 @@ func (d *DQN) LearnerMetrics() []string {
 // Weights returns the current Q-network weights (shared: Clone to keep).
 func (d *DQN) Weights() *policy.Weights { return d.learner.Weights() }
 
+// GreedyPolicy returns a copy of the current Q-network acting greedily,
+// argmax_a Q(s, a) (algorithms.GreedyPolicy), for evaluation.
+func (d *DQN) GreedyPolicy() (algorithms.Greedy, error) {
+	return policy.NewEpsilonGreedy(d.spec, d.learner.Weights())
+}
+
 // Spec returns the Q-network spec.
 func (d *DQN) Spec() policy.QSpec { return d.spec }
 
