@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"gorgonia.org/gorgonia"
@@ -312,6 +313,8 @@ type lossGraph struct {
 	// the loss terms (sums over the rows divided by denom).
 	newLogProbs                    []float32
 	policyLoss, valueLoss, entropy float64
+
+	pcache policyRows // policyTerm's forward terms, for its backward
 }
 
 // lossShards is how many parts each minibatch is split into, one learner
@@ -424,21 +427,76 @@ func buildLossOn(gr *learner.Graph, spec policy.ActorCriticSpec, m, denom int, c
 //	∂H_i/∂z_k = −p_k·(l_k + H_i)
 //
 // Computed in float64. The forward run (grad nil) also records log π(a|s)
-// and the mean surrogate and entropy.
+// and the mean surrogate and entropy, and keeps the per-row terms: the
+// backward run of the same step, on equal inputs, reuses them instead of
+// recomputing the exponentials.
 func (l *lossGraph) policyTerm(in [][]float32, grad []float32) float32 {
+	pc := &l.pcache
+	if grad == nil || !pc.valid(in, l.clip) {
+		pc.eval(in, l.clip)
+	}
+	if grad == nil {
+		copy(l.newLogProbs, pc.lp)
+		l.policyLoss, l.entropy = pc.pgSum/l.denom, pc.hSum/l.denom
+	} else {
+		onehot := in[1]
+		m := len(pc.dlp)
+		n := len(pc.l) / m
+		for i := 0; i < m; i++ {
+			lrow, prow := pc.l[i*n:(i+1)*n], pc.p[i*n:(i+1)*n]
+			a, g := onehot[i*n:(i+1)*n], grad[i*n:(i+1)*n]
+			dlp, h, aSum := pc.dlp[i], pc.h[i], pc.aSum[i]
+			for k, lk := range lrow {
+				pk := prow[k]
+				g[k] = float32((dlp*(float64(a[k])-pk*aSum) + l.entCoeff*pk*(lk+h)) / l.denom)
+			}
+		}
+	}
+	return float32((pc.pgSum - l.entCoeff*pc.hSum) / l.denom)
+}
+
+// policyRows are policyTerm's per-row terms for the inputs in (copied).
+type policyRows struct {
+	in           [4][]float32
+	clip         float64
+	l, p         []float64 // [m,n] log-probabilities and probabilities
+	dlp, h, aSum []float64 // [m] ∂L^CLIP/∂log π(a), entropy, Σ_j a_j
+	lp           []float32 // [m] log π(a)
+	pgSum, hSum  float64
+}
+
+// valid reports whether the rows were computed from inputs equal to in.
+func (r *policyRows) valid(in [][]float32, clip float64) bool {
+	if clip != r.clip || r.in[0] == nil {
+		return false
+	}
+	for i := range r.in {
+		if !slices.Equal(r.in[i], in[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *policyRows) eval(in [][]float32, clip float64) {
 	logits, onehot, oldLogp, adv := in[0], in[1], in[2], in[3]
 	m := len(oldLogp)
 	n := len(logits) / m
-	lo, hi := 1-l.clip, 1+l.clip
-	var buf [16]float64
-	lrow, prow := buf[:0], buf[8:8]
-	if n > 8 {
-		lrow, prow = make([]float64, 0, n), make([]float64, 0, n)
+	for i := range r.in {
+		r.in[i] = append(r.in[i][:0], in[i]...)
 	}
-	lrow, prow = lrow[:n], prow[:n]
-	var pgSum, hSum float64
+	r.clip = clip
+	r.l, r.p = resize(r.l, m*n), resize(r.p, m*n)
+	r.dlp, r.h, r.aSum = resize(r.dlp, m), resize(r.h, m), resize(r.aSum, m)
+	if cap(r.lp) < m {
+		r.lp = make([]float32, m)
+	}
+	r.lp = r.lp[:m]
+	lo, hi := 1-clip, 1+clip
+	r.pgSum, r.hSum = 0, 0
 	for i := 0; i < m; i++ {
 		z, a := logits[i*n:(i+1)*n], onehot[i*n:(i+1)*n]
+		lrow, prow := r.l[i*n:(i+1)*n], r.p[i*n:(i+1)*n]
 		mx := float64(z[0])
 		for _, v := range z[1:] {
 			mx = math.Max(mx, float64(v))
@@ -462,31 +520,26 @@ func (l *lossGraph) policyTerm(in [][]float32, grad []float32) float32 {
 		ratio := math.Exp(lp - float64(oldLogp[i]))
 		pg1 := -A * ratio
 		pg2 := -A * math.Min(math.Max(ratio, lo), hi)
-		var dlp float64 // ∂L^CLIP_i/∂log π(a)
+		var dlp float64
 		if pg1 > pg2 {
-			pgSum += pg1
+			r.pgSum += pg1
 			dlp = -A * ratio
 		} else {
-			pgSum += pg2
+			r.pgSum += pg2
 			if ratio >= lo && ratio <= hi {
 				dlp = -A * ratio
 			}
 		}
-		hSum += h
-		if grad == nil {
-			l.newLogProbs[i] = float32(lp)
-			continue
-		}
-		g := grad[i*n : (i+1)*n]
-		for k, lk := range lrow {
-			pk := prow[k]
-			g[k] = float32((dlp*(float64(a[k])-pk*aSum) + l.entCoeff*pk*(lk+h)) / l.denom)
-		}
+		r.hSum += h
+		r.dlp[i], r.h[i], r.aSum[i], r.lp[i] = dlp, h, aSum, float32(lp)
 	}
-	if grad == nil {
-		l.policyLoss, l.entropy = pgSum/l.denom, hSum/l.denom
+}
+
+func resize(x []float64, n int) []float64 {
+	if cap(x) < n {
+		return make([]float64, n)
 	}
-	return float32((pgSum - l.entCoeff*hSum) / l.denom)
+	return x[:n]
 }
 
 // valueTerm is c_vf·½·Σ_i max((V−R)², (V_clipped−R)²) / denom over
