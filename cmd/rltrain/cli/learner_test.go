@@ -98,17 +98,23 @@ func (l *lockedBuffer) String() string {
 
 // proc is an `rltrain` process (this test binary in a role).
 type proc struct {
-	cmd    *exec.Cmd
-	stderr *lockedBuffer
-	done   chan error
+	cmd            *exec.Cmd
+	stdout, stderr *lockedBuffer
+	done           chan error
 }
 
 func startRltrain(t *testing.T, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	return startRltrainCmd(t, exec.Command(os.Args[0], "-test.run=^$"), args...)
+}
+
+// startRltrainCmd starts cmd (this test binary, possibly behind a
+// wrapper such as `ip netns exec NS`) as `rltrain ARGS...`.
+func startRltrainCmd(t *testing.T, cmd *exec.Cmd, args ...string) *proc {
+	t.Helper()
 	cmd.Env = append(os.Environ(), roleEnv+"=1", roleArgsEnv+"="+strings.Join(args, "\n"))
-	p := &proc{cmd: cmd, stderr: &lockedBuffer{}, done: make(chan error, 1)}
-	cmd.Stderr = p.stderr
+	p := &proc{cmd: cmd, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
