@@ -65,6 +65,8 @@ type WorkerConfig struct {
 	Logger *slog.Logger
 	// Dialer replaces the TCP dialer (tests use bufconn).
 	Dialer func(ctx context.Context, addr string) (net.Conn, error)
+	// Metrics receives the worker's counts (metrics.go); nil: none.
+	Metrics WorkerMetrics
 }
 
 // Validate checks the options and the token rule.
@@ -352,6 +354,7 @@ func (w *remoteWorker) session(ctx context.Context, reg *RegisterReply) error {
 			if !errors.As(err, &ee) {
 				return fmt.Errorf("worker %s: %w", reg.WorkerID, err)
 			}
+			w.cfg.metrics().EnvError()
 			log.Error("env failed", "env_id", reg.EnvID, "env", ee.EnvIndex, "step", ee.Step, "panicked", ee.Panicked, "err", ee.Err, "action", w.cfg.OnEnvError)
 			if w.cfg.OnEnvError == OnEnvErrorFail {
 				return fmt.Errorf("worker %s: %s %w", reg.WorkerID, reg.EnvID, errors.Join(ErrEnv, errFatal, err))
@@ -366,6 +369,7 @@ func (w *remoteWorker) session(ctx context.Context, reg *RegisterReply) error {
 			}
 			continue
 		}
+		w.cfg.metrics().Sampled(b.Len())
 		b.ID = rep.TaskID
 		data, err := b.Encode()
 		if err != nil {
@@ -406,6 +410,7 @@ func (w *remoteWorker) upload(ctx context.Context, log *slog.Logger, req *Upload
 		rep, err := invoke[UploadReply](ctx, w.cc, methodUpload, req, w.cfg.RPCTimeout)
 		if err == nil {
 			w.failures = 0
+			w.cfg.metrics().Uploaded()
 			if rep.Status != Accepted {
 				log.Info("batch not counted", "task", req.TaskID, "status", rep.Status)
 			}
