@@ -1,0 +1,181 @@
+// Package metrics serves Prometheus metrics of training runs and rollout
+// workers (rltrain train|learner|worker --metrics-addr) from a private
+// registry with client_golang. Names carry the rlgo_ prefix; see
+// docs/tracking.md for the list.
+package metrics
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/rlgo/rlgo/algorithms"
+	"github.com/rlgo/rlgo/internal/runner"
+	"github.com/rlgo/rlgo/rollout/remote"
+)
+
+// NewRegistry returns a private registry (not prometheus's global one)
+// with the Go runtime and process collectors.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// Trainer is a runner.Tracker that keeps a training run's metrics: the
+// counters add the growth of the run's totals at every iteration, the
+// gauges hold the last iteration's values.
+type Trainer struct {
+	mu sync.Mutex
+	// last holds the totals already counted.
+	lastSteps, lastEpisodes int64
+	lastRestarts            int
+
+	info                                                  *prometheus.GaugeVec
+	envSteps, episodes, iterations, restarts              prometheus.Counter
+	returnMean, stepsPerS, learnTime, sampleTime, workers prometheus.Gauge
+}
+
+// NewTrainer registers the training metrics on reg.
+func NewTrainer(reg prometheus.Registerer) *Trainer {
+	f := func(c prometheus.Collector) { reg.MustRegister(c) }
+	t := &Trainer{
+		info:       prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "rlgo_run_info", Help: "The training run (1), with its config's name, algorithm, env and seed as labels."}, []string{"name", "algorithm", "env", "seed"}),
+		envSteps:   prometheus.NewCounter(prometheus.CounterOpts{Name: "rlgo_env_steps_total", Help: "Env steps sampled for training."}),
+		episodes:   prometheus.NewCounter(prometheus.CounterOpts{Name: "rlgo_episodes_total", Help: "Training episodes completed."}),
+		iterations: prometheus.NewCounter(prometheus.CounterOpts{Name: "rlgo_iterations_total", Help: "Training iterations completed."}),
+		restarts:   prometheus.NewCounter(prometheus.CounterOpts{Name: "rlgo_fleet_restarts_total", Help: "Rollout workers restarted or replaced."}),
+		returnMean: prometheus.NewGauge(prometheus.GaugeOpts{Name: "rlgo_episode_return_mean", Help: "Mean return of the last 100 training episodes (NaN before the first)."}),
+		stepsPerS:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "rlgo_env_steps_per_second", Help: "Env steps per second of the last iteration."}),
+		learnTime:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "rlgo_learn_time_seconds", Help: "Time the learner spent on the last iteration's update."}),
+		sampleTime: prometheus.NewGauge(prometheus.GaugeOpts{Name: "rlgo_sample_time_seconds", Help: "Time the last iteration spent sampling."}),
+		workers:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "rlgo_fleet_workers", Help: "Healthy rollout workers in the last iteration."}),
+	}
+	for _, c := range []prometheus.Collector{t.info, t.envSteps, t.episodes, t.iterations, t.restarts, t.returnMean, t.stepsPerS, t.learnTime, t.sampleTime, t.workers} {
+		f(c)
+	}
+	t.returnMean.Set(nan())
+	return t
+}
+
+var _ runner.Tracker = (*Trainer)(nil)
+
+// Start labels rlgo_run_info with the run.
+func (t *Trainer) Start(run runner.RunInfo) error {
+	c := run.Config
+	t.info.Reset()
+	t.info.WithLabelValues(c.Name, c.Algorithm, c.Env.ID, strconv.FormatUint(c.Seed, 10)).Set(1)
+	return nil
+}
+
+// Iteration updates the metrics from r.
+func (t *Trainer) Iteration(r algorithms.Result) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if d := r.EnvSteps - t.lastSteps; d > 0 {
+		t.envSteps.Add(float64(d))
+	}
+	if d := r.Episodes - t.lastEpisodes; d > 0 {
+		t.episodes.Add(float64(d))
+	}
+	if d := r.FleetRestart - t.lastRestarts; d > 0 {
+		t.restarts.Add(float64(d))
+	}
+	t.lastSteps, t.lastEpisodes, t.lastRestarts = r.EnvSteps, r.Episodes, r.FleetRestart
+	t.iterations.Inc()
+	if r.HasEpisodes {
+		t.returnMean.Set(r.EpisodeReturnMean)
+	}
+	t.stepsPerS.Set(r.EnvStepsPerS)
+	t.learnTime.Set(r.LearnTimeS)
+	t.sampleTime.Set(r.SampleTimeS)
+	t.workers.Set(float64(r.FleetWorkers))
+	return nil
+}
+
+// Finish does nothing: the metrics stay as the last iteration left them.
+func (t *Trainer) Finish(*runner.ResultFile) error { return nil }
+
+// Worker is a remote.WorkerMetrics for rltrain worker.
+type Worker struct {
+	envSteps, batches, envErrors prometheus.Counter
+}
+
+// NewWorker registers the worker metrics on reg.
+func NewWorker(reg prometheus.Registerer) *Worker {
+	w := &Worker{
+		envSteps:  prometheus.NewCounter(prometheus.CounterOpts{Name: "rlgo_worker_env_steps_total", Help: "Env steps this worker sampled."}),
+		batches:   prometheus.NewCounter(prometheus.CounterOpts{Name: "rlgo_worker_batches_uploaded_total", Help: "Sample batches this worker uploaded to the learner."}),
+		envErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "rlgo_worker_env_errors_total", Help: "Env failures (panic or NaN) this worker met."}),
+	}
+	reg.MustRegister(w.envSteps, w.batches, w.envErrors)
+	return w
+}
+
+var _ remote.WorkerMetrics = (*Worker)(nil)
+
+// Sampled counts a fragment's env steps.
+func (w *Worker) Sampled(n int) { w.envSteps.Add(float64(n)) }
+
+// Uploaded counts an uploaded batch.
+func (w *Worker) Uploaded() { w.batches.Inc() }
+
+// EnvError counts an env failure.
+func (w *Worker) EnvError() { w.envErrors.Inc() }
+
+// Server serves /metrics.
+type Server struct {
+	ln  net.Listener
+	srv *http.Server
+	err chan error
+}
+
+// Serve listens on addr (host:port; port 0 picks one) and serves reg's
+// metrics at /metrics in the Prometheus text exposition format (or
+// OpenMetrics when the scraper asks for it).
+func Serve(addr string, reg *prometheus.Registry) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, EnableOpenMetrics: true}))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprintln(w, "rltrain metrics: see /metrics")
+	})
+	s := &Server{ln: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, err: make(chan error, 1)}
+	go func() { s.err <- s.srv.Serve(ln) }()
+	return s, nil
+}
+
+// Addr returns the address it listens on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// URL returns the metrics URL.
+func (s *Server) URL() string { return "http://" + s.ln.Addr().String() + "/metrics" }
+
+// Close stops serving.
+func (s *Server) Close() error {
+	err := s.srv.Close()
+	if e := <-s.err; !errors.Is(e, http.ErrServerClosed) && err == nil {
+		err = e
+	}
+	return err
+}
+
+func nan() float64 {
+	var zero float64
+	return zero / zero
+}
