@@ -377,7 +377,7 @@ func formatLine(r algorithms.Result) string {
 func finalMetrics(r algorithms.Result, learnerNames []string) map[string]float64 {
 	m := map[string]float64{}
 	for _, c := range Columns(learnerNames) {
-		if v, ok := c.value(r); ok {
+		if v, ok := c.Value(r); ok { // non-finite values are absent: JSON has no NaN
 			m[c.name] = v
 		}
 	}

@@ -154,3 +154,14 @@ func TestEvaluationColumnsAndStop(t *testing.T) {
 		t.Errorf("stop.evaluation_return_mean without evaluation = %v; want an error", err)
 	}
 }
+
+func TestFinalMetricsOmitNaN(t *testing.T) {
+	r := algorithms.Result{Iteration: 1, Learner: []algorithms.Metric{{Name: "learner/explained_var", Value: math.NaN()}}}
+	m := finalMetrics(r, []string{"learner/explained_var"})
+	if _, ok := m["learner/explained_var"]; ok {
+		t.Errorf("finalMetrics kept a NaN: %v", m)
+	}
+	if err := writeJSON(filepath.Join(t.TempDir(), "result.json"), &ResultFile{Final: m}); err != nil {
+		t.Errorf("writeJSON = %v", err)
+	}
+}
