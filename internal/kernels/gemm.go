@@ -26,7 +26,16 @@ func GemmNN(m, n, k int, a, b, bias, c, bT []float32) {
 		clear(c)
 	}
 	if n >= 8 {
-		for i := 0; i < m; i++ {
+		a, b = a[:m*k], b[:k*n]
+		i := 0
+		if useAVX2 && n%16 == 0 && k > 0 {
+			for ; i+4 <= m; i += 4 { // 4×16 blocks of c
+				for j := 0; j < n; j += 16 {
+					gemm4x16AVX2(&c[i*n+j], n, &a[i*k], k, 1, &b[j], n, k)
+				}
+			}
+		}
+		for ; i < m; i++ {
 			RowKernel(c[i*n:(i+1)*n], a[i*k:(i+1)*k], 1, b, n, k, n)
 		}
 		return
@@ -57,7 +66,16 @@ func GemmTN(m, k, n int, a, b, c, cT []float32) {
 	c = c[:k*n]
 	clear(c)
 	if n >= 8 {
-		for p := 0; p < k; p++ { // row p of c is Σ_i a[i,p]·b[i,:]
+		a, b = a[:m*k], b[:m*n]
+		p := 0
+		if useAVX2 && n%16 == 0 && m > 0 {
+			for ; p+4 <= k; p += 4 { // 4×16 blocks of c: rows p…p+3 read a's columns
+				for j := 0; j < n; j += 16 {
+					gemm4x16AVX2(&c[p*n+j], n, &a[p], 1, k, &b[j], n, m)
+				}
+			}
+		}
+		for ; p < k; p++ { // row p of c is Σ_i a[i,p]·b[i,:]
 			RowKernel(c[p*n:(p+1)*n], a[p:], k, b, n, m, n)
 		}
 		return

@@ -101,3 +101,6 @@ func tanhGradAVX2(out, y, gr *float32, n int)
 
 //go:noescape
 func transpose8x8AVX2(src *float32, lds int, dst *float32, ldd int)
+
+//go:noescape
+func gemm4x16AVX2(c *float32, ldc int, a *float32, ars, aps int, b *float32, ldb, k int)

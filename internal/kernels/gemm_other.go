@@ -26,3 +26,7 @@ func sumSquaresAVX2(x *float32, n int) float64 { panic("kernels: no AVX2") }
 func tanhGradAVX2(out, y, gr *float32, n int) { panic("kernels: no AVX2") }
 
 func transpose8x8AVX2(src *float32, lds int, dst *float32, ldd int) { panic("kernels: no AVX2") }
+
+func gemm4x16AVX2(c *float32, ldc int, a *float32, ars, aps int, b *float32, ldb, k int) {
+	panic("kernels: no AVX2")
+}

@@ -25,7 +25,8 @@ func naiveGemm(m, n, k int, at func(i, p int) float32, bt func(p, j int) float32
 // shapes the learner uses (and odd ones that exercise every kernel tail),
 // with the AVX2 kernels and with the pure-Go fallback.
 func TestGemm(t *testing.T) {
-	shapes := [][3]int{{128, 64, 4}, {128, 64, 64}, {128, 2, 64}, {128, 1, 64}, {3, 73, 5}, {7, 9, 1}, {1, 130, 17}, {5, 7, 33}}
+	shapes := [][3]int{{128, 64, 4}, {128, 64, 64}, {64, 64, 128}, {128, 2, 64}, {128, 1, 64}, {3, 73, 5}, {7, 9, 1}, {1, 130, 17}, {5, 7, 33},
+		{7, 32, 9}, {130, 48, 6}, {6, 16, 7}, {4, 16, 1}}
 	saved := useAVX2
 	defer func() { useAVX2 = saved }()
 	for _, avx := range []bool{false, saved} {
