@@ -21,6 +21,9 @@ import (
 	"github.com/rlgo/rlgo/envs"
 	_ "github.com/rlgo/rlgo/envs/classic" // the built-in envs
 	"github.com/rlgo/rlgo/internal/config"
+	"github.com/rlgo/rlgo/internal/dashboard"
+	"github.com/rlgo/rlgo/internal/metrics"
+	"github.com/rlgo/rlgo/internal/mlflow"
 	"github.com/rlgo/rlgo/internal/report"
 	"github.com/rlgo/rlgo/internal/runner"
 	"github.com/rlgo/rlgo/internal/tensorboard"
@@ -94,6 +97,9 @@ type runFlags struct {
 	out    string
 	asTest bool
 	resume string
+	// metricsAddr serves Prometheus metrics; dashboard serves the live page.
+	metricsAddr string
+	dashboard   string
 }
 
 func (f *runFlags) register(c *cobra.Command) {
@@ -101,6 +107,8 @@ func (f *runFlags) register(c *cobra.Command) {
 	c.Flags().StringVar(&f.out, "out", "", "run directory (default runs/<name>-<YYYYmmdd-HHMMSS>)")
 	c.Flags().BoolVar(&f.asTest, "as-test", false, "exit 3 unless stop.episode_return_mean is reached within the budget")
 	c.Flags().StringVar(&f.resume, "resume", "", "continue the run in `RUN_DIR` from its latest valid checkpoint (no CONFIG; --set may extend the budget)")
+	c.Flags().StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://`ADDR`/metrics while the run goes (e.g. :9090)")
+	c.Flags().StringVar(&f.dashboard, "dashboard", "", "serve a live learning-curve page at http://`ADDR`/ while the run goes (e.g. localhost:8080)")
 }
 
 // configArg resolves the CONFIG argument: required, unless --resume names
@@ -161,11 +169,40 @@ func train(ctx context.Context, path string, f runFlags, stdout, stderr io.Write
 			return &exitError{code: ExitError, err: err}
 		}
 	}
+	// Every run leaves TensorBoard event files and a report (also when
+	// interrupted) in its run directory.
+	trackers := []runner.Tracker{tensorboard.NewTracker(), report.NewTracker()}
+	if f.metricsAddr != "" {
+		reg := metrics.NewRegistry()
+		trackers = append(trackers, metrics.NewTrainer(reg))
+		srv, err := metrics.Serve(f.metricsAddr, reg)
+		if err != nil {
+			return &exitError{code: ExitError, err: fmt.Errorf("--metrics-addr: %w", err)}
+		}
+		defer srv.Close()
+		fmt.Fprintf(stderr, "metrics: %s\n", srv.URL())
+	}
+	if f.dashboard != "" {
+		dt := dashboard.NewTracker()
+		trackers = append(trackers, dt)
+		srv, err := dashboard.Serve(f.dashboard, dt)
+		if err != nil {
+			return &exitError{code: ExitError, err: fmt.Errorf("--dashboard: %w", err)}
+		}
+		defer srv.Close()
+		fmt.Fprintf(stderr, "dashboard: %s\n", srv.URL())
+	}
+	// MLflow goes last: it uploads the report the report tracker wrote.
+	mlf, err := mlflow.FromConfig(cfg.Tracking.MLflow, os.Getenv, stderr)
+	if err != nil {
+		return &exitError{code: ExitUsage, err: err}
+	}
+	if mlf != nil {
+		trackers = append(trackers, mlf)
+	}
 	out, err := runner.Run(ctx, cfg, runner.Options{
-		NewFleet: newFleet,
-		// Every run leaves TensorBoard event files and a report (also when
-		// interrupted) in its run directory.
-		Trackers:   []runner.Tracker{tensorboard.NewTracker(), report.NewTracker()},
+		NewFleet:   newFleet,
+		Trackers:   trackers,
 		Out:        f.out,
 		AsTest:     f.asTest,
 		Resume:     f.resume != "",

@@ -1,15 +1,18 @@
 package cli
 
 import (
+	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 
+	"github.com/rlgo/rlgo/internal/metrics"
 	"github.com/rlgo/rlgo/rollout/remote"
 )
 
 func newWorker(_, stderr io.Writer) *cobra.Command {
 	var sec secFlags
+	var metricsAddr string
 	cfg := remote.WorkerConfig{}
 	c := &cobra.Command{
 		Use:   "worker --learner ADDR",
@@ -30,6 +33,16 @@ learner is on loopback or --allow-plaintext is given. See docs/remote.md.`,
 			if err := cfg.Validate(); err != nil {
 				return &exitError{code: ExitUsage, err: err}
 			}
+			if metricsAddr != "" {
+				reg := metrics.NewRegistry()
+				cfg.Metrics = metrics.NewWorker(reg)
+				srv, err := metrics.Serve(metricsAddr, reg)
+				if err != nil {
+					return &exitError{code: ExitError, err: fmt.Errorf("--metrics-addr: %w", err)}
+				}
+				defer srv.Close()
+				cfg.Logger.Info("serving metrics", "url", srv.URL())
+			}
 			if err := remote.RunWorker(cmd.Context(), cfg); err != nil {
 				return &exitError{code: ExitError, err: err}
 			}
@@ -42,6 +55,7 @@ learner is on loopback or --allow-plaintext is given. See docs/remote.md.`,
 	fl.StringVar(&cfg.TLSCAFile, "tls-ca", "", "CA certificate (PEM) that signed the learner's certificate; enables TLS")
 	fl.StringVar(&cfg.TLSServerName, "tls-server-name", "", "name to verify in the learner's certificate (default: the host of --learner)")
 	fl.StringVar(&cfg.OnEnvError, "on-env-error", remote.OnEnvErrorRecreate, "when an env panics or returns NaN: recreate (log and go on) or fail (exit 1)")
+	fl.StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://`ADDR`/metrics (e.g. :9091)")
 	fl.BoolVar(&cfg.StayAfterDone, "stay", false, "when the run ends, wait for the next learner instead of exiting (Kubernetes)")
 	c.MarkFlagRequired("learner")
 	return c
