@@ -70,6 +70,11 @@ type Config struct {
 	BetaSteps int64 `yaml:"beta_steps"`
 	// PriorityEps is added to |TD error| so no priority is zero. Default 1e-6.
 	PriorityEps float64 `yaml:"priority_eps"`
+	// CheckpointReplay saves the replay buffer (and its priorities) in
+	// checkpoints, so a resumed run continues exactly; false keeps
+	// checkpoints small, and a resumed run starts with an empty buffer.
+	// Default true.
+	CheckpointReplay bool `yaml:"checkpoint_replay"`
 }
 
 // DefaultConfig returns CleanRL dqn.py's hyperparameters.
@@ -81,6 +86,7 @@ func DefaultConfig() Config {
 		Epsilon: 1, EpsilonSchedule: algorithms.Schedule{Final: 0.05, Steps: 250000},
 		NStep: 1, Loss: "mse", HuberDelta: 1, MaxGradNorm: 10, AdamEps: 1e-8,
 		Alpha: 0.6, Beta: 0.4, BetaSteps: 100000, PriorityEps: 1e-6,
+		CheckpointReplay: true,
 	}
 }
 

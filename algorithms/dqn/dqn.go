@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"time"
 
 	"gorgonia.org/gorgonia"
@@ -66,7 +65,7 @@ type DQN struct {
 	replay *Replay
 	per    *Prioritized // nil: uniform replay
 	nstep  []nStepQueue // one per worker env, in fleet order
-	rng    *rand.Rand   // replay sampling
+	rng    *envs.RNG    // replay sampling (its state is checkpointed)
 
 	window    *algorithms.EpisodeWindow
 	iteration int
@@ -114,7 +113,7 @@ func New(cfg Config, s Setup) (*DQN, error) {
 		setup:  s,
 		spec:   spec,
 		replay: NewReplay(cfg.BufferSize, spec.ObsDim),
-		rng:    envs.NewRand(s.Seed, 0xd9a),
+		rng:    envs.NewRNG(s.Seed, 0xd9a),
 		window: algorithms.NewEpisodeWindow(100),
 	}
 	if cfg.Prioritized {
@@ -543,9 +542,9 @@ func (d *DQN) gradientStep(lr, beta float64, st *stepStats) error {
 	l := &d.loss
 	m, D, na := d.cfg.BatchSize, d.spec.ObsDim, d.spec.NumActions
 	if d.per != nil {
-		d.per.Sample(d.rng, d.replay.Len(), beta, d.idx, l.weights.Data)
+		d.per.Sample(d.rng.Rand, d.replay.Len(), beta, d.idx, l.weights.Data)
 	} else {
-		d.replay.SampleUniform(d.rng, d.idx)
+		d.replay.SampleUniform(d.rng.Rand, d.idx)
 	}
 	clear(l.actionsOneHot.Data)
 	returns, bootstrap := d.targets, d.td // reused as scratch until the targets are computed
