@@ -17,7 +17,7 @@ type gymAcrobot struct {
 	pi, dt                            float64
 	linkLength1, linkMass1, linkMass2 float64
 	linkCOMPos1, linkCOMPos2, linkMOI float64
-	maxVel1, maxVel2, torqueNoiseMax  float64
+	maxVel1, maxVel2                  float64 // torque_noise_max is 0 and unused by the reference step
 	availTorque                       [3]float64
 	bookOrNips                        string
 	resetLow, resetHigh               float64 // reset: maybe_parse_reset_bounds(options, -0.1, 0.1)
