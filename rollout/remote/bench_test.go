@@ -291,3 +291,31 @@ func benchIteration(b *testing.B, kind string, n int) {
 	}
 	b.ReportMetric(float64(b.N*n*run.Rollout.EnvsPerWorker*run.Rollout.FragmentLength)/b.Elapsed().Seconds(), "steps/s")
 }
+
+// BenchmarkWeightsCodec is the msgpack part of a broadcast: the learner
+// encoding configs/cartpole-ppo.yaml's weights in SetWeights, and a
+// worker decoding them (policy.UnmarshalWeights: header walk and
+// msgpack).
+func BenchmarkWeightsCodec(b *testing.B) {
+	w := benchSpec().Init(envs.NewRand(1, 2))
+	data, err := w.Encode()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("encode", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			if _, err := w.Encode(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("decode", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			if _, err := policy.UnmarshalWeights(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
