@@ -87,7 +87,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newTrain(stdout, stderr), newLearner(stdout, stderr), newWorker(stdout, stderr), newEnvs(stdout), newDevices(stdout, stderr), newReport(stdout, stderr), newEvaluate(stdout, stderr), newCheckEnv(stdout, stderr))
+	root.AddCommand(newTrain(stdout, stderr), newLearner(stdout, stderr), newWorker(stdout, stderr), newEnvs(stdout), newDevices(stdout, stderr), newReport(stdout, stderr), newEvaluate(stdout, stderr), newExport(stdout, stderr), newCheckEnv(stdout, stderr))
 	return root
 }
 

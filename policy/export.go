@@ -1,0 +1,106 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/rlgo/rlgo/internal/wire"
+)
+
+// ExportFormat is the version of the exported-policy file written here.
+const ExportFormat = 1
+
+// Exported is an inference-only policy, as `rltrain export` writes it: the
+// network's kind and shape, its weights, and the observation and action
+// spaces it was trained on. It holds data only; Load turns it into a
+// Policy that acts in pure Go (no gorgonia).
+type Exported struct {
+	Format int `msgpack:"format"`
+	// Kind is "actor_critic" (PPO: the actor's most probable action) or
+	// "q" (DQN: the greedy action).
+	Kind string `msgpack:"kind"`
+	// EnvID names the env the policy was trained on (informational).
+	EnvID string `msgpack:"env_id"`
+	// ObsLow and ObsHigh are the observation Box's bounds; NumActions is
+	// the Discrete action space's size.
+	ObsLow     []float32   `msgpack:"obs_low"`
+	ObsHigh    []float32   `msgpack:"obs_high"`
+	NumActions int         `msgpack:"num_actions"`
+	Model      ModelConfig `msgpack:"model"`
+	// Dueling marks a dueling Q-network.
+	Dueling bool     `msgpack:"dueling"`
+	Weights *Weights `msgpack:"weights"`
+}
+
+// Encode returns the msgpack file content.
+func (e *Exported) Encode() ([]byte, error) {
+	e.Format = ExportFormat
+	return wire.Marshal(e)
+}
+
+// Policy acts with an exported policy. It is not safe for concurrent use
+// (it reuses buffers); give each goroutine its own Load.
+type Policy struct {
+	exp    *Exported
+	greedy interface {
+		Greedy(obs []float32, n int, actions []int)
+	}
+	action []int
+}
+
+// Load reads an exported policy file (`rltrain export`).
+func Load(path string) (*Policy, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load policy: %w", err)
+	}
+	return Decode(b)
+}
+
+// Decode builds a Policy from the bytes of an exported policy file. The
+// bytes are checked before msgpack decodes them, as for any outside input.
+func Decode(b []byte) (*Policy, error) {
+	var e Exported
+	if err := wire.Unmarshal(b, &e, wire.DefaultLimits); err != nil {
+		return nil, fmt.Errorf("load policy: %w", err)
+	}
+	if e.Format != ExportFormat {
+		return nil, fmt.Errorf("load policy: format %d, this build reads %d", e.Format, ExportFormat)
+	}
+	if e.Weights == nil || len(e.ObsLow) == 0 || len(e.ObsLow) != len(e.ObsHigh) || e.NumActions < 1 {
+		return nil, errors.New("load policy: incomplete file (weights, observation bounds or action count missing)")
+	}
+	if err := e.Weights.Validate(); err != nil {
+		return nil, fmt.Errorf("load policy: %w", err)
+	}
+	p := &Policy{exp: &e, action: make([]int, 1)}
+	var err error
+	switch e.Kind {
+	case "actor_critic":
+		p.greedy, err = NewActorCritic(ActorCriticSpec{ObsDim: len(e.ObsLow), NumActions: e.NumActions, Model: e.Model}, e.Weights)
+	case "q":
+		p.greedy, err = NewEpsilonGreedy(QSpec{ObsDim: len(e.ObsLow), NumActions: e.NumActions, Model: e.Model, Dueling: e.Dueling}, e.Weights)
+	default:
+		err = fmt.Errorf("unknown policy kind %q", e.Kind)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load policy: %w", err)
+	}
+	return p, nil
+}
+
+// Act returns the policy's deterministic action for one observation.
+func (p *Policy) Act(obs []float32) (int, error) {
+	if len(obs) != len(p.exp.ObsLow) {
+		return 0, fmt.Errorf("act: observation has %d values, want %d", len(obs), len(p.exp.ObsLow))
+	}
+	p.greedy.Greedy(obs, 1, p.action)
+	return p.action[0], nil
+}
+
+// EnvID returns the id of the env the policy was trained on.
+func (p *Policy) EnvID() string { return p.exp.EnvID }
+
+// NumActions returns the size of the Discrete action space.
+func (p *Policy) NumActions() int { return p.exp.NumActions }
