@@ -29,3 +29,20 @@ func TestLongShippedConfigSolvesCartPole(t *testing.T) {
 		})
 	}
 }
+
+// TestLongAcrobotPPO checks configs/acrobot-ppo.yaml --as-test (mean
+// return >= -100 within 500,000 env steps) for seeds 1, 2 and 3.
+func TestLongAcrobotPPO(t *testing.T) {
+	if os.Getenv("RLGO_LONG") == "" {
+		t.Skip("long suite: set RLGO_LONG=1")
+	}
+	for _, seed := range []int{1, 2, 3} {
+		dir := filepath.Join(t.TempDir(), "run")
+		code, _, stderr := run(t, context.Background(), "train", "../../../configs/acrobot-ppo.yaml", "--as-test", "--set", fmt.Sprintf("seed=%d", seed), "--out", dir)
+		r := readResult(t, dir)
+		if code != ExitOK {
+			t.Fatalf("acrobot-ppo seed %d = exit %d after %d steps (stderr %s)", seed, code, r.EnvSteps, stderr)
+		}
+		t.Logf("seed %d: episode_return_mean >= -100 at %d env steps, %.1f s", seed, *r.EnvStepsToTarget, *r.TimeSToTarget)
+	}
+}
