@@ -107,7 +107,13 @@ func (s *S3Store) Get(ctx context.Context, key string) ([]byte, error) {
 // List returns the keys under prefix, sorted.
 func (s *S3Store) List(ctx context.Context, prefix string) ([]string, error) {
 	var keys []string
-	full := s.key(strings.TrimSuffix(prefix, "/")) + "/"
+	full := s.prefix // prefix "" lists the whole run
+	if p := strings.Trim(prefix, "/"); p != "" {
+		full = s.key(p)
+	}
+	if full != "" {
+		full += "/"
+	}
 	for obj := range s.client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: full, Recursive: true}) {
 		if obj.Err != nil {
 			return nil, fmt.Errorf("list %s/%s: %w", s, prefix, obj.Err)

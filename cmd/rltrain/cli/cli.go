@@ -117,6 +117,12 @@ func (f *runFlags) configArg(args []string) (string, error) {
 	switch {
 	case f.resume != "" && len(args) > 0:
 		return "", fmt.Errorf("give either CONFIG or --resume RUN_DIR, not both")
+	case f.resume != "" && isS3(f.resume):
+		if f.out != "" && f.out != f.resume {
+			return "", fmt.Errorf("--resume continues in its own run directory; --out %s differs", f.out)
+		}
+		f.out = f.resume
+		return "", nil // the config is downloaded with the run's files
 	case f.resume != "":
 		if f.out != "" && filepath.Clean(f.out) != filepath.Clean(f.resume) {
 			return "", fmt.Errorf("--resume continues in its own run directory; --out %s differs", f.out)
@@ -153,6 +159,18 @@ type fleetFactory func(cfg *config.Loaded) (func(policy.ActorCriticSpec, *policy
 // train loads the config and runs it to its stop criteria, mapping the
 // outcome to an exit code. rltrain train and rltrain learner share it.
 func train(ctx context.Context, path string, f runFlags, stdout, stderr io.Writer, fleet fleetFactory) error {
+	var s3 *s3Run
+	if isS3(f.out) {
+		// A run directory in S3: work in a local copy, upload as it goes.
+		var err error
+		if s3, err = newS3Run(ctx, f.out, f.resume != ""); err != nil {
+			return &exitError{code: ExitUsage, err: err}
+		}
+		f.out = s3.local
+		if f.resume != "" {
+			f.resume, path = s3.local, filepath.Join(s3.local, "config.yaml")
+		}
+	}
 	if f.resume != "" {
 		if done, reason := finished(f.resume); done && len(f.sets) == 0 {
 			fmt.Fprintf(stdout, "run %s already finished (stopped by %s); extend its budget with --set to continue\n", f.resume, reason)
@@ -162,6 +180,12 @@ func train(ctx context.Context, path string, f runFlags, stdout, stderr io.Write
 	cfg, err := config.Load(path, f.sets)
 	if err != nil {
 		return &exitError{code: ExitUsage, err: err}
+	}
+	if s3 != nil {
+		if cfg.Checkpoint.Dir == "" {
+			cfg.Checkpoint.Dir = s3.remote + "/"
+		}
+		s3.every = cfg.Checkpoint.Every
 	}
 	var newFleet func(policy.ActorCriticSpec, *policy.Weights) (rollout.Fleet, error)
 	if fleet != nil {
@@ -200,6 +224,9 @@ func train(ctx context.Context, path string, f runFlags, stdout, stderr io.Write
 	if mlf != nil {
 		trackers = append(trackers, mlf)
 	}
+	if s3 != nil {
+		trackers = append(trackers, s3) // last: it uploads what the others wrote
+	}
 	out, err := runner.Run(ctx, cfg, runner.Options{
 		NewFleet:   newFleet,
 		Trackers:   trackers,
@@ -217,6 +244,9 @@ func train(ctx context.Context, path string, f runFlags, stdout, stderr io.Write
 			return &exitError{code: ExitUsage, err: err}
 		}
 		return &exitError{code: ExitError, err: err}
+	}
+	if s3 != nil {
+		out.RunDir = s3.remote
 	}
 	fmt.Fprintf(stdout, "run directory: %s (stopped by %s)\n", out.RunDir, out.StopReason)
 	switch {

@@ -21,6 +21,7 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
+	"github.com/rlgo/rlgo/internal/checkpoint"
 	"github.com/rlgo/rlgo/internal/runner"
 )
 
@@ -224,5 +225,45 @@ func TestEvaluateSolvedCheckpoint(t *testing.T) {
 	}
 	if ev.ReturnMean < 475 {
 		t.Errorf("greedy return of the solved checkpoint = %.1f ± %.1f; want >= 475", ev.ReturnMean, ev.ReturnStd)
+	}
+}
+
+// TestS3RunDirectory keeps the whole run directory in S3 (--out s3://...):
+// progress, results and checkpoints land in the bucket, and --resume
+// s3://... continues from there.
+func TestS3RunDirectory(t *testing.T) {
+	backend := s3mem.New()
+	if err := backend.CreateBucket("runs"); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gofakes3.New(backend).Server())
+	defer srv.Close()
+	t.Setenv("AWS_ENDPOINT_URL", srv.URL)
+	t.Setenv("AWS_ACCESS_KEY_ID", "rlgo-test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "rlgo-test-secret")
+	ctx := context.Background()
+	code, out, stderr := run(t, ctx, "train", shipped, "--set", "stop.iterations=4", "--set", "checkpoint.every=2", "--out", "s3://runs/exp2")
+	if code != 0 || !strings.Contains(out, "run directory: s3://runs/exp2") {
+		t.Fatalf("train --out s3://runs/exp2 = %d, %q: %s", code, out, stderr)
+	}
+	code, _, stderr = run(t, ctx, "train", "--resume", "s3://runs/exp2", "--set", "stop.iterations=6")
+	if code != 0 || !strings.Contains(stderr, "continuing from s3://runs/exp2/checkpoints/iter-000004") {
+		t.Fatalf("resume s3://runs/exp2 = %d: %s", code, stderr)
+	}
+	st, err := checkpoint.OpenStore("s3://runs/exp2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	progress, err := st.Get(ctx, "progress.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows := strings.Count(string(progress), "\n"); rows != 7 {
+		t.Errorf("progress.csv in S3 has %d lines; want header + 6 iterations", rows)
+	}
+	for _, key := range []string{"config.yaml", "result.json", "result.jsonl", "report/report.html"} {
+		if _, err := st.Get(ctx, key); err != nil {
+			t.Errorf("%s not in S3: %v", key, err)
+		}
 	}
 }
