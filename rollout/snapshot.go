@@ -45,6 +45,13 @@ func (w *Worker) Restore(st *WorkerState) error {
 	return nil
 }
 
+// FleetSnapshotter is implemented by fleets that can save and restore
+// their workers' state (the local fleet); algorithms checkpoint through it.
+type FleetSnapshotter interface {
+	Snapshot() ([]*WorkerState, error)
+	Restore([]*WorkerState) error
+}
+
 // ErrFleetChanged is returned by LocalFleet.Restore when the saved state
 // belongs to a fleet of another size: the workers then keep their fresh
 // episodes (a checkpoint still restores, RLlib #36761).

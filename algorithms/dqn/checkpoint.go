@@ -71,12 +71,6 @@ type workersState struct {
 	NStep   []nStepState           `msgpack:"n_step"`
 }
 
-// snapshotFleet is what a fleet offers to save its workers (the local fleet).
-type snapshotFleet interface {
-	Snapshot() ([]*rollout.WorkerState, error)
-	Restore([]*rollout.WorkerState) error
-}
-
 // SaveState returns the files of a checkpoint: the online and target
 // networks, Adam's state, the replay buffer with its priorities (unless
 // dqn.checkpoint_replay is false), DQN's counters, sampling RNG and episode
@@ -111,7 +105,7 @@ func (d *DQN) SaveState() (map[string][]byte, error) {
 	if files[fileState], err = wire.Marshal(st); err != nil {
 		return nil, err
 	}
-	if f, ok := d.fleet.(snapshotFleet); ok {
+	if f, ok := d.fleet.(rollout.FleetSnapshotter); ok {
 		ws, err := f.Snapshot()
 		switch {
 		case errors.Is(err, envs.ErrNoSnapshot):
@@ -271,7 +265,7 @@ func (d *DQN) LoadState(files map[string][]byte) (notes []string, err error) {
 	for i := range d.nstep { // restored below only with their workers
 		d.nstep[i].head, d.nstep[i].len = 0, 0
 	}
-	f, local := d.fleet.(snapshotFleet)
+	f, local := d.fleet.(rollout.FleetSnapshotter)
 	switch {
 	case !local:
 		notes = append(notes, "remote workers start fresh episodes and the n-step queues start empty")

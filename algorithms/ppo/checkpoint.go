@@ -32,12 +32,6 @@ type trainState struct {
 	Window    algorithms.WindowState `msgpack:"window"`
 }
 
-// snapshotFleet is what a fleet offers to save its workers (the local fleet).
-type snapshotFleet interface {
-	Snapshot() ([]*rollout.WorkerState, error)
-	Restore([]*rollout.WorkerState) error
-}
-
 // SaveState returns the files of a checkpoint: the weights, Adam's moments
 // and step, PPO's counters, shuffling RNG and episode window, and — when
 // the fleet is local and its envs can snapshot — every worker's envs and
@@ -62,7 +56,7 @@ func (p *PPO) SaveState() (map[string][]byte, error) {
 	if files[fileState], err = wire.Marshal(st); err != nil {
 		return nil, err
 	}
-	if f, ok := p.fleet.(snapshotFleet); ok {
+	if f, ok := p.fleet.(rollout.FleetSnapshotter); ok {
 		ws, err := f.Snapshot()
 		switch {
 		case errors.Is(err, envs.ErrNoSnapshot):
@@ -123,7 +117,7 @@ func (p *PPO) LoadState(files map[string][]byte) (notes []string, err error) {
 	if err := p.fleet.SetWeights(context.Background(), wts); err != nil {
 		return nil, fmt.Errorf("ppo: broadcast restored weights: %w", err)
 	}
-	f, local := p.fleet.(snapshotFleet)
+	f, local := p.fleet.(rollout.FleetSnapshotter)
 	raw, saved := files[fileWorkers]
 	switch {
 	case !local:
