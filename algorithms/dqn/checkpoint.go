@@ -342,3 +342,7 @@ func (d *DQN) setReplay(s *replayState) {
 		d.per.maxPriority = s.MaxPriority
 	}
 }
+
+// WeightsVersion returns the version of the weights the fleet acts with,
+// recorded in checkpoint metadata.
+func (d *DQN) WeightsVersion() uint64 { return d.version }

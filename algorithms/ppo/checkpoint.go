@@ -143,3 +143,7 @@ func (p *PPO) LoadState(files map[string][]byte) (notes []string, err error) {
 func (p *PPO) GreedyPolicy() (algorithms.Greedy, error) {
 	return policy.NewActorCritic(p.spec, p.learner.Weights())
 }
+
+// WeightsVersion returns the version of the weights the fleet acts with,
+// recorded in checkpoint metadata.
+func (p *PPO) WeightsVersion() uint64 { return p.version }

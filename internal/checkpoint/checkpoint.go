@@ -197,6 +197,28 @@ func Latest(ctx context.Context, s Store) (c *Checkpoint, setAside []error, err 
 	return nil, setAside, ErrNone
 }
 
+// Supersede moves every checkpoint newer than iteration to
+// checkpoints/superseded/, so a run resumed from an older checkpoint does
+// not later find the abandoned timeline's checkpoints as its latest. It
+// returns the iterations moved.
+func Supersede(ctx context.Context, s Store, iteration int) ([]int, error) {
+	its, err := List(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	var moved []int
+	for _, it := range its {
+		if it <= iteration {
+			continue
+		}
+		if err := move(ctx, s, path.Join(Dir, Name(it)), path.Join(Dir, "superseded", Name(it))); err != nil {
+			return moved, err
+		}
+		moved = append(moved, it)
+	}
+	return moved, nil
+}
+
 func move(ctx context.Context, s Store, from, to string) error {
 	keys, err := s.List(ctx, from)
 	if err != nil {

@@ -55,10 +55,14 @@ func (c *checkpointer) save(ctx context.Context, r algorithms.Result) error {
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	key, err := checkpoint.Write(ctx, c.store, checkpoint.Meta{
+	meta := checkpoint.Meta{
 		Algorithm: c.name, Iteration: r.Iteration, EnvSteps: r.EnvSteps, Episodes: r.Episodes,
 		CreatedAt: time.Now().UTC(), Config: string(c.config),
-	}, files)
+	}
+	if v, ok := c.algo.(interface{ WeightsVersion() uint64 }); ok {
+		meta.WeightsVer = v.WeightsVersion()
+	}
+	key, err := checkpoint.Write(ctx, c.store, meta, files)
 	if err != nil {
 		return err
 	}
@@ -75,20 +79,39 @@ func location(s checkpoint.Store, key string) string {
 
 // restore loads the newest valid checkpoint into the algorithm. It returns
 // the checkpoint's iteration, or 0 (and no error) when there is none yet.
-func (c *checkpointer) restore(ctx context.Context, log io.Writer) (int, error) {
+//
+// from, when not empty, names one checkpoint (iter-NNNNNN) to restore
+// instead of the latest; it must be valid.
+func (c *checkpointer) restore(ctx context.Context, from string, log io.Writer) (int, error) {
 	if c.algo == nil {
 		return 0, errors.New("resume: this algorithm cannot restore checkpoints")
 	}
-	ck, aside, err := checkpoint.Latest(ctx, c.store)
-	for _, a := range aside {
-		fmt.Fprintf(log, "resume: set aside %v\n", a)
-	}
-	if errors.Is(err, checkpoint.ErrNone) {
-		fmt.Fprintln(log, "resume: no checkpoint yet; starting over in the same run directory")
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("resume: %w", err)
+	var ck *checkpoint.Checkpoint
+	var err error
+	if from != "" {
+		if ck, err = checkpoint.Load(ctx, c.store, checkpoint.Dir+"/"+from); err != nil {
+			return 0, fmt.Errorf("resume: %w", err)
+		}
+		moved, err := checkpoint.Supersede(ctx, c.store, ck.Meta.Iteration)
+		if err != nil {
+			return 0, fmt.Errorf("resume: %w", err)
+		}
+		if len(moved) > 0 {
+			fmt.Fprintf(log, "resume: newer checkpoints %v moved to %s/superseded\n", moved, checkpoint.Dir)
+		}
+	} else {
+		var aside []error
+		ck, aside, err = checkpoint.Latest(ctx, c.store)
+		for _, a := range aside {
+			fmt.Fprintf(log, "resume: set aside %v\n", a)
+		}
+		if errors.Is(err, checkpoint.ErrNone) {
+			fmt.Fprintln(log, "resume: no checkpoint yet; starting over in the same run directory")
+			return 0, nil
+		}
+		if err != nil {
+			return 0, fmt.Errorf("resume: %w", err)
+		}
 	}
 	files := map[string][]byte{}
 	for name := range ck.Meta.Files {

@@ -45,6 +45,9 @@ type Options struct {
 	// (rows after it in progress.csv are redone); with no checkpoint yet
 	// the run starts over in the same directory.
 	Resume bool
+	// ResumeFrom, with Resume, names the checkpoint (iter-NNNNNN) to
+	// continue from instead of the latest valid one.
+	ResumeFrom string
 	// Trackers receive the run's progress as it goes (TensorBoard, MLflow,
 	// Prometheus, reports); a tracker's error fails the run.
 	Trackers []Tracker
@@ -215,7 +218,7 @@ func Run(ctx context.Context, cfg *config.Loaded, opts Options) (*Outcome, error
 	}
 	resumedAt := 0
 	if opts.Resume {
-		if resumedAt, err = ck.restore(ctx, log); err != nil {
+		if resumedAt, err = ck.restore(ctx, opts.ResumeFrom, log); err != nil {
 			return nil, err
 		}
 		if err := truncateProgress(dir, resumedAt); err != nil {

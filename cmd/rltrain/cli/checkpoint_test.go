@@ -134,3 +134,28 @@ func TestEvaluate(t *testing.T) {
 		t.Errorf("evaluate of a missing directory = %d; want 2", code)
 	}
 }
+
+// TestResumeFromCheckpointPath resumes from a named, older checkpoint: the
+// run continues from it, rows after it are redone, and the newer
+// checkpoints of the abandoned timeline are moved aside.
+func TestResumeFromCheckpointPath(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "run")
+	if code, _, stderr := run(t, ctx, "train", shipped, "--set", "stop.iterations=9", "--set", "checkpoint.every=3", "--set", "checkpoint.keep=0", "--out", dir); code != 0 {
+		t.Fatalf("train = %d: %s", code, stderr)
+	}
+	code, _, stderr := run(t, ctx, "train", "--resume", filepath.Join(dir, "checkpoints", "iter-000003"), "--set", "stop.iterations=5")
+	if code != 0 || !strings.Contains(stderr, "iteration 3,") || !strings.Contains(stderr, "superseded") {
+		t.Fatalf("resume from iter-000003 = %d: %s", code, stderr)
+	}
+	if rows := learningRows(t, dir); len(rows) != 6 {
+		t.Errorf("progress.csv has %d rows; want header + 5", len(rows))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "checkpoints", "superseded", "iter-000009", "metadata.json")); err != nil {
+		t.Errorf("iter-000009 was not moved aside: %v", err)
+	}
+	raw, _ := os.ReadFile(filepath.Join(dir, "checkpoints", "iter-000005", "metadata.json"))
+	if !strings.Contains(string(raw), `"weights_version": 6`) {
+		t.Errorf("metadata of iteration 5 lacks weights_version 6:\n%s", raw)
+	}
+}

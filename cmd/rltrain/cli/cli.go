@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 
@@ -97,6 +98,8 @@ type runFlags struct {
 	out    string
 	asTest bool
 	resume string
+	// resumeFrom is the checkpoint (iter-NNNNNN) --resume named, if any.
+	resumeFrom string
 	// metricsAddr serves Prometheus metrics; dashboard serves the live page.
 	metricsAddr string
 	dashboard   string
@@ -106,7 +109,7 @@ func (f *runFlags) register(c *cobra.Command) {
 	c.Flags().StringArrayVar(&f.sets, "set", nil, "override a config key, e.g. --set ppo.lr=1e-4 (repeatable)")
 	c.Flags().StringVar(&f.out, "out", "", "run directory (default runs/<name>-<YYYYmmdd-HHMMSS>)")
 	c.Flags().BoolVar(&f.asTest, "as-test", false, "exit 3 unless stop.episode_return_mean is reached within the budget")
-	c.Flags().StringVar(&f.resume, "resume", "", "continue the run in `RUN_DIR` from its latest valid checkpoint (no CONFIG; --set may extend the budget)")
+	c.Flags().StringVar(&f.resume, "resume", "", "continue the run in `RUN_DIR` from its latest valid checkpoint, or from RUN_DIR/checkpoints/iter-NNNNNN (no CONFIG; --set may extend the budget)")
 	c.Flags().StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://`ADDR`/metrics while the run goes (e.g. :9090)")
 	c.Flags().StringVar(&f.dashboard, "dashboard", "", "serve a live learning-curve page at http://`ADDR`/ while the run goes (e.g. localhost:8080)")
 }
@@ -123,6 +126,11 @@ func (f *runFlags) configArg(args []string) (string, error) {
 		}
 		f.out = f.resume
 		return "", nil // the config is downloaded with the run's files
+	case f.resume != "" && strings.HasPrefix(filepath.Base(filepath.Clean(f.resume)), "iter-"):
+		// RUN_DIR/checkpoints/iter-NNNNNN: that checkpoint of that run.
+		ck := filepath.Clean(f.resume)
+		f.resumeFrom, f.resume = filepath.Base(ck), filepath.Dir(filepath.Dir(ck))
+		return f.configArg(nil)
 	case f.resume != "":
 		if f.out != "" && filepath.Clean(f.out) != filepath.Clean(f.resume) {
 			return "", fmt.Errorf("--resume continues in its own run directory; --out %s differs", f.out)
@@ -233,6 +241,7 @@ func train(ctx context.Context, path string, f runFlags, stdout, stderr io.Write
 		Out:        f.out,
 		AsTest:     f.asTest,
 		Resume:     f.resume != "",
+		ResumeFrom: f.resumeFrom,
 		Checkpoint: cfg.Checkpoint,
 		Stdout:     stdout,
 		Progress:   isTerminal(stdout),
