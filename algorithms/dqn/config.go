@@ -75,6 +75,15 @@ type Config struct {
 	// checkpoints small, and a resumed run starts with an empty buffer.
 	// Default true.
 	CheckpointReplay bool `yaml:"checkpoint_replay"`
+	// MaxStaleness bounds how off-policy the fragments of a remote fleet
+	// (rltrain learner) may be, in weights versions: an iteration whose
+	// fleet acts with version v accepts a fragment acted with version
+	// v−MaxStaleness or newer, and counts older ones as stale
+	// (fleet/stale) instead of training on them. 0 accepts only the
+	// current version, as PPO does. Replay makes DQN off-policy anyway,
+	// so a few versions cost little. The local fleet always acts with
+	// the current weights. Default 4.
+	MaxStaleness int `yaml:"max_staleness"`
 }
 
 // DefaultConfig returns CleanRL dqn.py's hyperparameters.
@@ -86,7 +95,7 @@ func DefaultConfig() Config {
 		Epsilon: 1, EpsilonSchedule: algorithms.Schedule{Final: 0.05, Steps: 250000},
 		NStep: 1, Loss: "mse", HuberDelta: 1, MaxGradNorm: 10, AdamEps: 1e-8,
 		Alpha: 0.6, Beta: 0.4, BetaSteps: 100000, PriorityEps: 1e-6,
-		CheckpointReplay: true,
+		CheckpointReplay: true, MaxStaleness: 4,
 	}
 }
 
@@ -121,6 +130,7 @@ func (c Config) Validate() error {
 		{"beta", c.Beta >= 0 && c.Beta <= 1, c.Beta, "want in [0, 1]"},
 		{"beta_steps", c.BetaSteps >= 0, c.BetaSteps, "want >= 0"},
 		{"priority_eps", c.PriorityEps > 0, c.PriorityEps, "want > 0"},
+		{"max_staleness", c.MaxStaleness >= 0, c.MaxStaleness, "want >= 0"},
 	}
 	for _, ch := range checks {
 		if !ch.ok {

@@ -39,10 +39,12 @@ type Setup struct {
 	Rollout rollout.Config
 	// Device is the learner's device (learner.Config.Device).
 	Device string
-	// NewFleet builds the fleet from the Q-network spec and initial
-	// weights; nil means a local fleet of goroutine workers acting
-	// ε-greedily (policy.EpsilonGreedy).
-	NewFleet func(spec policy.QSpec, w *policy.Weights) (rollout.Fleet, error)
+	// NewFleet builds the fleet for the ε-greedy Q-network policy
+	// (PolicySpec of kind q; the weights carry ε) with MaxStaleness from
+	// Config.MaxStaleness, acting first with the initial weights; nil
+	// means a local fleet of goroutine workers acting ε-greedily
+	// (policy.EpsilonGreedy).
+	NewFleet rollout.NewFleetFunc
 }
 
 // DQN is one DQN training run; each Train call is one iteration: the
@@ -146,7 +148,8 @@ func New(cfg Config, s Setup) (*DQN, error) {
 	}
 	lw := d.learner.Weights()
 	lw.Explore.Epsilon = float32(cfg.Epsilon)
-	if d.fleet, err = newFleet(spec, lw); err != nil {
+	fs := rollout.FleetSpec{Policy: rollout.QPolicy(spec), MaxStaleness: uint64(cfg.MaxStaleness)}
+	if d.fleet, err = newFleet(fs, lw); err != nil {
 		d.learner.Close()
 		return nil, fmt.Errorf("dqn: %w", err)
 	}
@@ -175,11 +178,11 @@ func qSpec(s Setup, dueling bool) (policy.QSpec, error) {
 	return policy.QSpec{ObsDim: box.Size(), NumActions: disc.N, Model: s.Model, Dueling: dueling}, nil
 }
 
-func localFleet(s Setup) func(policy.QSpec, *policy.Weights) (rollout.Fleet, error) {
-	return func(spec policy.QSpec, w *policy.Weights) (rollout.Fleet, error) {
+func localFleet(s Setup) rollout.NewFleetFunc {
+	return func(fs rollout.FleetSpec, w *policy.Weights) (rollout.Fleet, error) {
 		ws := rollout.WorkerSpec{EnvID: s.EnvID, EnvOptions: s.EnvOptions, Seed: s.Seed}
 		return rollout.NewLocalFleet(s.Rollout, ws, func() (rollout.Policy, error) {
-			return policy.NewEpsilonGreedy(spec, w)
+			return policy.NewEpsilonGreedy(fs.Policy.Q, w)
 		})
 	}
 }

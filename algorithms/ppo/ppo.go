@@ -38,9 +38,10 @@ type Setup struct {
 	Rollout rollout.Config
 	// Device is the learner's device (learner.Config.Device).
 	Device string
-	// NewFleet builds the fleet from the network spec and initial weights;
-	// nil means a local fleet of goroutine workers.
-	NewFleet func(spec policy.ActorCriticSpec, w *policy.Weights) (rollout.Fleet, error)
+	// NewFleet builds the fleet for the actor-critic policy (PolicySpec
+	// of kind actor_critic, MaxStaleness 0: PPO is on-policy) and initial
+	// weights; nil means a local fleet of goroutine workers.
+	NewFleet rollout.NewFleetFunc
 }
 
 // PPO is one PPO training run; each Train call is one iteration.
@@ -103,11 +104,12 @@ func New(cfg Config, s Setup) (*PPO, error) {
 	if p.learner, p.losses, err = newLearner(w, spec, batch/cfg.Minibatches, cfg, s.Device); err != nil {
 		return nil, fmt.Errorf("ppo: %w", err)
 	}
-	newFleet := s.NewFleet
-	if newFleet == nil {
-		newFleet = localFleet(s)
+	if s.NewFleet != nil {
+		p.fleet, err = s.NewFleet(rollout.FleetSpec{Policy: rollout.ActorCriticPolicy(spec)}, w)
+	} else {
+		p.fleet, err = localFleet(s)(spec, w)
 	}
-	if p.fleet, err = newFleet(spec, w); err != nil {
+	if err != nil {
 		p.learner.Close()
 		return nil, fmt.Errorf("ppo: %w", err)
 	}

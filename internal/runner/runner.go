@@ -22,7 +22,6 @@ import (
 	"github.com/rlgo/rlgo/internal/checkpoint"
 	"github.com/rlgo/rlgo/internal/config"
 	"github.com/rlgo/rlgo/learner"
-	"github.com/rlgo/rlgo/policy"
 	"github.com/rlgo/rlgo/rollout"
 )
 
@@ -51,9 +50,10 @@ type Options struct {
 	// Trackers receive the run's progress as it goes (TensorBoard, MLflow,
 	// Prometheus, reports); a tracker's error fails the run.
 	Trackers []Tracker
-	// NewFleet builds the rollout fleet (rltrain learner passes the remote
-	// fleet); nil means local goroutine workers.
-	NewFleet func(spec policy.ActorCriticSpec, w *policy.Weights) (rollout.Fleet, error)
+	// NewFleet builds the rollout fleet for the algorithm's acting policy
+	// (rltrain learner passes the remote fleet); nil means local goroutine
+	// workers.
+	NewFleet rollout.NewFleetFunc
 }
 
 // Outcome is how a run ended.
@@ -124,7 +124,7 @@ type ResultFile struct {
 
 // NewAlgorithm builds the configured algorithm; newFleet nil means a
 // local fleet.
-func NewAlgorithm(cfg *config.Config, log io.Writer, newFleet func(policy.ActorCriticSpec, *policy.Weights) (rollout.Fleet, error)) (algorithms.Algorithm, error) {
+func NewAlgorithm(cfg *config.Config, log io.Writer, newFleet rollout.NewFleetFunc) (algorithms.Algorithm, error) {
 	dev, err := learner.SelectDevice(cfg.Learner.Device)
 	if err != nil {
 		return nil, &config.Error{Key: "learner.device", Msg: err.Error()}
@@ -152,11 +152,6 @@ func NewAlgorithm(cfg *config.Config, log io.Writer, newFleet func(policy.ActorC
 		}
 		return p, nil
 	case "dqn":
-		if newFleet != nil {
-			// The fleet factory builds actor-critic workers; remote
-			// workers do not act with a Q-network yet.
-			return nil, &config.Error{Key: "algorithm", Msg: "dqn runs on the local fleet only (remote workers act with actor-critic policies)"}
-		}
 		d, err := dqn.New(cfg.DQN, dqn.Setup{
 			EnvID:      cfg.Env.ID,
 			EnvOptions: cfg.Env.Options,
@@ -164,6 +159,7 @@ func NewAlgorithm(cfg *config.Config, log io.Writer, newFleet func(policy.ActorC
 			Model:      cfg.Model,
 			Rollout:    cfg.Rollout,
 			Device:     cfg.Learner.Device,
+			NewFleet:   newFleet,
 		})
 		if err != nil {
 			var fe *algorithms.FieldError

@@ -118,7 +118,7 @@ func benchBroadcast(b *testing.B, transport string, n int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		pol, err := policy.NewActorCritic(reg.Spec, rw)
+		pol, err := policy.NewActorCritic(reg.Spec.ActorCritic, rw)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -25,8 +25,9 @@ type Counters struct {
 	// Fragments is the number of batches accepted.
 	Fragments int64
 	// Stale counts batches rejected because their task or weights
-	// version was no longer current (a new version was set, or their
-	// worker had been dropped and the task given to another).
+	// version was no longer current (a new version was set, their worker
+	// had been dropped and the task given to another, or they were acted
+	// with weights more than rollout.FleetSpec.MaxStaleness versions old).
 	Stale int64
 	// Duplicate counts retried uploads of a batch already accepted.
 	Duplicate int64
@@ -83,7 +84,8 @@ type Fleet struct {
 	changed chan struct{} // closed and replaced on every change
 	ready   bool          // NewFleet has set the spec and weights
 	closed  bool
-	spec    policy.ActorCriticSpec
+	spec    rollout.PolicySpec
+	stale   uint64 // rollout.FleetSpec.MaxStaleness
 	version uint64
 	weights []byte // msgpack of the current weights
 
@@ -167,7 +169,10 @@ func (f *Fleet) wait(ctx context.Context, d time.Duration) bool {
 }
 
 // configure makes the fleet ready for workers: Register waits for it.
-func (f *Fleet) configure(spec policy.ActorCriticSpec, w *policy.Weights) error {
+func (f *Fleet) configure(spec rollout.FleetSpec, w *policy.Weights) error {
+	if err := spec.Policy.Validate(); err != nil {
+		return fmt.Errorf("remote fleet: %w", err)
+	}
 	b, err := w.Encode()
 	if err != nil {
 		return err
@@ -177,7 +182,7 @@ func (f *Fleet) configure(spec policy.ActorCriticSpec, w *policy.Weights) error 
 	if f.ready {
 		return errors.New("remote fleet: the server already has a fleet")
 	}
-	f.spec, f.version, f.weights, f.ready = spec, w.Version, b, true
+	f.spec, f.stale, f.version, f.weights, f.ready = spec.Policy, spec.MaxStaleness, w.Version, b, true
 	f.notify()
 	return nil
 }
@@ -554,7 +559,7 @@ func (f *Fleet) upload(req *UploadRequest, wireBytes int, transfer time.Duration
 		f.count(Counters{Rejected: 1})
 		return nil, status.Errorf(codes.InvalidArgument, "batch for task %s: %v", truncate(req.TaskID, 64), err)
 	}
-	if b.WeightsVersion != r.version {
+	if !f.fresh(b.WeightsVersion, r.version) {
 		f.count(Counters{Stale: 1})
 		return &UploadReply{Status: Stale}, nil
 	}
@@ -581,6 +586,13 @@ func (f *Fleet) upload(req *UploadRequest, wireBytes int, transfer time.Duration
 	return &UploadReply{Status: Accepted}, nil
 }
 
+// fresh reports whether a batch acted with weights version v counts for
+// a round of version cur: v is not newer than cur and at most
+// MaxStaleness versions older (exactly cur for PPO).
+func (f *Fleet) fresh(v, cur uint64) bool {
+	return v <= cur && cur-v <= f.stale
+}
+
 // judge returns Duplicate or Stale (counted) if the task no longer counts
 // for m, else "" and the round it belongs to. f.mu is held.
 func (f *Fleet) judge(m *member, task string) (UploadStatus, *round) {
@@ -603,13 +615,13 @@ func (f *Fleet) judge(m *member, task string) (UploadStatus, *round) {
 // this run, actions in range and finite numbers, so that nothing a
 // worker sends can crash or poison the learner.
 func (f *Fleet) checkBatch(b *rollout.SampleBatch) error {
-	if b.NumEnvs != f.run.Rollout.EnvsPerWorker || b.Steps != f.run.Rollout.FragmentLength || b.ObsDim != f.spec.ObsDim {
+	if b.NumEnvs != f.run.Rollout.EnvsPerWorker || b.Steps != f.run.Rollout.FragmentLength || b.ObsDim != f.spec.ObsDim() {
 		return fmt.Errorf("shape steps=%d envs=%d obs_dim=%d, want %d, %d, %d", b.Steps, b.NumEnvs, b.ObsDim,
-			f.run.Rollout.FragmentLength, f.run.Rollout.EnvsPerWorker, f.spec.ObsDim)
+			f.run.Rollout.FragmentLength, f.run.Rollout.EnvsPerWorker, f.spec.ObsDim())
 	}
 	for i, a := range b.Actions {
-		if a < 0 || int(a) >= f.spec.NumActions {
-			return fmt.Errorf("action %d at index %d is outside [0, %d)", a, i, f.spec.NumActions)
+		if a < 0 || int(a) >= f.spec.NumActions() {
+			return fmt.Errorf("action %d at index %d is outside [0, %d)", a, i, f.spec.NumActions())
 		}
 	}
 	cols := [][]float32{b.Obs, b.Rewards, b.LogProbs, b.Values, b.BootstrapValues, b.LastObs, b.LastValues}

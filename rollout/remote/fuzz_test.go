@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/rlgo/rlgo/internal/wire"
+	"github.com/rlgo/rlgo/rollout"
 )
 
 // FuzzCodec feeds arbitrary bytes to the codec as every request and reply
@@ -17,7 +18,7 @@ func FuzzCodec(f *testing.F) {
 		&RegisterRequest{Protocol: 1, Hostname: "h", PID: 2, PreviousID: "L1-w1"},
 		&WaitWorkRequest{WorkerID: "L1-w1", HaveVersion: 3},
 		&UploadRequest{WorkerID: "L1-w1", TaskID: "L1.v3.t4", Batch: []byte{0x80}},
-		&RegisterReply{WorkerID: "w", Spec: cartPoleSpec(), Weights: []byte{0x80}},
+		&RegisterReply{WorkerID: "w", Spec: rollout.ActorCriticPolicy(cartPoleSpec()), Weights: []byte{0x80}},
 	} {
 		b, err := wire.Marshal(v)
 		if err != nil {

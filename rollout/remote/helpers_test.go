@@ -187,7 +187,7 @@ func newFakeWorker(t *testing.T, cc *grpc.ClientConn) *fakeWorker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pol, err := policy.NewActorCritic(reg.Spec, w)
+	pol, err := policy.NewActorCritic(reg.Spec.ActorCritic, w)
 	if err != nil {
 		t.Fatal(err)
 	}

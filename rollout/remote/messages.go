@@ -1,10 +1,12 @@
 package remote
 
-import "github.com/rlgo/rlgo/policy"
+import "github.com/rlgo/rlgo/rollout"
 
 // ProtocolVersion is the version of the messages below; Register refuses a
 // worker that speaks another.
-const ProtocolVersion = 1
+// Version 2: RegisterReply.Spec is a rollout.PolicySpec (actor-critic or
+// ε-greedy Q-network), not an actor-critic spec.
+const ProtocolVersion = 2
 
 // RegisterRequest is a worker joining the learner.
 type RegisterRequest struct {
@@ -33,7 +35,9 @@ type RegisterReply struct {
 	FragmentLength int    `msgpack:"fragment_length"`
 	Seed           uint64 `msgpack:"seed"`
 
-	Spec policy.ActorCriticSpec `msgpack:"spec"`
+	// Spec is the policy to act with: policy.ActorCritic, or
+	// policy.EpsilonGreedy taking ε from the weights.
+	Spec rollout.PolicySpec `msgpack:"spec"`
 	// Version and Weights (msgpack policy.Weights) are the current weights.
 	Version uint64 `msgpack:"version"`
 	Weights []byte `msgpack:"weights"`

@@ -125,18 +125,25 @@ func (s *Server) Addr() net.Addr {
 	return s.lis.Addr()
 }
 
-// NewFleet returns the server's fleet, acting first with w. It has the
-// signature of ppo.Setup.NewFleet and may be called once.
-func (s *Server) NewFleet(spec policy.ActorCriticSpec, w *policy.Weights) (rollout.Fleet, error) {
-	f, err := s.Fleet(spec, w)
+// NewFleet returns the server's fleet, acting first with w. It is a
+// rollout.NewFleetFunc (ppo.Setup.NewFleet, dqn.Setup.NewFleet) and may
+// be called once.
+func (s *Server) NewFleet(spec rollout.FleetSpec, w *policy.Weights) (rollout.Fleet, error) {
+	f, err := s.FleetFor(spec, w)
 	if err != nil {
 		return nil, err
 	}
 	return f, nil
 }
 
-// Fleet is NewFleet returning the concrete type (for Stats).
+// Fleet is FleetFor an actor-critic policy with no staleness allowed
+// (PPO's fleet).
 func (s *Server) Fleet(spec policy.ActorCriticSpec, w *policy.Weights) (*Fleet, error) {
+	return s.FleetFor(rollout.FleetSpec{Policy: rollout.ActorCriticPolicy(spec)}, w)
+}
+
+// FleetFor is NewFleet returning the concrete type (for Stats).
+func (s *Server) FleetFor(spec rollout.FleetSpec, w *policy.Weights) (*Fleet, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.fleetMade {

@@ -280,9 +280,9 @@ func rolloutWorker(reg *RegisterReply, pol rollout.Policy, build int) (*rollout.
 	box, okBox := env.ObservationSpace().(*envs.Box)
 	disc, okDisc := env.ActionSpace().(envs.Discrete)
 	env.Close()
-	if !okBox || !okDisc || box.Size() != reg.Spec.ObsDim || disc.N != reg.Spec.NumActions {
+	if !okBox || !okDisc || box.Size() != reg.Spec.ObsDim() || disc.N != reg.Spec.NumActions() {
 		return nil, fmt.Errorf("env %s has spaces %v, %v; the learner's policy expects %d observations and %d actions",
-			reg.EnvID, env.ObservationSpace(), env.ActionSpace(), reg.Spec.ObsDim, reg.Spec.NumActions)
+			reg.EnvID, env.ObservationSpace(), env.ActionSpace(), reg.Spec.ObsDim(), reg.Spec.NumActions())
 	}
 	seed := reg.Seed + uint64(build)*0x9e3779b97f4a7c15
 	return rollout.NewWorker(reg.Index, cfg, rollout.WorkerSpec{EnvID: reg.EnvID, EnvOptions: opts, Seed: seed}, pol)
@@ -292,14 +292,14 @@ func rolloutWorker(reg *RegisterReply, pol rollout.Policy, build int) (*rollout.
 // poll → sample → upload loop.
 func (w *remoteWorker) session(ctx context.Context, reg *RegisterReply) error {
 	log := w.log.With("worker", reg.WorkerID, "index", reg.Index)
-	if err := reg.Spec.Model.Validate(); err != nil || reg.Spec.ObsDim <= 0 || reg.Spec.NumActions <= 0 {
+	if err := reg.Spec.Validate(); err != nil {
 		return fmt.Errorf("learner sent an invalid policy spec %+v: %w", reg.Spec, errors.Join(errFatal, err))
 	}
 	weights, err := policy.UnmarshalWeights(reg.Weights)
 	if err != nil {
 		return fmt.Errorf("weights from the learner: %w", err)
 	}
-	pol, err := policy.NewActorCritic(reg.Spec, weights)
+	pol, err := rollout.NewPolicy(reg.Spec, weights)
 	if err != nil {
 		return fmt.Errorf("policy from the learner: %w", errors.Join(errFatal, err))
 	}

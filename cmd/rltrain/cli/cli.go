@@ -28,7 +28,6 @@ import (
 	"github.com/rlgo/rlgo/internal/report"
 	"github.com/rlgo/rlgo/internal/runner"
 	"github.com/rlgo/rlgo/internal/tensorboard"
-	"github.com/rlgo/rlgo/policy"
 	"github.com/rlgo/rlgo/rollout"
 )
 
@@ -162,7 +161,7 @@ func newTrain(stdout, stderr io.Writer) *cobra.Command {
 }
 
 // fleetFactory builds a run's fleet from its config; nil means local workers.
-type fleetFactory func(cfg *config.Loaded) (func(policy.ActorCriticSpec, *policy.Weights) (rollout.Fleet, error), error)
+type fleetFactory func(cfg *config.Loaded) (rollout.NewFleetFunc, error)
 
 // train loads the config and runs it to its stop criteria, mapping the
 // outcome to an exit code. rltrain train and rltrain learner share it.
@@ -195,7 +194,7 @@ func train(ctx context.Context, path string, f runFlags, stdout, stderr io.Write
 		}
 		s3.every = cfg.Checkpoint.Every
 	}
-	var newFleet func(policy.ActorCriticSpec, *policy.Weights) (rollout.Fleet, error)
+	var newFleet rollout.NewFleetFunc
 	if fleet != nil {
 		if newFleet, err = fleet(cfg); err != nil {
 			return &exitError{code: ExitError, err: err}

@@ -121,7 +121,7 @@ unless --allow-plaintext. See docs/remote.md.`,
 					srv.Close()
 				}
 			}()
-			factory := func(cfg *config.Loaded) (func(policy.ActorCriticSpec, *policy.Weights) (rollout.Fleet, error), error) {
+			factory := func(cfg *config.Loaded) (rollout.NewFleetFunc, error) {
 				if !cmd.Flags().Changed("min-workers") && cfg.Rollout.MinWorkers > 0 {
 					rc.MinWorkers = cfg.Rollout.MinWorkers // the config's rollout.min_workers, unless the flag says otherwise
 				}
@@ -131,8 +131,8 @@ unless --allow-plaintext. See docs/remote.md.`,
 					return nil, fmt.Errorf("learner: %w", err)
 				}
 				rc.Logger.Info("serving "+remote.ServiceName, "addr", srv.Addr().String(), "min_workers", rc.MinWorkers, "tls", rc.TLSCertFile != "", "token", rc.Token != "")
-				return func(spec policy.ActorCriticSpec, w *policy.Weights) (rollout.Fleet, error) {
-					fl, err := srv.Fleet(spec, w)
+				return func(spec rollout.FleetSpec, w *policy.Weights) (rollout.Fleet, error) {
+					fl, err := srv.FleetFor(spec, w)
 					if err != nil {
 						return nil, err
 					}

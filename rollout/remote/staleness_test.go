@@ -1,0 +1,112 @@
+package remote
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/rlgo/rlgo/envs"
+	"github.com/rlgo/rlgo/policy"
+	"github.com/rlgo/rlgo/rollout"
+)
+
+// withVersion re-encodes a batch as if acted with weights version v.
+func withVersion(t *testing.T, data []byte, v uint64) []byte {
+	t.Helper()
+	b, err := rollout.UnmarshalSampleBatch(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.WeightsVersion = v
+	out, err := b.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestStalenessBound: with FleetSpec.MaxStaleness k (DQN's
+// dqn.max_staleness), an iteration of version v accepts a fragment acted
+// with v−k and counts one acted with v−k−1, or with a version newer than
+// v, as stale.
+func TestStalenessBound(t *testing.T) {
+	const k, v = 3, 10
+	run := cartPoleRun()
+	run.Rollout.Workers = 2
+	s := startBuf(t, fastConfig(), run)
+	spec := cartPoleSpec()
+	f, err := s.FleetFor(rollout.FleetSpec{Policy: rollout.ActorCriticPolicy(spec), MaxStaleness: k}, initWeights(spec, v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := f.SetWeights(ctx, initWeights(spec, v)); err != nil {
+		t.Fatal(err)
+	}
+	fw := newFakeWorker(t, s.conn(t))
+	type result struct {
+		b   []*rollout.SampleBatch
+		err error
+	}
+	sampled := make(chan result, 1)
+	go func() { b, err := f.Sample(ctx); sampled <- result{b, err} }()
+
+	for _, c := range []struct {
+		version uint64
+		want    UploadStatus
+	}{
+		{v - k - 1, Stale},
+		{v + 1, Stale},
+		{v - k, Accepted},
+		{v, Accepted},
+	} {
+		task := fw.task()
+		if got, err := fw.upload(task, withVersion(t, fw.sample(), c.version)); err != nil || got != c.want {
+			t.Errorf("UploadBatch(v%d batch, iteration v%d, bound %d) = %v, %v; want %v", c.version, v, k, got, err, c.want)
+		}
+	}
+	r := <-sampled
+	if r.err != nil || len(r.b) != 2 {
+		t.Fatalf("Sample = %d batches, %v; want 2", len(r.b), r.err)
+	}
+	if r.b[0].WeightsVersion != v-k || r.b[1].WeightsVersion != v {
+		t.Errorf("Sample versions = v%d, v%d; want v%d, v%d", r.b[0].WeightsVersion, r.b[1].WeightsVersion, v-k, v)
+	}
+	if st := f.Stats(); st.Last.Stale != 2 || st.Last.Fragments != 2 {
+		t.Errorf("Stats().Last = %+v; want 2 stale, 2 fragments", st.Last)
+	}
+}
+
+// TestQPolicySpec: a fleet for DQN's ε-greedy Q-network sends its spec
+// in the Register reply, and the worker's policy acts with it.
+func TestQPolicySpec(t *testing.T) {
+	s := startBuf(t, fastConfig(), cartPoleRun())
+	q := policy.QSpec{ObsDim: 4, NumActions: 2, Model: policy.ModelConfig{Hidden: []int{8}, Activation: policy.Tanh}, Dueling: true}
+	w := q.Init(envs.NewRand(1, 2))
+	w.Version = 1
+	w.Explore.Epsilon = 0.25
+	if _, err := s.FleetFor(rollout.FleetSpec{Policy: rollout.QPolicy(q), MaxStaleness: 4}, w); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := invoke[RegisterReply](context.Background(), s.conn(t), methodRegister, &RegisterRequest{Protocol: ProtocolVersion}, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reg.Spec.Kind != rollout.PolicyQ || !reg.Spec.Q.Dueling || reg.Spec.ObsDim() != 4 || reg.Spec.NumActions() != 2 {
+		t.Fatalf("RegisterReply.Spec = %+v; want the Q spec", reg.Spec)
+	}
+	rw, err := policy.UnmarshalWeights(reg.Weights)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := rollout.NewPolicy(reg.Spec, rw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eg, ok := pol.(*policy.EpsilonGreedy); !ok || eg.Epsilon() != 0.25 {
+		t.Fatalf("NewPolicy = %T; want *policy.EpsilonGreedy with ε 0.25", pol)
+	}
+	if _, err := rollout.NewPolicy(rollout.PolicySpec{Kind: "nope"}, rw); err == nil {
+		t.Error("NewPolicy(kind nope) = nil error")
+	}
+}
