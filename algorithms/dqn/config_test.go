@@ -1,0 +1,26 @@
+package dqn
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/rlgo/rlgo/algorithms"
+)
+
+// TestMaxStaleness: dqn.max_staleness defaults to 4 versions, 0 is
+// allowed (the current version only) and a negative bound names its key.
+func TestMaxStaleness(t *testing.T) {
+	c := DefaultConfig()
+	if c.MaxStaleness != 4 {
+		t.Errorf("default max_staleness = %d; want 4", c.MaxStaleness)
+	}
+	c.MaxStaleness = 0
+	if err := c.Validate(); err != nil {
+		t.Errorf("max_staleness 0: %v", err)
+	}
+	c.MaxStaleness = -1
+	var fe *algorithms.FieldError
+	if err := c.Validate(); !errors.As(err, &fe) || fe.Key != "max_staleness" {
+		t.Errorf("max_staleness -1: Validate = %v; want a max_staleness field error", err)
+	}
+}
