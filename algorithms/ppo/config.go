@@ -76,7 +76,7 @@ func (c Config) Validate() error {
 		{"adam_eps", c.AdamEps > 0, c.AdamEps, "want > 0"},
 		{"lr_schedule.final", c.LRSchedule.Final >= 0, c.LRSchedule.Final, "want >= 0"},
 		{"lr_schedule.steps", c.LRSchedule.Steps >= 0, c.LRSchedule.Steps, "want >= 0"},
-		{"clip_schedule.final", c.ClipSchedule.Steps == 0 || c.ClipSchedule.Final > 0, c.ClipSchedule.Final, "want > 0"},
+		{"clip_schedule.final", c.ClipSchedule.Final >= 0, c.ClipSchedule.Final, "want >= 0"},
 		{"clip_schedule.steps", c.ClipSchedule.Steps >= 0, c.ClipSchedule.Steps, "want >= 0"},
 	}
 	for _, ch := range checks {

@@ -320,6 +320,13 @@ func decodeError(err error, at func(line int, field string) (where, key string))
 		where, key := at(n, field)
 		if f := fieldRE.FindStringSubmatch(text); f != nil {
 			text = fmt.Sprintf("unknown key %q", f[1])
+			parts := strings.Split(key, ".")
+			for i, p := range parts { // a --set key names more than the unknown field: cut after it
+				if p == field {
+					key = strings.Join(parts[:i+1], ".")
+					break
+				}
+			}
 			if known := knownKeys(key); known != "" {
 				text += " (known keys here: " + known + ")"
 			}
@@ -415,7 +422,7 @@ func (l *Loaded) fieldError(section string, err error) error {
 	}
 	where := l.Where(key)
 	if where == "" {
-		where = l.Path + " (default)"
+		where = l.Path + " (default value)"
 	}
 	return &Error{Where: where, Key: key, Msg: msg}
 }
@@ -464,6 +471,9 @@ func (l *Loaded) validate() error {
 	}
 	if _, _, err := learner.ParseDevice(c.Learner.Device); err != nil {
 		return l.fieldError("learner.device", errors.New(strings.TrimPrefix(err.Error(), "device ")))
+	}
+	if _, err := learner.SelectDevice(c.Learner.Device); err != nil { // cuda:N in a CPU-only build: fail before any run directory exists
+		return l.fieldError("learner.device", err)
 	}
 	if err := c.PPO.Validate(); err != nil {
 		return l.fieldError("ppo", err)

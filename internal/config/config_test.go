@@ -36,6 +36,8 @@ func TestLoadErrors(t *testing.T) {
 		{"good.yaml", []string{"ppo.epochs=0"}, "--set ppo.epochs=0: ppo.epochs: want >= 1, got 0"},
 		{"good.yaml", []string{"novalue"}, "--set novalue: want key=value"},
 		{"good.yaml", []string{"ppo..lr=1"}, "--set ppo..lr=1: ppo..lr: empty key component"},
+		{"good.yaml", []string{"stopp.iterations=1"}, `--set stopp.iterations=1: stopp: unknown key "stopp" (known keys here: algorithm, checkpoint,`},
+		{"good.yaml", []string{"learner.device=cuda:0"}, "--set learner.device=cuda:0: learner.device: device cuda:0 requested, but this learner is built without GPU support"},
 		{"good.yaml", []string{"learner.device=tpu"}, `--set learner.device=tpu: learner.device: "tpu": want auto, cpu or cuda:N`},
 	}
 	for _, tt := range tests {
