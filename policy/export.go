@@ -104,3 +104,7 @@ func (p *Policy) EnvID() string { return p.exp.EnvID }
 
 // NumActions returns the size of the Discrete action space.
 func (p *Policy) NumActions() int { return p.exp.NumActions }
+
+// ObsLow returns the lower bounds of the observation Box (its length is
+// the observation size).
+func (p *Policy) ObsLow() []float32 { return p.exp.ObsLow }

@@ -59,3 +59,22 @@ func TestNoGorgoniaAtRunTime(t *testing.T) {
 		t.Error("package policy depends on gorgonia")
 	}
 }
+
+// FuzzDecode feeds arbitrary bytes to the exported-policy decoder: it must
+// return an error or a policy that acts, never panic.
+func FuzzDecode(f *testing.F) {
+	spec := policy.ActorCriticSpec{ObsDim: 2, NumActions: 2, Model: policy.ModelConfig{Hidden: []int{3}, Activation: policy.Tanh}}
+	good, _ := (&policy.Exported{Kind: "actor_critic", NumActions: 2, Model: spec.Model,
+		ObsLow: []float32{-1, -1}, ObsHigh: []float32{1, 1}, Weights: spec.Init(envs.NewRand(1, 0))}).Encode()
+	f.Add(good)
+	f.Add([]byte{0xdd, 0xff, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := policy.Decode(data)
+		if err != nil {
+			return
+		}
+		if _, err := p.Act(make([]float32, len(p.ObsLow()))); err != nil {
+			t.Fatalf("a decoded policy cannot act: %v", err)
+		}
+	})
+}
