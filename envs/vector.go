@@ -11,7 +11,8 @@ import (
 type Episode struct {
 	// EnvIndex is the index of the sub-env in its VectorEnv.
 	EnvIndex int
-	// Return is the undiscounted sum of rewards.
+	// Return is the undiscounted sum of rewards (of the env inside any
+	// reward-changing wrappers, when an EpisodeStatistics records it).
 	Return float64
 	// Length is the number of steps.
 	Length int
@@ -223,7 +224,13 @@ func (v *VectorEnv) stepOne(i int, a Action) (err error) {
 	}
 	copy(v.final[i], r.Obs)
 	s.FinalObs[i] = v.final[i]
-	s.Episodes = append(s.Episodes, Episode{EnvIndex: i, Return: v.ret[i], Length: v.length[i], Terminated: r.Terminated, Truncated: r.Truncated})
+	ep := Episode{EnvIndex: i, Return: v.ret[i], Length: v.length[i], Terminated: r.Terminated, Truncated: r.Truncated}
+	if st, ok := r.Info[EpisodeInfoKey].(EpisodeStats); ok {
+		// An EpisodeStatistics inside reward-changing wrappers saw the
+		// env's own rewards: report those.
+		ep.Return, ep.Length = st.Return, st.Length
+	}
+	s.Episodes = append(s.Episodes, ep)
 	obs, _, err := v.envs[i].Reset(nil)
 	if err != nil {
 		return &EnvError{EnvIndex: i, Step: v.steps, Err: fmt.Errorf("auto-reset: %w", err)}

@@ -35,6 +35,11 @@ type Weights struct {
 	// Explore carries the exploration settings the learner wants the
 	// workers to act with until the next broadcast (DQN's ε).
 	Explore Exploration `msgpack:"explore"`
+	// ObsNorm, when set, are the observation-normalisation statistics the
+	// policy's inputs are normalised with (see ObsNorm): workers normalise
+	// what they observe with them, and evaluation and exported policies
+	// use them frozen. nil means observations are used as they are.
+	ObsNorm *ObsNorm `msgpack:"obs_norm"`
 }
 
 // Exploration is broadcast with the weights: algorithms that anneal their
@@ -56,7 +61,7 @@ func (w *Weights) Get(name string) *Tensor {
 
 // Clone returns a deep copy of w.
 func (w *Weights) Clone() *Weights {
-	c := &Weights{Version: w.Version, Explore: w.Explore, Tensors: make([]Tensor, len(w.Tensors))}
+	c := &Weights{Version: w.Version, Explore: w.Explore, ObsNorm: w.ObsNorm.Clone(), Tensors: make([]Tensor, len(w.Tensors))}
 	for i, t := range w.Tensors {
 		c.Tensors[i] = Tensor{Name: t.Name, Shape: slices.Clone(t.Shape), Data: slices.Clone(t.Data)}
 	}
@@ -64,7 +69,8 @@ func (w *Weights) Clone() *Weights {
 }
 
 // CopyFrom copies src's version and data into w, which must have the same
-// tensor names and sizes (it allocates nothing).
+// tensor names and sizes (it allocates nothing, except the first time
+// src carries observation-normalisation statistics).
 func (w *Weights) CopyFrom(src *Weights) error {
 	if len(src.Tensors) != len(w.Tensors) {
 		return fmt.Errorf("copy weights: %d tensors, want %d", len(src.Tensors), len(w.Tensors))
@@ -78,6 +84,18 @@ func (w *Weights) CopyFrom(src *Weights) error {
 	}
 	w.Version = src.Version
 	w.Explore = src.Explore
+	switch {
+	case src.ObsNorm == nil:
+		w.ObsNorm = nil
+	case w.ObsNorm == nil || len(w.ObsNorm.Mean) != len(src.ObsNorm.Mean):
+		w.ObsNorm = src.ObsNorm.Clone()
+	default:
+		m, v := w.ObsNorm.Mean, w.ObsNorm.Var
+		*w.ObsNorm = *src.ObsNorm
+		w.ObsNorm.Mean, w.ObsNorm.Var = m, v
+		copy(m, src.ObsNorm.Mean)
+		copy(v, src.ObsNorm.Var)
+	}
 	return nil
 }
 
@@ -102,6 +120,11 @@ func (w *Weights) Validate() error {
 		}
 		if n != len(t.Data) {
 			return fmt.Errorf("weights: tensor %s: shape %v holds %d values, data has %d", t.Name, t.Shape, n, len(t.Data))
+		}
+	}
+	if w.ObsNorm != nil {
+		if err := w.ObsNorm.Validate(len(w.ObsNorm.Mean)); err != nil {
+			return fmt.Errorf("weights: %w", err)
 		}
 	}
 	return nil

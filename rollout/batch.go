@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"github.com/rlgo/rlgo/internal/wire"
+	"github.com/rlgo/rlgo/policy"
 )
 
 // SampleBatch is one fragment of experience from one worker: Steps steps of
@@ -29,8 +30,16 @@ type SampleBatch struct {
 
 	// Obs is [Steps, NumEnvs, ObsDim]: the observation each action was taken in.
 	Obs []float32 `msgpack:"obs"`
-	// Actions is [Steps, NumEnvs]: discrete action indices.
+	// ActionDim is 0 for a Discrete action space, else the size of the Box
+	// action space.
+	ActionDim int `msgpack:"action_dim"`
+	// Actions is [Steps, NumEnvs]: discrete action indices (empty when
+	// ActionDim > 0).
 	Actions []int32 `msgpack:"actions"`
+	// ContinuousActions is [Steps, NumEnvs, ActionDim]: the actions the
+	// policy sampled, before they were clipped to the action space's bounds
+	// for the env (empty for a Discrete action space). The loss sees these.
+	ContinuousActions []float32 `msgpack:"cont_actions"`
 	// Rewards is [Steps, NumEnvs].
 	Rewards []float32 `msgpack:"rewards"`
 	// Terminated and Truncated are [Steps, NumEnvs]: how the step ended its episode, if it did.
@@ -55,6 +64,10 @@ type SampleBatch struct {
 	// Episodes lists the episodes completed in the fragment, in completion
 	// order (step, then env index).
 	Episodes []EpisodeStats `msgpack:"episodes"`
+	// ObsStats, when the weights carried observation-normalisation
+	// statistics, are the mean and variance of the raw observations this
+	// fragment saw, for the learner to merge; nil otherwise.
+	ObsStats *policy.ObsStats `msgpack:"obs_stats"`
 }
 
 // FinalObs is the last observation of an episode that ended at Index (t*NumEnvs+i).
@@ -70,6 +83,9 @@ type EpisodeStats struct {
 	Step   int     `msgpack:"step"` // step within the fragment at which it ended
 	Return float64 `msgpack:"return"`
 	Length int     `msgpack:"length"`
+	// Metrics are the episode's custom metrics (WorkerSpec.Metrics), in
+	// the order they were declared.
+	Metrics []float64 `msgpack:"metrics"`
 }
 
 // Len returns the number of transitions (Steps × NumEnvs).
@@ -80,17 +96,22 @@ func (b *SampleBatch) Validate() error {
 	if b.NumEnvs <= 0 || b.Steps <= 0 || b.ObsDim <= 0 {
 		return fmt.Errorf("sample batch %q: shape steps=%d envs=%d obs_dim=%d must be positive", b.ID, b.Steps, b.NumEnvs, b.ObsDim)
 	}
-	if b.NumEnvs > 1<<16 || b.Steps > 1<<20 || b.ObsDim > 1<<20 {
-		return fmt.Errorf("sample batch %q: shape steps=%d envs=%d obs_dim=%d too large", b.ID, b.Steps, b.NumEnvs, b.ObsDim)
+	if b.NumEnvs > 1<<16 || b.Steps > 1<<20 || b.ObsDim > 1<<20 || b.ActionDim < 0 || b.ActionDim > 1<<16 {
+		return fmt.Errorf("sample batch %q: shape steps=%d envs=%d obs_dim=%d action_dim=%d out of range", b.ID, b.Steps, b.NumEnvs, b.ObsDim, b.ActionDim)
 	}
 	n := b.Len()
+	nDisc, nCont := n, 0
+	if b.ActionDim > 0 {
+		nDisc, nCont = 0, n*b.ActionDim
+	}
 	cols := []struct {
 		name string
 		got  int
 		want int
 	}{
 		{"obs", len(b.Obs), n * b.ObsDim},
-		{"actions", len(b.Actions), n},
+		{"actions", len(b.Actions), nDisc},
+		{"cont_actions", len(b.ContinuousActions), nCont},
 		{"rewards", len(b.Rewards), n},
 		{"terminated", len(b.Terminated), n},
 		{"truncated", len(b.Truncated), n},
@@ -103,6 +124,11 @@ func (b *SampleBatch) Validate() error {
 	for _, c := range cols {
 		if c.got != c.want {
 			return fmt.Errorf("sample batch %q: column %s has %d values, want %d", b.ID, c.name, c.got, c.want)
+		}
+	}
+	if b.ObsStats != nil {
+		if err := b.ObsStats.Validate(b.ObsDim); err != nil {
+			return fmt.Errorf("sample batch %q: %w", b.ID, err)
 		}
 	}
 	for _, f := range b.FinalObs {

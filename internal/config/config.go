@@ -105,6 +105,60 @@ type EnvConfig struct {
 	// Options are passed to the env's factory (gym.make kwargs), e.g.
 	// max_episode_steps.
 	Options map[string]any `yaml:"options,omitempty"`
+	// Wrappers wrap every env, first innermost (Gymnasium's wrappers): a
+	// list of names or single-key maps of a name to its options, e.g.
+	//   wrappers: [clip_action, {normalize_reward: {gamma: 0.99, clip: 10}}]
+	// normalize_observation is applied by the rollout workers with
+	// statistics the learner merges from all of them and broadcasts with
+	// the weights (saved in checkpoints and exported policies), so it must
+	// come after any wrapper that changes observations. See envs.WrapperNames.
+	Wrappers []Wrapper `yaml:"wrappers,omitempty"`
+	// Metrics declares custom episode metrics read from the env's step
+	// info, reported as custom/<name> (mean of the last 100 episodes).
+	Metrics []rollout.MetricSpec `yaml:"metrics,omitempty"`
+}
+
+// Wrapper is one entry of env.wrappers: a wrapper name and its options.
+type Wrapper envs.WrapperSpec
+
+// UnmarshalYAML reads "name" or "{name: {option: value, ...}}".
+func (w *Wrapper) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		w.Name = n.Value
+		return nil
+	case yaml.MappingNode:
+		if len(n.Content) != 2 {
+			return fmt.Errorf("line %d: a wrapper is a name or a map of one name to its options", n.Line)
+		}
+		w.Name = n.Content[0].Value
+		if v := n.Content[1]; !(v.Kind == yaml.ScalarNode && v.Tag == "!!null") {
+			var opts map[string]any
+			if err := v.Decode(&opts); err != nil {
+				return fmt.Errorf("line %d: wrapper %s: options: want a map of option to value", v.Line, w.Name)
+			}
+			w.Options = opts
+		}
+		return nil
+	}
+	return fmt.Errorf("line %d: a wrapper is a name or a map of one name to its options", n.Line)
+}
+
+// MarshalYAML writes the form UnmarshalYAML reads.
+func (w Wrapper) MarshalYAML() (any, error) {
+	if len(w.Options) == 0 {
+		return w.Name, nil
+	}
+	return map[string]any{w.Name: map[string]any(w.Options)}, nil
+}
+
+// WrapperSpecs returns the wrappers as envs.WrapperSpecs.
+func (e EnvConfig) WrapperSpecs() []envs.WrapperSpec {
+	out := make([]envs.WrapperSpec, len(e.Wrappers))
+	for i, w := range e.Wrappers {
+		out[i] = envs.WrapperSpec(w)
+	}
+	return out
 }
 
 // StopConfig holds the stop criteria, checked at the end of each
@@ -384,6 +438,12 @@ func walkKeys(n *yaml.Node, prefix string, fn func(key string, line int)) {
 		for _, c := range n.Content {
 			walkKeys(c, prefix, fn)
 		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			key := fmt.Sprintf("%s[%d]", prefix, i)
+			fn(key, c.Line)
+			walkKeys(c, key, fn)
+		}
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := n.Content[i]
@@ -441,6 +501,22 @@ func (l *Loaded) validate() error {
 	}
 	if _, err := envs.Lookup(c.Env.ID); err != nil {
 		return &Error{Where: l.Where("env.id"), Key: "env.id", Msg: err.Error()}
+	}
+	for i, w := range c.Env.Wrappers {
+		key := fmt.Sprintf("env.wrappers[%d]", i)
+		if err := envs.WrapperSpec(w).Validate(); err != nil {
+			return &Error{Where: l.Where(key), Key: key, Msg: err.Error()}
+		}
+		if w.Name == envs.WrapNormalizeObservation {
+			for _, later := range c.Env.Wrappers[i+1:] {
+				if later.Name == envs.WrapFrameStack || later.Name == envs.WrapNormalizeObservation {
+					return &Error{Where: l.Where(key), Key: key, Msg: fmt.Sprintf("normalize_observation must come after %s: the rollout workers normalise the observations the policy sees, with statistics shared by the fleet", later.Name)}
+				}
+			}
+		}
+	}
+	if err := rollout.ValidateMetrics(c.Env.Metrics); err != nil {
+		return l.fieldError("env", err)
 	}
 	if c.Stop.EnvSteps <= 0 {
 		return l.fieldError("stop.env_steps", fmt.Errorf("want > 0, got %d", c.Stop.EnvSteps))
