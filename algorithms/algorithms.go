@@ -61,6 +61,45 @@ type Result struct {
 	EvaluationReturnMean     float64 // evaluation_return_mean: greedy policy, separate envs
 	EvaluationReturnStd      float64 // evaluation_return_std
 	EvaluationEpisodeLenMean float64 // evaluation_episode_len_mean
+	// Custom holds the custom/<name> metrics: first the mean of each
+	// declared episode metric (env.metrics) over the episodes of the
+	// window that reported it, in declared order, then those a callback
+	// added with AddCustom. A metric with no value yet is absent.
+	Custom []Metric
+	// NewEpisodes are the training episodes completed in this iteration,
+	// in the window's order, for callbacks (Callbacks.OnEpisodeEnd). They
+	// are not written to progress.csv.
+	NewEpisodes []rollout.EpisodeStats
+}
+
+// CustomPrefix starts the name of every custom metric in a Result,
+// progress.csv and the trackers.
+const CustomPrefix = "custom/"
+
+// AddCustom sets the custom metric custom/<name> to v, replacing an
+// earlier value of the same name. Only names declared up front
+// (env.metrics, Callbacks.Metrics) get a progress.csv column.
+func (r *Result) AddCustom(name string, v float64) {
+	full := CustomPrefix + name
+	for i := range r.Custom {
+		if r.Custom[i].Name == full {
+			r.Custom[i].Value = v
+			return
+		}
+	}
+	r.Custom = append(r.Custom, Metric{Name: full, Value: v})
+}
+
+// CustomValue returns the value of custom/<name>, and false when r has
+// none.
+func (r *Result) CustomValue(name string) (float64, bool) {
+	full := CustomPrefix + name
+	for _, m := range r.Custom {
+		if m.Name == full {
+			return m.Value, true
+		}
+	}
+	return 0, false
 }
 
 // SetFleet records the fleet's health in r.
@@ -70,48 +109,130 @@ func (r *Result) SetFleet(h rollout.Health) {
 }
 
 // EpisodeWindow keeps the last Size completed episodes, in the order they
-// are added (design.md: worker index, then env index, then completion step).
+// are added (design.md: worker index, then env index, then completion step),
+// with their custom metrics (SetMetricNames).
 type EpisodeWindow struct {
 	Size    int
 	returns []float64
 	lengths []int
+	// names are the custom metrics' names; metrics holds each kept
+	// episode's values, len(names) per episode in the slots of returns,
+	// NaN where the episode did not report one.
+	names   []string
+	metrics []float64
 	next    int
 	total   int64
+	// pending are the episodes added since the last Fill.
+	pending []rollout.EpisodeStats
 }
 
 // NewEpisodeWindow returns a window of the last size episodes (RLlib and
 // SB3 use 100).
 func NewEpisodeWindow(size int) *EpisodeWindow { return &EpisodeWindow{Size: size} }
 
+// MetricNames returns the names of specs, in order, for SetMetricNames.
+func MetricNames(specs []rollout.MetricSpec) []string {
+	if len(specs) == 0 {
+		return nil
+	}
+	names := make([]string, len(specs))
+	for i, s := range specs {
+		names[i] = s.Name
+	}
+	return names
+}
+
+// SetMetricNames declares the custom episode metrics, in the order of
+// rollout.EpisodeStats.Metrics (the rollout's MetricSpecs). Call it once
+// after NewEpisodeWindow; episodes already kept keep the values of the
+// names they share with the old declaration.
+func (w *EpisodeWindow) SetMetricNames(names []string) {
+	w.metrics = remapMetrics(w.names, w.metrics, names, len(w.returns))
+	w.names = append([]string(nil), names...)
+}
+
+// remapMetrics returns n episodes' values for names from their values
+// for old names (NaN for a name old lacks).
+func remapMetrics(old []string, vals []float64, names []string, n int) []float64 {
+	if len(names) == 0 {
+		return nil
+	}
+	from := make([]int, len(names))
+	for j, name := range names {
+		from[j] = -1
+		for k, o := range old {
+			if o == name {
+				from[j] = k
+				break
+			}
+		}
+	}
+	out := make([]float64, n*len(names))
+	for e := 0; e < n; e++ {
+		for j, k := range from {
+			v := math.NaN()
+			if k >= 0 {
+				v = vals[e*len(old)+k]
+			}
+			out[e*len(names)+j] = v
+		}
+	}
+	return out
+}
+
 // AddBatches adds the episodes of batches in order: batches by worker
 // index, episodes within a batch by completion step, then env index.
 func (w *EpisodeWindow) AddBatches(batches []*rollout.SampleBatch) {
 	for _, b := range batches {
 		for _, e := range b.Episodes {
-			w.Add(e.Return, e.Length)
+			w.AddEpisode(e)
 		}
 	}
 }
 
-// Add records one episode.
+// Add records one episode without custom metrics.
 func (w *EpisodeWindow) Add(ret float64, length int) {
+	w.AddEpisode(rollout.EpisodeStats{Return: ret, Length: length})
+}
+
+// AddEpisode records one episode with its custom metrics (missing
+// trailing values count as not reported).
+func (w *EpisodeWindow) AddEpisode(e rollout.EpisodeStats) {
+	e.Metrics = append([]float64(nil), e.Metrics...)
+	w.pending = append(w.pending, e)
 	w.total++
+	k := len(w.names)
+	slot := w.next
 	if len(w.returns) < w.Size {
-		w.returns = append(w.returns, ret)
-		w.lengths = append(w.lengths, length)
-		return
+		slot = len(w.returns)
+		w.returns = append(w.returns, e.Return)
+		w.lengths = append(w.lengths, e.Length)
+		for j := 0; j < k; j++ {
+			w.metrics = append(w.metrics, math.NaN())
+		}
+	} else {
+		w.returns[slot], w.lengths[slot] = e.Return, e.Length
+		w.next = (w.next + 1) % w.Size
 	}
-	w.returns[w.next], w.lengths[w.next] = ret, length
-	w.next = (w.next + 1) % w.Size
+	for j := 0; j < k; j++ {
+		v := math.NaN()
+		if j < len(e.Metrics) {
+			v = e.Metrics[j]
+		}
+		w.metrics[slot*k+j] = v
+	}
 }
 
 // Total returns the number of episodes ever added.
 func (w *EpisodeWindow) Total() int64 { return w.total }
 
 // Fill writes the window's statistics into r (and leaves them absent when
-// there are none). Sums run oldest to newest, so results are deterministic.
+// there are none): the episode metrics, the custom metrics (each averaged
+// over the episodes that reported it) and the episodes added since the
+// last Fill. Sums run oldest to newest, so results are deterministic.
 func (w *EpisodeWindow) Fill(r *Result) {
 	r.Episodes = w.total
+	r.NewEpisodes, w.pending = w.pending, nil
 	n := len(w.returns)
 	if n == 0 {
 		return
@@ -119,15 +240,29 @@ func (w *EpisodeWindow) Fill(r *Result) {
 	r.HasEpisodes = true
 	var sum, lsum float64
 	lo, hi := math.Inf(1), math.Inf(-1)
-	for k := 0; k < n; k++ {
-		i := (w.next + k) % n
+	k := len(w.names)
+	msum := make([]float64, k)
+	mcount := make([]int, k)
+	for e := 0; e < n; e++ {
+		i := (w.next + e) % n
 		sum += w.returns[i]
 		lsum += float64(w.lengths[i])
 		lo, hi = math.Min(lo, w.returns[i]), math.Max(hi, w.returns[i])
+		for j := 0; j < k; j++ {
+			if v := w.metrics[i*k+j]; !math.IsNaN(v) {
+				msum[j] += v
+				mcount[j]++
+			}
+		}
 	}
 	r.EpisodeReturnMean = sum / float64(n)
 	r.EpisodeLenMean = lsum / float64(n)
 	r.EpisodeReturnMin, r.EpisodeReturnMax = lo, hi
+	for j, name := range w.names {
+		if mcount[j] > 0 {
+			r.AddCustom(name, msum[j]/float64(mcount[j]))
+		}
+	}
 }
 
 // Schedule is a value annealed linearly from its initial value to Final
@@ -172,19 +307,37 @@ type WindowState struct {
 	Lengths []int     `msgpack:"lengths"`
 	Next    int       `msgpack:"next"`
 	Total   int64     `msgpack:"total"`
+	// MetricNames are the custom metrics' names and Metrics their values,
+	// len(MetricNames) per episode in the order of Returns (NaN: not
+	// reported). Both are empty in checkpoints written before custom
+	// metrics existed.
+	MetricNames []string  `msgpack:"metric_names,omitempty"`
+	Metrics     []float64 `msgpack:"metrics,omitempty"`
 }
 
 // State returns a copy of the window's state.
 func (w *EpisodeWindow) State() WindowState {
-	return WindowState{Returns: append([]float64(nil), w.returns...), Lengths: append([]int(nil), w.lengths...), Next: w.next, Total: w.total}
+	return WindowState{
+		Returns: append([]float64(nil), w.returns...), Lengths: append([]int(nil), w.lengths...), Next: w.next, Total: w.total,
+		MetricNames: append([]string(nil), w.names...), Metrics: append([]float64(nil), w.metrics...),
+	}
 }
 
-// SetState restores a saved state.
+// SetState restores a saved state (a copy: s stays the caller's). The window keeps its own metric names
+// (SetMetricNames): values saved under the same name are restored, and a
+// name the state lacks (an older checkpoint) has no values until new
+// episodes report it.
 func (w *EpisodeWindow) SetState(s WindowState) error {
 	if len(s.Returns) != len(s.Lengths) || len(s.Returns) > w.Size || s.Next < 0 || (len(s.Returns) > 0 && s.Next >= len(s.Returns)) {
 		return fmt.Errorf("episode window: inconsistent state (%d returns, %d lengths, next %d, size %d)", len(s.Returns), len(s.Lengths), s.Next, w.Size)
 	}
-	w.returns, w.lengths, w.next, w.total = s.Returns, s.Lengths, s.Next, s.Total
+	if len(s.Metrics) != len(s.Returns)*len(s.MetricNames) {
+		return fmt.Errorf("episode window: inconsistent state (%d metric values for %d episodes × %d metrics)", len(s.Metrics), len(s.Returns), len(s.MetricNames))
+	}
+	w.metrics = remapMetrics(s.MetricNames, s.Metrics, w.names, len(s.Returns))
+	w.returns, w.lengths = append([]float64(nil), s.Returns...), append([]int(nil), s.Lengths...)
+	w.next, w.total = s.Next, s.Total
+	w.pending = nil
 	return nil
 }
 
