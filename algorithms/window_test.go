@@ -220,4 +220,3 @@ func TestCallbacksValidate(t *testing.T) {
 		}
 	}
 }
-

@@ -25,7 +25,8 @@ type Column struct {
 func (c Column) Name() string { return c.name }
 
 // Value returns the column's value in r, and false where it is absent
-// (episode metrics before the first episode, non-finite values).
+// (episode metrics before the first episode, custom metrics without a
+// value, non-finite values).
 func (c Column) Value(r algorithms.Result) (float64, bool) {
 	v, ok := c.value(r)
 	if !ok || math.IsNaN(v) || math.IsInf(v, 0) {
@@ -35,8 +36,10 @@ func (c Column) Value(r algorithms.Result) (float64, bool) {
 }
 
 // Columns returns the metric columns in order: design.md's stable names,
-// then the algorithm's learner/<name> metrics, then the fleet's.
-func Columns(learnerNames []string) []Column {
+// with custom/<name> for each of customNames (env.metrics, then
+// Callbacks.Metrics) after episode_len_mean, then the algorithm's
+// learner/<name> metrics, then the fleet's.
+func Columns(learnerNames []string, customNames ...string) []Column {
 	always := func(f func(algorithms.Result) float64) func(algorithms.Result) (float64, bool) {
 		return func(r algorithms.Result) (float64, bool) { return f(r), true }
 	}
@@ -54,6 +57,13 @@ func Columns(learnerNames []string) []Column {
 		{name: "episode_return_min", value: episodic(func(r algorithms.Result) float64 { return r.EpisodeReturnMin })},
 		{name: "episode_return_max", value: episodic(func(r algorithms.Result) float64 { return r.EpisodeReturnMax })},
 		{name: "episode_len_mean", value: episodic(func(r algorithms.Result) float64 { return r.EpisodeLenMean })},
+	}
+	for _, name := range customNames {
+		cols = append(cols, Column{name: algorithms.CustomPrefix + name, value: func(r algorithms.Result) (float64, bool) {
+			return r.CustomValue(name)
+		}})
+	}
+	cols = append(cols, []Column{
 		{name: "evaluation_return_mean", value: evaluated(func(r algorithms.Result) float64 { return r.EvaluationReturnMean })},
 		{name: "evaluation_return_std", value: evaluated(func(r algorithms.Result) float64 { return r.EvaluationReturnStd })},
 		{name: "evaluation_episode_len_mean", value: evaluated(func(r algorithms.Result) float64 { return r.EvaluationEpisodeLenMean })},
@@ -61,7 +71,7 @@ func Columns(learnerNames []string) []Column {
 		{name: "env_steps_per_s", Timing: true, value: always(func(r algorithms.Result) float64 { return r.EnvStepsPerS })},
 		{name: "sample_time_s", Timing: true, value: always(func(r algorithms.Result) float64 { return r.SampleTimeS })},
 		{name: "learn_time_s", Timing: true, value: always(func(r algorithms.Result) float64 { return r.LearnTimeS })},
-	}
+	}...)
 	for i, name := range learnerNames {
 		cols = append(cols, Column{name: name, value: func(r algorithms.Result) (float64, bool) {
 			if i >= len(r.Learner) {
@@ -91,8 +101,8 @@ type progressWriter struct {
 	jsonlFile *os.File
 }
 
-func newProgressWriter(dir string, learnerNames []string, appendRows bool) (*progressWriter, error) {
-	p := &progressWriter{cols: Columns(learnerNames)}
+func newProgressWriter(dir string, cols []Column, appendRows bool) (*progressWriter, error) {
+	p := &progressWriter{cols: cols}
 	header := make([]string, len(p.cols))
 	for i, c := range p.cols {
 		header[i] = c.name

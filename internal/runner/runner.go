@@ -13,6 +13,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,6 +55,11 @@ type Options struct {
 	// (rltrain learner passes the remote fleet); nil means local goroutine
 	// workers.
 	NewFleet rollout.NewFleetFunc
+	// Callbacks are called after every iteration: OnEpisodeEnd for each
+	// episode it completed, then OnIterationEnd before its row is
+	// written. Callbacks.Metrics add progress.csv columns custom/<name>
+	// after env.metrics'.
+	Callbacks algorithms.Callbacks
 }
 
 // Outcome is how a run ended.
@@ -137,6 +143,8 @@ func NewAlgorithm(cfg *config.Config, log io.Writer, newFleet rollout.NewFleetFu
 		p, err := ppo.New(cfg.PPO, ppo.Setup{
 			EnvID:      cfg.Env.ID,
 			EnvOptions: cfg.Env.Options,
+			Wrappers:   cfg.Env.WrapperSpecs(),
+			Metrics:    cfg.Env.Metrics,
 			Seed:       cfg.Seed,
 			Model:      cfg.Model,
 			Rollout:    cfg.Rollout,
@@ -198,6 +206,10 @@ func Run(ctx context.Context, cfg *config.Loaded, opts Options) (*Outcome, error
 	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), y, 0o644); err != nil {
 		return nil, fmt.Errorf("write config: %w", err)
 	}
+	custom, err := customNames(&cfg.Config, opts.Callbacks)
+	if err != nil {
+		return nil, err
+	}
 	algo, err := NewAlgorithm(&cfg.Config, opts.Log, opts.NewFleet)
 	if err != nil {
 		return nil, err
@@ -221,14 +233,15 @@ func Run(ctx context.Context, cfg *config.Loaded, opts Options) (*Outcome, error
 			return nil, fmt.Errorf("resume: %w", err)
 		}
 	}
-	prog, err := newProgressWriter(dir, algo.LearnerMetrics(), resumedAt > 0)
+	cols := Columns(algo.LearnerMetrics(), custom...)
+	prog, err := newProgressWriter(dir, cols, resumedAt > 0)
 	if err != nil {
 		return nil, err
 	}
 	defer prog.Close()
 
 	for _, t := range opts.Trackers {
-		if err := t.Start(RunInfo{Dir: dir, Config: &cfg.Config, Columns: Columns(algo.LearnerMetrics())}); err != nil {
+		if err := t.Start(RunInfo{Dir: dir, Config: &cfg.Config, Columns: cols}); err != nil {
 			return nil, fmt.Errorf("start tracker: %w", err)
 		}
 	}
@@ -257,6 +270,10 @@ func Run(ctx context.Context, cfg *config.Loaded, opts Options) (*Outcome, error
 					}
 					return err
 				}
+			}
+			opts.Callbacks.Call(&r)
+			if err := checkCustom(r, custom); err != nil {
+				return err
 			}
 			out.Last = r
 			if err := prog.Write(r); err != nil {
@@ -304,7 +321,7 @@ func Run(ctx context.Context, cfg *config.Loaded, opts Options) (*Outcome, error
 	rf.StopReason = out.StopReason
 	rf.Success = out.TargetMet
 	rf.Iterations, rf.EnvSteps, rf.TimeS = out.Last.Iteration, out.Last.EnvSteps, out.Last.TimeS
-	rf.Final = finalMetrics(out.Last, algo.LearnerMetrics())
+	rf.Final = finalMetrics(out.Last, cols)
 	switch {
 	case runErr != nil:
 		rf.Status, rf.Error = "error", runErr.Error()
@@ -325,6 +342,32 @@ func Run(ctx context.Context, cfg *config.Loaded, opts Options) (*Outcome, error
 		return out, runErr
 	}
 	return out, nil
+}
+
+// customNames returns the names of the run's custom metrics, in column
+// order: env.metrics, then the callbacks' own.
+func customNames(cfg *config.Config, cb algorithms.Callbacks) ([]string, error) {
+	if err := cb.Validate(); err != nil {
+		return nil, err
+	}
+	names := algorithms.MetricNames(cfg.Env.Metrics)
+	for _, n := range cb.Metrics {
+		if slices.Contains(names, n) {
+			return nil, fmt.Errorf("callbacks: metric %q is already declared in env.metrics", n)
+		}
+	}
+	return append(names, cb.Metrics...), nil
+}
+
+// checkCustom makes sure every custom metric of r has a column, so a
+// callback's undeclared metric is an error rather than silently lost.
+func checkCustom(r algorithms.Result, names []string) error {
+	for _, m := range r.Custom {
+		if !slices.Contains(names, strings.TrimPrefix(m.Name, algorithms.CustomPrefix)) {
+			return fmt.Errorf("iteration %d: custom metric %q is not declared (env.metrics or Callbacks.Metrics)", r.Iteration, m.Name)
+		}
+	}
+	return nil
 }
 
 // stopReason returns the first stop criterion r meets, or "".
@@ -373,9 +416,9 @@ func formatLine(r algorithms.Result) string {
 		r.Iteration, r.EnvSteps, ret, r.EnvStepsPerS, r.TimeS)
 }
 
-func finalMetrics(r algorithms.Result, learnerNames []string) map[string]float64 {
+func finalMetrics(r algorithms.Result, cols []Column) map[string]float64 {
 	m := map[string]float64{}
-	for _, c := range Columns(learnerNames) {
+	for _, c := range cols {
 		if v, ok := c.Value(r); ok { // non-finite values are absent: JSON has no NaN
 			m[c.name] = v
 		}

@@ -42,7 +42,7 @@ func TestStopReason(t *testing.T) {
 
 func TestProgressRows(t *testing.T) {
 	dir := t.TempDir()
-	p, err := newProgressWriter(dir, []string{"learner/a", "learner/b"}, false)
+	p, err := newProgressWriter(dir, Columns([]string{"learner/a", "learner/b"}), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestEvaluationColumnsAndStop(t *testing.T) {
 
 func TestFinalMetricsOmitNaN(t *testing.T) {
 	r := algorithms.Result{Iteration: 1, Learner: []algorithms.Metric{{Name: "learner/explained_var", Value: math.NaN()}}}
-	m := finalMetrics(r, []string{"learner/explained_var"})
+	m := finalMetrics(r, Columns([]string{"learner/explained_var"}))
 	if _, ok := m["learner/explained_var"]; ok {
 		t.Errorf("finalMetrics kept a NaN: %v", m)
 	}
