@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 )
@@ -36,17 +37,37 @@ func (c ModelConfig) Validate() error {
 	return nil
 }
 
-// ActorCriticSpec describes separate actor and critic MLPs for a discrete
-// action space, as CleanRL's ppo.py Agent.
+// ActorCriticSpec describes separate actor and critic MLPs, as CleanRL's
+// ppo.py Agent for a discrete action space (NumActions > 0, categorical
+// over the actor's logits) and ppo_continuous_action.py's for a Box action
+// space (ActionDim > 0, a diagonal Gaussian whose mean is the actor's
+// output and whose log standard deviation is a state-independent
+// parameter, "pi/log_std"). Exactly one of NumActions and ActionDim is set.
 type ActorCriticSpec struct {
 	ObsDim     int
 	NumActions int
+	ActionDim  int
 	Model      ModelConfig
 }
 
-// Actor is the policy network: observations to action logits ("pi/...").
+// LogStdName is the Gaussian policy's log-standard-deviation parameter.
+const LogStdName = "pi/log_std"
+
+// Continuous reports whether the spec is a Gaussian policy over a Box.
+func (s ActorCriticSpec) Continuous() bool { return s.ActionDim > 0 }
+
+// Outputs is the actor's output size: NumActions logits or ActionDim means.
+func (s ActorCriticSpec) Outputs() int {
+	if s.Continuous() {
+		return s.ActionDim
+	}
+	return s.NumActions
+}
+
+// Actor is the policy network: observations to action logits, or to the
+// Gaussian's means ("pi/...").
 func (s ActorCriticSpec) Actor() MLP {
-	return MLP{Name: "pi", Sizes: s.sizes(s.NumActions), Activation: s.Model.Activation, OutputGain: 0.01}
+	return MLP{Name: "pi", Sizes: s.sizes(s.Outputs()), Activation: s.Model.Activation, OutputGain: 0.01}
 }
 
 // Critic is the value network: observations to V(s) ("vf/...").
@@ -63,6 +84,10 @@ func (s ActorCriticSpec) Init(rng *rand.Rand) *Weights {
 	w := &Weights{}
 	s.Actor().Init(w, rng)
 	s.Critic().Init(w, rng)
+	if s.Continuous() {
+		// actor_logstd = nn.Parameter(torch.zeros(1, action_dim)): σ = 1.
+		w.Tensors = append(w.Tensors, Tensor{Name: LogStdName, Shape: []int{1, s.ActionDim}, Data: make([]float32, s.ActionDim)})
+	}
 	return w
 }
 
@@ -74,6 +99,8 @@ type ActorCritic struct {
 	w             *Weights
 	actor, critic *Forward
 	logp          []float32
+	logStd        []float32 // the weights' pi/log_std (continuous)
+	normBuf       []float32 // Greedy's normalised observations
 }
 
 // NewActorCritic returns an ActorCritic acting with a copy of w.
@@ -85,6 +112,13 @@ func NewActorCritic(spec ActorCriticSpec, w *Weights) (*ActorCritic, error) {
 	}
 	if p.critic, err = NewForward(spec.Critic(), p.w); err != nil {
 		return nil, err
+	}
+	if spec.Continuous() {
+		t := p.w.Get(LogStdName)
+		if t == nil || len(t.Data) != spec.ActionDim {
+			return nil, fmt.Errorf("actor-critic: weights have no %s of %d values", LogStdName, spec.ActionDim)
+		}
+		p.logStd = t.Data
 	}
 	return p, nil
 }
@@ -99,6 +133,9 @@ func (p *ActorCritic) Version() uint64 { return p.w.Version }
 // π(·|s) with rng, and writes the actions, their log-probabilities and the
 // critic's values V(s) into slices of length n (values may be nil).
 func (p *ActorCritic) Act(obs []float32, n int, rng *rand.Rand, actions []int, logp, values []float32) {
+	if p.spec.Continuous() {
+		panic("policy: Act on a continuous actor-critic; use ActContinuous")
+	}
 	logits := p.actor.Run(obs, n)
 	na := p.spec.NumActions
 	for i := 0; i < n; i++ {
@@ -112,10 +149,67 @@ func (p *ActorCritic) Act(obs []float32, n int, rng *rand.Rand, actions []int, l
 	}
 }
 
-// Greedy writes the most probable action for each of n observations (the
-// deterministic policy used for evaluation).
+// ActContinuous samples a ~ N(μ(s), σ²) for n observations with rng
+// (one standard normal draw per action element, in order) and writes the
+// actions ([n, ActionDim], not clipped), log N(a; μ, σ²) summed over the
+// elements, and V(s) (values may be nil).
+func (p *ActorCritic) ActContinuous(obs []float32, n int, rng *rand.Rand, actions, logp, values []float32) {
+	A := p.spec.ActionDim
+	mean := p.actor.Run(obs, n)
+	var logStdSum float64
+	for _, ls := range p.logStd {
+		logStdSum += float64(ls)
+	}
+	for i := 0; i < n; i++ {
+		var sq float64
+		for j := 0; j < A; j++ {
+			eps := rng.NormFloat64()
+			actions[i*A+j] = float32(float64(mean[i*A+j]) + math.Exp(float64(p.logStd[j]))*eps)
+			sq += eps * eps
+		}
+		// log N(a; μ, σ²) = Σ_j −½((a_j−μ_j)/σ_j)² − log σ_j − ½ log 2π
+		logp[i] = float32(-0.5*sq - logStdSum - 0.5*float64(A)*math.Log(2*math.Pi))
+	}
+	if values != nil {
+		p.Values(obs, n, values)
+	}
+}
+
+// normalize returns raw observations normalised with the weights'
+// ObsNorm, or obs itself without one.
+func (p *ActorCritic) normalize(obs []float32) []float32 {
+	if p.w.ObsNorm == nil {
+		return obs
+	}
+	if cap(p.normBuf) < len(obs) {
+		p.normBuf = make([]float32, len(obs))
+	}
+	p.normBuf = p.normBuf[:len(obs)]
+	p.w.ObsNorm.Apply(p.normBuf, obs)
+	return p.normBuf
+}
+
+// ObsNorm returns the observation-normalisation statistics of the weights
+// the policy acts with (nil when observations are used as they are).
+// Act, ActContinuous and Values take observations already normalised
+// with them (a rollout worker normalises); Greedy and GreedyContinuous
+// take raw observations and normalise them.
+func (p *ActorCritic) ObsNorm() *ObsNorm { return p.w.ObsNorm }
+
+// GreedyContinuous writes the Gaussian's mean μ(s) for each of n raw
+// observations into actions ([n, ActionDim], not clipped): the
+// deterministic policy of a continuous actor-critic.
+func (p *ActorCritic) GreedyContinuous(obs []float32, n int, actions []float32) {
+	copy(actions, p.actor.Run(p.normalize(obs), n)[:n*p.spec.ActionDim])
+}
+
+// Greedy writes the most probable action for each of n raw observations
+// (the deterministic policy used for evaluation).
 func (p *ActorCritic) Greedy(obs []float32, n int, actions []int) {
-	logits := p.actor.Run(obs, n)
+	if p.spec.Continuous() {
+		panic("policy: Greedy on a continuous actor-critic; use GreedyContinuous")
+	}
+	logits := p.actor.Run(p.normalize(obs), n)
 	na := p.spec.NumActions
 	for i := 0; i < n; i++ {
 		d := NewCategorical(p.logp, logits[i*na:(i+1)*na])

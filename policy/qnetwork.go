@@ -169,9 +169,10 @@ func Argmax(x []float32) int {
 // learner anneals it by broadcasting. It holds its own copy of the weights.
 // Not safe for concurrent use: each rollout worker has its own.
 type EpsilonGreedy struct {
-	spec QSpec
-	w    *Weights
-	net  *QNetwork
+	spec    QSpec
+	w       *Weights
+	net     *QNetwork
+	normBuf []float32
 }
 
 // NewEpsilonGreedy returns an ε-greedy policy acting with a copy of w.
@@ -220,8 +221,22 @@ func (p *EpsilonGreedy) Act(obs []float32, n int, rng *rand.Rand, actions []int,
 	}
 }
 
-// Greedy writes argmax_a Q(s, a) for each of n observations (evaluation).
+// ObsNorm returns the observation-normalisation statistics of the weights
+// the policy acts with (nil when observations are used as they are). Act
+// and Values take observations already normalised with them (a rollout
+// worker normalises); Greedy takes raw observations and normalises them.
+func (p *EpsilonGreedy) ObsNorm() *ObsNorm { return p.w.ObsNorm }
+
+// Greedy writes argmax_a Q(s, a) for each of n raw observations (evaluation).
 func (p *EpsilonGreedy) Greedy(obs []float32, n int, actions []int) {
+	if p.w.ObsNorm != nil {
+		if cap(p.normBuf) < len(obs) {
+			p.normBuf = make([]float32, len(obs))
+		}
+		p.normBuf = p.normBuf[:len(obs)]
+		p.w.ObsNorm.Apply(p.normBuf, obs)
+		obs = p.normBuf
+	}
 	q := p.net.Q(obs, n)
 	na := p.spec.NumActions
 	for i := 0; i < n; i++ {

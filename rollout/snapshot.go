@@ -3,6 +3,7 @@ package rollout
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/rlgo/rlgo/envs"
 )
@@ -14,6 +15,8 @@ type WorkerState struct {
 	Seq   int               `msgpack:"seq"`
 	RNG   []byte            `msgpack:"rng"`
 	Envs  *envs.VectorState `msgpack:"envs"`
+	// Metrics are the custom metrics of the envs' unfinished episodes.
+	Metrics []float64 `msgpack:"metrics"`
 }
 
 // Snapshot saves the worker. An env without envs.Snapshotter makes it fail
@@ -27,7 +30,7 @@ func (w *Worker) Snapshot() (*WorkerState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("worker %d: %w", w.index, err)
 	}
-	return &WorkerState{Index: w.index, Seq: w.seq, RNG: rng, Envs: venv}, nil
+	return &WorkerState{Index: w.index, Seq: w.seq, RNG: rng, Envs: venv, Metrics: slices.Clone(w.metrics.acc)}, nil
 }
 
 // Restore returns the worker to a Snapshot of the worker with the same index.
@@ -42,6 +45,9 @@ func (w *Worker) Restore(st *WorkerState) error {
 		return fmt.Errorf("worker %d: %w", w.index, err)
 	}
 	w.seq = st.Seq
+	if len(st.Metrics) == len(w.metrics.acc) {
+		copy(w.metrics.acc, st.Metrics)
+	}
 	return nil
 }
 

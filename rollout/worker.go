@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 
@@ -62,13 +63,65 @@ type Policy interface {
 	Values(obs []float32, n int, dst []float32)
 }
 
+// ContinuousPolicy is a Policy for a Box action space: a Worker whose env
+// has one acts with ActContinuous instead of Act.
+type ContinuousPolicy interface {
+	Policy
+	// ActContinuous samples actions for n observations with rng and writes
+	// them ([n, ActionDim], unclipped), their log-probabilities and values.
+	ActContinuous(obs []float32, n int, rng *rand.Rand, actions, logp, values []float32)
+}
+
+// obsNormer is implemented by policies whose weights may carry
+// observation-normalisation statistics (policy.ActorCritic,
+// policy.EpsilonGreedy): the Worker normalises what the policy sees with them.
+type obsNormer interface {
+	ObsNorm() *policy.ObsNorm
+}
+
 // WorkerSpec says how to build a worker's envs.
 type WorkerSpec struct {
 	// EnvID and EnvOptions are passed to envs.Make for every env.
 	EnvID      string
 	EnvOptions envs.Options
+	// Wrappers wrap every env (envs.Wrap), first innermost. A
+	// normalize_observation entry is not an env wrapper here: the worker
+	// normalises with the statistics its policy's weights carry
+	// (policy.ObsNorm) and reports the raw statistics in each batch.
+	Wrappers []envs.WrapperSpec
+	// Metrics are the custom episode metrics read from step info.
+	Metrics []MetricSpec
 	// Seed is the run seed; the worker derives its own streams from it and its index.
 	Seed uint64
+}
+
+// EnvWrappers returns the wrappers a worker applies to its envs: all but
+// normalize_observation, which rollout workers do against shared statistics.
+func EnvWrappers(specs []envs.WrapperSpec) []envs.WrapperSpec {
+	var out []envs.WrapperSpec
+	for _, s := range specs {
+		if s.Name != envs.WrapNormalizeObservation {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// ObsNormWrapper returns the normalize_observation entry of specs and
+// whether there is one.
+func ObsNormWrapper(specs []envs.WrapperSpec) (envs.WrapperSpec, bool) {
+	for _, s := range specs {
+		if s.Name == envs.WrapNormalizeObservation {
+			return s, true
+		}
+	}
+	return envs.WrapperSpec{}, false
+}
+
+// MakeEnv makes one env as a worker of spec does (wrappers included,
+// normalize_observation excepted).
+func MakeEnv(spec WorkerSpec) (envs.Env, error) {
+	return envs.MakeWrapped(spec.EnvID, spec.EnvOptions, EnvWrappers(spec.Wrappers))
 }
 
 // Worker steps its own vector env with its own policy copy and RNG and
@@ -83,6 +136,14 @@ type Worker struct {
 	actions []int
 	acts    []envs.Action
 	boot    []float32
+
+	// Continuous actions: the Box bounds the env's actions are clipped to.
+	cont          ContinuousPolicy
+	actDim        int
+	actLow, actHi []float32
+	// Observation normalisation: the normalised observations the policy sees.
+	normObs, normFinal []float32
+	metrics            *episodeMetrics
 }
 
 // WorkerSeed derives worker index's seed from the run seed (splitmix64),
@@ -99,7 +160,7 @@ func WorkerSeed(runSeed uint64, index int) uint64 {
 func NewWorker(index int, cfg Config, spec WorkerSpec, p Policy) (*Worker, error) {
 	list := make([]envs.Env, cfg.EnvsPerWorker)
 	for i := range list {
-		e, err := envs.Make(spec.EnvID, spec.EnvOptions)
+		e, err := MakeEnv(spec)
 		if err != nil {
 			return nil, fmt.Errorf("worker %d: env %d: %w", index, i, err)
 		}
@@ -114,7 +175,7 @@ func NewWorker(index int, cfg Config, spec WorkerSpec, p Policy) (*Worker, error
 		return nil, fmt.Errorf("worker %d: %w", index, err)
 	}
 	n := cfg.EnvsPerWorker
-	return &Worker{
+	w := &Worker{
 		index:   index,
 		cfg:     cfg,
 		venv:    venv,
@@ -123,7 +184,20 @@ func NewWorker(index int, cfg Config, spec WorkerSpec, p Policy) (*Worker, error
 		actions: make([]int, n),
 		acts:    make([]envs.Action, n),
 		boot:    make([]float32, 1),
-	}, nil
+		metrics: newEpisodeMetrics(spec.Metrics, n),
+	}
+	if box, ok := list[0].ActionSpace().(*envs.Box); ok {
+		cp, ok := p.(ContinuousPolicy)
+		if !ok {
+			venv.Close()
+			return nil, fmt.Errorf("worker %d: env %s has a Box action space; its policy %T acts with discrete actions only", index, spec.EnvID, p)
+		}
+		w.cont, w.actDim, w.actLow, w.actHi = cp, box.Size(), box.Low, box.High
+		for i := range w.acts {
+			w.acts[i].Continuous = make([]float32, w.actDim)
+		}
+	}
+	return w, nil
 }
 
 // Index returns the worker's index.
@@ -152,6 +226,10 @@ func (e *WorkerError) Unwrap() error { return e.Err }
 // done between steps.
 func (w *Worker) Sample(ctx context.Context) (*SampleBatch, error) {
 	T, N, D := w.cfg.FragmentLength, w.cfg.EnvsPerWorker, w.venv.ObsDim()
+	var norm *policy.ObsNorm
+	if on, ok := w.policy.(obsNormer); ok {
+		norm = on.ObsNorm()
+	}
 	b := &SampleBatch{
 		ID:              fmt.Sprintf("w%d-%d", w.index, w.seq),
 		WorkerIndex:     w.index,
@@ -160,7 +238,7 @@ func (w *Worker) Sample(ctx context.Context) (*SampleBatch, error) {
 		Steps:           T,
 		ObsDim:          D,
 		Obs:             make([]float32, T*N*D),
-		Actions:         make([]int32, T*N),
+		ActionDim:       w.actDim,
 		Rewards:         make([]float32, T*N),
 		Terminated:      make([]bool, T*N),
 		Truncated:       make([]bool, T*N),
@@ -168,6 +246,28 @@ func (w *Worker) Sample(ctx context.Context) (*SampleBatch, error) {
 		Values:          make([]float32, T*N),
 		BootstrapValues: make([]float32, T*N),
 		LastValues:      make([]float32, N),
+	}
+	if w.cont != nil {
+		b.ContinuousActions = make([]float32, T*N*w.actDim)
+	} else {
+		b.Actions = make([]int32, T*N)
+	}
+	if norm != nil {
+		if len(norm.Mean) != D {
+			return nil, &WorkerError{Worker: w.index, Err: fmt.Errorf("observation normalisation of %d values for observations of %d", len(norm.Mean), D)}
+		}
+		b.ObsStats = policy.NewObsStats(D)
+		w.normObs = grow(w.normObs, N*D)
+		w.normFinal = grow(w.normFinal, D)
+	}
+	// see returns what the policy sees of obs: obs itself, or obs
+	// normalised into buf.
+	see := func(obs, buf []float32) []float32 {
+		if norm == nil {
+			return obs
+		}
+		norm.Apply(buf, obs)
+		return buf
 	}
 	w.seq++
 	for t := 0; t < T; t++ {
@@ -177,12 +277,29 @@ func (w *Worker) Sample(ctx context.Context) (*SampleBatch, error) {
 			}
 		}
 		k := t * N
-		obs := w.venv.Obs()
+		raw := w.venv.Obs()
+		if b.ObsStats != nil {
+			b.ObsStats.Update(raw)
+		}
+		obs := see(raw, w.normObs)
 		copy(b.Obs[k*D:], obs)
-		w.policy.Act(obs, N, w.rng.Rand, w.actions, b.LogProbs[k:k+N], b.Values[k:k+N])
-		for i, a := range w.actions {
-			b.Actions[k+i] = int32(a)
-			w.acts[i] = envs.DiscreteAction(a)
+		if w.cont != nil {
+			// The loss sees the sampled action; the env gets it clipped
+			// to the action space's bounds (CleanRL's ClipAction).
+			A := w.actDim
+			acts := b.ContinuousActions[k*A : (k+N)*A]
+			w.cont.ActContinuous(obs, N, w.rng.Rand, acts, b.LogProbs[k:k+N], b.Values[k:k+N])
+			for i := range N {
+				for j, a := range acts[i*A : (i+1)*A] {
+					w.acts[i].Continuous[j] = min(max(a, w.actLow[j]), w.actHi[j])
+				}
+			}
+		} else {
+			w.policy.Act(obs, N, w.rng.Rand, w.actions, b.LogProbs[k:k+N], b.Values[k:k+N])
+			for i, a := range w.actions {
+				b.Actions[k+i] = int32(a)
+				w.acts[i] = envs.DiscreteAction(a)
+			}
 		}
 		s, err := w.venv.Step(w.acts)
 		if err != nil {
@@ -192,20 +309,22 @@ func (w *Worker) Sample(ctx context.Context) (*SampleBatch, error) {
 			b.Rewards[k+i] = float32(s.Rewards[i])
 			b.Terminated[k+i] = s.Terminated[i]
 			b.Truncated[k+i] = s.Truncated[i]
+			w.metrics.step(i, s.Infos[i])
 			if s.FinalObs[i] == nil {
 				continue
 			}
-			b.FinalObs = append(b.FinalObs, FinalObs{Index: k + i, Obs: slices.Clone(s.FinalObs[i])})
+			final := see(s.FinalObs[i], w.normFinal)
+			b.FinalObs = append(b.FinalObs, FinalObs{Index: k + i, Obs: slices.Clone(final)})
 			if s.Truncated[i] && !s.Terminated[i] {
-				w.policy.Values(s.FinalObs[i], 1, w.boot)
+				w.policy.Values(final, 1, w.boot)
 				b.BootstrapValues[k+i] = w.boot[0]
 			}
 		}
 		for _, ep := range s.Episodes {
-			b.Episodes = append(b.Episodes, EpisodeStats{Worker: w.index, Env: ep.EnvIndex, Step: t, Return: ep.Return, Length: ep.Length})
+			b.Episodes = append(b.Episodes, EpisodeStats{Worker: w.index, Env: ep.EnvIndex, Step: t, Return: ep.Return, Length: ep.Length, Metrics: w.metrics.finish(ep.EnvIndex)})
 		}
 	}
-	b.LastObs = slices.Clone(w.venv.Obs())
+	b.LastObs = slices.Clone(see(w.venv.Obs(), w.normObs))
 	w.policy.Values(b.LastObs, N, b.LastValues)
 	return b, nil
 }
@@ -215,3 +334,37 @@ func (w *Worker) Close() error { return w.venv.Close() }
 
 // ErrClosed is returned by a Fleet used after Close.
 var ErrClosed = errors.New("fleet closed")
+
+func grow(x []float32, n int) []float32 {
+	if cap(x) < n {
+		return make([]float32, n)
+	}
+	return x[:n]
+}
+
+// NewObsNorm returns the initial observation-normalisation statistics for
+// dim-sized observations when specs has a normalize_observation entry
+// (its clip and epsilon options applied), else nil.
+func NewObsNorm(specs []envs.WrapperSpec, dim int) (*policy.ObsNorm, error) {
+	s, ok := ObsNormWrapper(specs)
+	if !ok {
+		return nil, nil
+	}
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	clip, err := envs.FloatOption(s.Options, "clip", envs.DefaultNormalizeClip)
+	if err != nil {
+		return nil, err
+	}
+	eps, err := envs.FloatOption(s.Options, "epsilon", envs.DefaultNormalizeEpsilon)
+	if err != nil {
+		return nil, err
+	}
+	n := policy.NewObsNorm(dim, clip)
+	n.Epsilon = eps
+	if clip == 0 {
+		n.Clip = math.Inf(1) // clip 0: no clipping
+	}
+	return n, nil
+}

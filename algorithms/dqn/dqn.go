@@ -31,6 +31,12 @@ type Setup struct {
 	// EnvID and EnvOptions name the env every worker makes.
 	EnvID      string
 	EnvOptions envs.Options
+	// Wrappers wrap every env (rollout.WorkerSpec.Wrappers); a
+	// normalize_observation entry turns on observation normalisation with
+	// statistics merged here and broadcast with the weights.
+	Wrappers []envs.WrapperSpec
+	// Metrics are custom episode metrics read from step info.
+	Metrics []rollout.MetricSpec
 	// Seed is the run seed; weights, replay sampling and every worker derive from it.
 	Seed uint64
 	// Model is the Q-network's shape (its hidden layers and activation).
@@ -118,6 +124,7 @@ func New(cfg Config, s Setup) (*DQN, error) {
 		rng:    envs.NewRNG(s.Seed, 0xd9a),
 		window: algorithms.NewEpisodeWindow(100),
 	}
+	d.window.SetMetricNames(algorithms.MetricNames(s.Metrics))
 	if cfg.Prioritized {
 		d.per = NewPrioritized(cfg.BufferSize, cfg.Alpha, cfg.PriorityEps)
 	}
@@ -131,6 +138,9 @@ func New(cfg Config, s Setup) (*DQN, error) {
 
 	w := spec.Init(envs.NewRand(s.Seed, 0x1417))
 	w.Version = 1
+	if w.ObsNorm, err = rollout.NewObsNorm(s.Wrappers, spec.ObsDim); err != nil {
+		return nil, fmt.Errorf("dqn: %w", err)
+	}
 	if d.loss, err = buildLoss(w, spec, m, cfg); err != nil {
 		return nil, fmt.Errorf("dqn: loss: %w", err)
 	}
@@ -161,8 +171,12 @@ func New(cfg Config, s Setup) (*DQN, error) {
 	return d, nil
 }
 
+func (s Setup) workerSpec() rollout.WorkerSpec {
+	return rollout.WorkerSpec{EnvID: s.EnvID, EnvOptions: s.EnvOptions, Wrappers: s.Wrappers, Metrics: s.Metrics, Seed: s.Seed}
+}
+
 func qSpec(s Setup, dueling bool) (policy.QSpec, error) {
-	env, err := envs.Make(s.EnvID, s.EnvOptions)
+	env, err := rollout.MakeEnv(s.workerSpec())
 	if err != nil {
 		return policy.QSpec{}, err
 	}
@@ -180,8 +194,7 @@ func qSpec(s Setup, dueling bool) (policy.QSpec, error) {
 
 func localFleet(s Setup) rollout.NewFleetFunc {
 	return func(fs rollout.FleetSpec, w *policy.Weights) (rollout.Fleet, error) {
-		ws := rollout.WorkerSpec{EnvID: s.EnvID, EnvOptions: s.EnvOptions, Seed: s.Seed}
-		return rollout.NewLocalFleet(s.Rollout, ws, func() (rollout.Policy, error) {
+		return rollout.NewLocalFleet(s.Rollout, s.workerSpec(), func() (rollout.Policy, error) {
 			return policy.NewEpsilonGreedy(fs.Policy.Q, w)
 		})
 	}
@@ -205,6 +218,16 @@ func (d *DQN) Train(ctx context.Context) (algorithms.Result, error) {
 		n += b.Len()
 	}
 	d.window.AddBatches(batches)
+	// Observation normalisation: merge every fragment's raw statistics,
+	// in batch order, for the next broadcast.
+	if norm := d.learner.Weights().ObsNorm; norm != nil {
+		for _, b := range batches {
+			if b.ObsStats == nil {
+				return algorithms.Result{}, fmt.Errorf("dqn: iteration %d: batch %s has no observation statistics", d.iteration, b.ID)
+			}
+			norm.Merge(b.ObsStats)
+		}
+	}
 
 	// --- Replay: each env's steps become n-step transitions.
 	for _, b := range batches {

@@ -1,6 +1,7 @@
 // Package ppo is Proximal Policy Optimization (Schulman et al. 2017,
-// arXiv:1707.06347) for discrete actions, as CleanRL's ppo.py implements
-// it, on rlgo's fleet and learner. The file reads top to bottom like
+// arXiv:1707.06347) as CleanRL's ppo.py (discrete actions, a categorical
+// policy) and ppo_continuous_action.py (Box actions, a diagonal Gaussian
+// with a state-independent log σ) implement it, on rlgo's fleet and learner. The file reads top to bottom like
 // ppo.py: setup → rollout → advantages (GAE) → loss → update → broadcast →
 // metrics.
 //
@@ -30,6 +31,13 @@ type Setup struct {
 	// EnvID and EnvOptions name the env every worker makes.
 	EnvID      string
 	EnvOptions envs.Options
+	// Wrappers wrap every env (rollout.WorkerSpec.Wrappers); a
+	// normalize_observation entry turns on observation normalisation with
+	// statistics merged here from every fragment and broadcast with the
+	// weights (policy.ObsNorm).
+	Wrappers []envs.WrapperSpec
+	// Metrics are custom episode metrics read from step info.
+	Metrics []rollout.MetricSpec
 	// Seed is the run seed; weights, shuffling and every worker derive from it.
 	Seed uint64
 	// Model is the actor and critic network shape.
@@ -63,6 +71,7 @@ type PPO struct {
 	// The flattened train batch (b_obs, b_actions, ... in ppo.py).
 	bObs                            []float32
 	bActions                        []int32
+	bContActions                    []float32 // [batch, ActionDim] for a Box action space
 	bLogProbs, bAdvantages, bReturn []float32
 	bValues                         []float32
 	perm                            []int
@@ -99,8 +108,12 @@ func New(cfg Config, s Setup) (*PPO, error) {
 		rng:    envs.NewRNG(s.Seed, 0x9909),
 		window: algorithms.NewEpisodeWindow(100),
 	}
+	p.window.SetMetricNames(algorithms.MetricNames(s.Metrics))
 	w := spec.Init(envs.NewRand(s.Seed, 0x1417))
 	w.Version = 1
+	if w.ObsNorm, err = rollout.NewObsNorm(s.Wrappers, spec.ObsDim); err != nil {
+		return nil, fmt.Errorf("ppo: %w", err)
+	}
 	if p.learner, p.losses, err = newLearner(w, spec, batch/cfg.Minibatches, cfg, s.Device); err != nil {
 		return nil, fmt.Errorf("ppo: %w", err)
 	}
@@ -119,7 +132,11 @@ func New(cfg Config, s Setup) (*PPO, error) {
 		return nil, fmt.Errorf("ppo: initial weights: %w", err)
 	}
 	p.bObs = make([]float32, batch*spec.ObsDim)
-	p.bActions = make([]int32, batch)
+	if spec.Continuous() {
+		p.bContActions = make([]float32, batch*spec.ActionDim)
+	} else {
+		p.bActions = make([]int32, batch)
+	}
 	p.bLogProbs = make([]float32, batch)
 	p.bAdvantages = make([]float32, batch)
 	p.bReturn = make([]float32, batch)
@@ -132,8 +149,12 @@ func New(cfg Config, s Setup) (*PPO, error) {
 	return p, nil
 }
 
+func (s Setup) workerSpec() rollout.WorkerSpec {
+	return rollout.WorkerSpec{EnvID: s.EnvID, EnvOptions: s.EnvOptions, Wrappers: s.Wrappers, Metrics: s.Metrics, Seed: s.Seed}
+}
+
 func actorCriticSpec(s Setup) (policy.ActorCriticSpec, error) {
-	env, err := envs.Make(s.EnvID, s.EnvOptions)
+	env, err := rollout.MakeEnv(s.workerSpec())
 	if err != nil {
 		return policy.ActorCriticSpec{}, err
 	}
@@ -142,16 +163,18 @@ func actorCriticSpec(s Setup) (policy.ActorCriticSpec, error) {
 	if !ok {
 		return policy.ActorCriticSpec{}, fmt.Errorf("env %s: observation space %v is not a Box", s.EnvID, env.ObservationSpace())
 	}
-	disc, ok := env.ActionSpace().(envs.Discrete)
-	if !ok {
-		return policy.ActorCriticSpec{}, fmt.Errorf("env %s: action space %v: this PPO supports Discrete actions only", s.EnvID, env.ActionSpace())
+	switch a := env.ActionSpace().(type) {
+	case envs.Discrete:
+		return policy.ActorCriticSpec{ObsDim: box.Size(), NumActions: a.N, Model: s.Model}, nil
+	case *envs.Box:
+		return policy.ActorCriticSpec{ObsDim: box.Size(), ActionDim: a.Size(), Model: s.Model}, nil
 	}
-	return policy.ActorCriticSpec{ObsDim: box.Size(), NumActions: disc.N, Model: s.Model}, nil
+	return policy.ActorCriticSpec{}, fmt.Errorf("env %s: action space %v: PPO acts in Discrete and Box spaces", s.EnvID, env.ActionSpace())
 }
 
 func localFleet(s Setup) func(policy.ActorCriticSpec, *policy.Weights) (rollout.Fleet, error) {
 	return func(spec policy.ActorCriticSpec, w *policy.Weights) (rollout.Fleet, error) {
-		ws := rollout.WorkerSpec{EnvID: s.EnvID, EnvOptions: s.EnvOptions, Seed: s.Seed}
+		ws := s.workerSpec()
 		return rollout.NewLocalFleet(s.Rollout, ws, func() (rollout.Policy, error) {
 			return policy.NewActorCritic(spec, w)
 		})
@@ -185,6 +208,16 @@ func (p *PPO) Train(ctx context.Context) (algorithms.Result, error) {
 	}
 	p.envSteps += int64(n)
 	p.window.AddBatches(batches)
+	// Observation normalisation: merge the raw statistics of every
+	// fragment, in batch order, for the next broadcast.
+	if norm := p.learner.Weights().ObsNorm; norm != nil {
+		for _, b := range batches {
+			if b.ObsStats == nil {
+				return algorithms.Result{}, fmt.Errorf("ppo: iteration %d: batch %s has no observation statistics", p.iteration, b.ID)
+			}
+			norm.Merge(b.ObsStats)
+		}
+	}
 
 	// --- Advantages: GAE(γ, λ) per fragment (detail 5), flattened in batch order.
 	off := 0
@@ -194,7 +227,11 @@ func (p *PPO) Train(ctx context.Context) (algorithms.Result, error) {
 			p.bReturn[off+k] = p.bAdvantages[off+k] + b.Values[k]
 		}
 		copy(p.bObs[off*p.spec.ObsDim:], b.Obs)
-		copy(p.bActions[off:], b.Actions)
+		if p.spec.Continuous() {
+			copy(p.bContActions[off*p.spec.ActionDim:], b.ContinuousActions)
+		} else {
+			copy(p.bActions[off:], b.Actions)
+		}
 		copy(p.bLogProbs[off:], b.LogProbs)
 		copy(p.bValues[off:], b.Values)
 		off += b.Len()
@@ -305,6 +342,9 @@ type lossGraph struct {
 	loss  *gorgonia.Node
 
 	obs, actionsOneHot, oldLogProbs, advantages, returns, oldValues *learner.Input
+	// actions are the sampled actions [m, ActionDim] of a Gaussian policy
+	// (actionsOneHot is then nil).
+	actions *learner.Input
 
 	// clip is ε; denom divides the sums (the minibatch size).
 	clip, entCoeff, vfCoeff float64
@@ -316,7 +356,8 @@ type lossGraph struct {
 	newLogProbs                    []float32
 	policyLoss, valueLoss, entropy float64
 
-	pcache policyRows // policyTerm's forward terms, for its backward
+	pcache policyRows   // policyTerm's forward terms, for its backward
+	gcache gaussianRows // the Gaussian policy's
 }
 
 // lossShards is how many parts each minibatch is split into, one learner
@@ -391,7 +432,11 @@ func buildLossOn(gr *learner.Graph, spec policy.ActorCriticSpec, m, denom int, c
 		clip: cfg.Clip, denom: float64(denom), newLogProbs: make([]float32, m),
 	}
 	l.obs = gr.Input("obs", m, spec.ObsDim)
-	l.actionsOneHot = gr.Input("actions_onehot", m, spec.NumActions)
+	if spec.Continuous() {
+		l.actions = gr.Input("actions", m, spec.ActionDim)
+	} else {
+		l.actionsOneHot = gr.Input("actions_onehot", m, spec.NumActions)
+	}
 	l.oldLogProbs = gr.Input("old_logp", m)
 	l.advantages = gr.Input("advantages", m)
 	l.returns = gr.Input("returns", m)
@@ -401,7 +446,12 @@ func buildLossOn(gr *learner.Graph, spec policy.ActorCriticSpec, m, denom int, c
 	if err != nil {
 		return nil, err
 	}
-	pol, err := learner.Scalar("ppo_policy", l.policyTerm, 0, logits, l.actionsOneHot.Node, l.oldLogProbs.Node, l.advantages.Node)
+	var pol *gorgonia.Node
+	if spec.Continuous() {
+		pol, err = l.gaussianLoss(gr, logits)
+	} else {
+		pol, err = learner.Scalar("ppo_policy", l.policyTerm, 0, logits, l.actionsOneHot.Node, l.oldLogProbs.Node, l.advantages.Node)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -542,6 +592,147 @@ func resize(x []float64, n int) []float64 {
 		return make([]float64, n)
 	}
 	return x[:n]
+}
+
+// gaussianLoss is the policy term for a diagonal Gaussian π(a|s) =
+// N(μ(s), diag(σ²)) with σ = exp(log σ) a parameter
+// (ppo_continuous_action.py):
+//
+//	log π(a|s) = Σ_j −½z_j² − log σ_j − ½ log 2π,  z_j = (a_j − μ_j)/σ_j
+//	H[π]       = Σ_j ½ + ½ log 2π + log σ_j
+//
+// and the same clipped surrogate as the categorical policyTerm. A Scalar
+// node carries its gradient into one input, and this term has two
+// (μ from the actor network and the log σ parameter), so it is two nodes
+// over the same inputs: the first has the term's value and ∂/∂μ, the
+// second the value 0 and ∂/∂log σ. Their sum is the term, with its full
+// gradient:
+//
+//	∂L_i/∂μ_j     = ∂L^CLIP_i/∂log π · z_j/σ_j
+//	∂L_i/∂log σ_j = ∂L^CLIP_i/∂log π · (z_j² − 1) − c_ent
+func (l *lossGraph) gaussianLoss(gr *learner.Graph, mean *gorgonia.Node) (*gorgonia.Node, error) {
+	logStd := gr.Param(policy.LogStdName)
+	if logStd == nil {
+		return nil, fmt.Errorf("no %s parameter", policy.LogStdName)
+	}
+	in := []*gorgonia.Node{mean, logStd, l.actions.Node, l.oldLogProbs.Node, l.advantages.Node}
+	muTerm, err := learner.Scalar("ppo_gaussian_mu", l.gaussianMuTerm, 0, in...)
+	if err != nil {
+		return nil, err
+	}
+	sigmaTerm, err := learner.Scalar("ppo_gaussian_logstd", l.gaussianLogStdTerm, 1, in...)
+	if err != nil {
+		return nil, err
+	}
+	return gorgonia.Add(muTerm, sigmaTerm)
+}
+
+// gaussianMuTerm is Σ_i (L^CLIP_i − c_ent·H_i) / denom over in = (μ [m,A],
+// log σ [1,A], a [m,A], log π_old [m], A [m]), with its gradient in μ.
+func (l *lossGraph) gaussianMuTerm(in [][]float32, grad []float32) float32 {
+	g := l.gaussRows(in, grad != nil)
+	if grad == nil {
+		copy(l.newLogProbs, g.lp)
+		l.policyLoss, l.entropy = g.pgSum/l.denom, g.hSum/l.denom
+	} else {
+		logStd := in[1]
+		A := len(logStd)
+		for i, dlp := range g.dlp {
+			for j := 0; j < A; j++ {
+				grad[i*A+j] = float32(dlp * g.z[i*A+j] / math.Exp(float64(logStd[j])) / l.denom)
+			}
+		}
+	}
+	return float32((g.pgSum - l.entCoeff*g.hSum) / l.denom)
+}
+
+// gaussianLogStdTerm is 0, with the gradient in log σ of gaussianMuTerm's
+// value.
+func (l *lossGraph) gaussianLogStdTerm(in [][]float32, grad []float32) float32 {
+	if grad == nil {
+		return 0
+	}
+	g := l.gaussRows(in, true)
+	A := len(grad)
+	sums := make([]float64, A)
+	for i, dlp := range g.dlp {
+		for j := 0; j < A; j++ {
+			z := g.z[i*A+j]
+			sums[j] += dlp*(z*z-1) - l.entCoeff
+		}
+	}
+	for j := range grad {
+		grad[j] = float32(sums[j] / l.denom)
+	}
+	return 0
+}
+
+// gaussianRows are the Gaussian policy's per-row terms for the inputs in (copied).
+type gaussianRows struct {
+	in          [5][]float32
+	clip        float64
+	z, dlp      []float64 // [m,A] standardised actions, [m] ∂L^CLIP/∂log π(a)
+	lp          []float32 // [m] log π(a)
+	pgSum, hSum float64
+}
+
+// gaussRows returns the rows for in, computing them unless reuse is set
+// and they were computed from equal inputs.
+func (l *lossGraph) gaussRows(in [][]float32, reuse bool) *gaussianRows {
+	g := &l.gcache
+	if reuse && g.clip == l.clip && g.in[0] != nil {
+		same := true
+		for i := range g.in {
+			same = same && slices.Equal(g.in[i], in[i])
+		}
+		if same {
+			return g
+		}
+	}
+	mu, logStd, act, oldLogp, adv := in[0], in[1], in[2], in[3], in[4]
+	for i := range g.in {
+		g.in[i] = append(g.in[i][:0], in[i]...)
+	}
+	g.clip = l.clip
+	m, A := len(oldLogp), len(logStd)
+	g.z, g.dlp = resize(g.z, m*A), resize(g.dlp, m)
+	if cap(g.lp) < m {
+		g.lp = make([]float32, m)
+	}
+	g.lp = g.lp[:m]
+	var logStdSum float64
+	for _, ls := range logStd {
+		logStdSum += float64(ls)
+	}
+	halfLog2Pi := 0.5 * math.Log(2*math.Pi)
+	h := float64(A)*(0.5+halfLog2Pi) + logStdSum // the same for every row
+	lo, hi := 1-l.clip, 1+l.clip
+	g.pgSum, g.hSum = 0, 0
+	for i := 0; i < m; i++ {
+		lp := -logStdSum - float64(A)*halfLog2Pi
+		for j := 0; j < A; j++ {
+			z := (float64(act[i*A+j]) - float64(mu[i*A+j])) / math.Exp(float64(logStd[j]))
+			g.z[i*A+j] = z
+			lp -= 0.5 * z * z
+		}
+		A_ := float64(adv[i])
+		ratio := math.Exp(lp - float64(oldLogp[i]))
+		pg1 := -A_ * ratio
+		pg2 := -A_ * math.Min(math.Max(ratio, lo), hi)
+		var dlp float64
+		if pg1 > pg2 {
+			g.pgSum += pg1
+			dlp = -A_ * ratio
+		} else {
+			g.pgSum += pg2
+			if ratio >= lo && ratio <= hi {
+				dlp = -A_ * ratio
+			}
+		}
+		g.hSum += h
+		g.dlp[i], g.lp[i] = dlp, float32(lp)
+	}
+	return g
 }
 
 // valueTerm is c_vf·½·Σ_i max((V−R)², (V_clipped−R)²) / denom over
@@ -689,15 +880,21 @@ func (p *PPO) update(lr, clip float64) (updateStats, error) {
 // loadMinibatch writes the rows idx of the train batch into the graph's
 // inputs, normalising advantages over the minibatch (detail 7).
 func (p *PPO) loadMinibatch(idx []int) {
-	d, na := p.spec.ObsDim, p.spec.NumActions
+	d, na, ad := p.spec.ObsDim, p.spec.NumActions, p.spec.ActionDim
 	var mean float64
 	for _, l := range p.losses {
 		rows := idx[:len(l.newLogProbs)]
 		idx = idx[len(rows):]
-		clear(l.actionsOneHot.Data)
+		if l.actionsOneHot != nil {
+			clear(l.actionsOneHot.Data)
+		}
 		for j, k := range rows {
 			copy(l.obs.Data[j*d:(j+1)*d], p.bObs[k*d:(k+1)*d])
-			l.actionsOneHot.Data[j*na+int(p.bActions[k])] = 1
+			if l.actions != nil {
+				copy(l.actions.Data[j*ad:(j+1)*ad], p.bContActions[k*ad:(k+1)*ad])
+			} else {
+				l.actionsOneHot.Data[j*na+int(p.bActions[k])] = 1
+			}
 			l.oldLogProbs.Data[j] = p.bLogProbs[k]
 			l.advantages.Data[j] = p.bAdvantages[k]
 			l.returns.Data[j] = p.bReturn[k]

@@ -163,6 +163,8 @@ func NewAlgorithm(cfg *config.Config, log io.Writer, newFleet rollout.NewFleetFu
 		d, err := dqn.New(cfg.DQN, dqn.Setup{
 			EnvID:      cfg.Env.ID,
 			EnvOptions: cfg.Env.Options,
+			Wrappers:   cfg.Env.WrapperSpecs(),
+			Metrics:    cfg.Env.Metrics,
 			Seed:       cfg.Seed,
 			Model:      cfg.Model,
 			Rollout:    cfg.Rollout,
