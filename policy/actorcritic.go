@@ -14,6 +14,9 @@ type ModelConfig struct {
 	Hidden []int `yaml:"hidden"`
 	// Activation of hidden layers: tanh (default) or relu.
 	Activation Activation `yaml:"activation"`
+	// LogStdInit is the initial log σ of a Gaussian policy (Box action
+	// spaces; SB3's log_std_init). Default 0 (σ = 1, CleanRL).
+	LogStdInit float64 `yaml:"log_std_init,omitempty"`
 }
 
 // DefaultModelConfig returns CleanRL's PPO network: two hidden layers of 64 with tanh.
@@ -33,6 +36,9 @@ func (c ModelConfig) Validate() error {
 	}
 	if err := c.Activation.Validate(); err != nil {
 		return fmt.Errorf("activation: %w", err)
+	}
+	if !(c.LogStdInit >= -20 && c.LogStdInit <= 5) {
+		return fmt.Errorf("log_std_init: want a value in [-20, 5], got %v", c.LogStdInit)
 	}
 	return nil
 }
@@ -86,7 +92,11 @@ func (s ActorCriticSpec) Init(rng *rand.Rand) *Weights {
 	s.Critic().Init(w, rng)
 	if s.Continuous() {
 		// actor_logstd = nn.Parameter(torch.zeros(1, action_dim)): σ = 1.
-		w.Tensors = append(w.Tensors, Tensor{Name: LogStdName, Shape: []int{1, s.ActionDim}, Data: make([]float32, s.ActionDim)})
+		logStd := make([]float32, s.ActionDim)
+		for i := range logStd {
+			logStd[i] = float32(s.Model.LogStdInit)
+		}
+		w.Tensors = append(w.Tensors, Tensor{Name: LogStdName, Shape: []int{1, s.ActionDim}, Data: logStd})
 	}
 	return w
 }
