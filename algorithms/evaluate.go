@@ -14,6 +14,12 @@ type Greedy interface {
 	Greedy(obs []float32, n int, actions []int)
 }
 
+// ContinuousGreedy is a deterministic policy over a Box action space (a
+// Gaussian policy's mean).
+type ContinuousGreedy interface {
+	GreedyContinuous(obs []float32, n int, actions []float32)
+}
+
 // GreedyPolicy is implemented by algorithms that can hand out their current
 // deterministic policy, for evaluation.
 type GreedyPolicy interface {
@@ -31,16 +37,53 @@ type Evaluation struct {
 // resetting episode i with seed+i, so an evaluation is reproducible and
 // never touches the training envs or their random streams.
 func Evaluate(ctx context.Context, id string, opts envs.Options, pol Greedy, episodes int, seed uint64) (*Evaluation, error) {
-	env, err := envs.Make(id, opts)
+	return EvaluateWrapped(ctx, id, opts, nil, pol, episodes, seed)
+}
+
+// EvaluateWrapped is Evaluate on envs wrapped as training's were
+// (env.wrappers), keeping only the wrappers that change what the policy
+// observes or does (frame_stack, clip_action): the policy normalises
+// observations itself with the statistics frozen in its weights, and an
+// evaluation reports the env's own returns, so normalize_observation and
+// the reward wrappers are left out. For a Box action space pol must be a
+// ContinuousGreedy; its actions are clipped to the space's bounds.
+func EvaluateWrapped(ctx context.Context, id string, opts envs.Options, wrappers []envs.WrapperSpec, pol Greedy, episodes int, seed uint64) (*Evaluation, error) {
+	var keep []envs.WrapperSpec
+	for _, w := range wrappers {
+		if w.Name == envs.WrapFrameStack || w.Name == envs.WrapClipAction {
+			keep = append(keep, w)
+		}
+	}
+	env, err := envs.MakeWrapped(id, opts, keep)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: %w", err)
 	}
 	defer env.Close()
-	if _, ok := env.ActionSpace().(envs.Discrete); !ok {
-		return nil, fmt.Errorf("evaluate: %s: only Discrete action spaces are evaluated", id)
+	var act func(obs []float32) envs.Action
+	switch space := env.ActionSpace().(type) {
+	case envs.Discrete:
+		action := make([]int, 1)
+		act = func(obs []float32) envs.Action {
+			pol.Greedy(obs, 1, action)
+			return envs.DiscreteAction(action[0])
+		}
+	case *envs.Box:
+		cg, ok := pol.(ContinuousGreedy)
+		if !ok {
+			return nil, fmt.Errorf("evaluate: %s has a Box action space; policy %T has no continuous actions", id, pol)
+		}
+		a := make([]float32, space.Size())
+		act = func(obs []float32) envs.Action {
+			cg.GreedyContinuous(obs, 1, a)
+			for j := range a {
+				a[j] = min(max(a[j], space.Low[j]), space.High[j])
+			}
+			return envs.Action{Continuous: a}
+		}
+	default:
+		return nil, fmt.Errorf("evaluate: %s: action space %v is neither Discrete nor Box", id, env.ActionSpace())
 	}
 	ev := &Evaluation{}
-	action := make([]int, 1)
 	for ep := 0; ep < episodes; ep++ {
 		obs, _, err := env.Reset(envs.Seed(seed + uint64(ep)))
 		if err != nil {
@@ -52,8 +95,7 @@ func Evaluate(ctx context.Context, id string, opts envs.Options, pol Greedy, epi
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			pol.Greedy(obs, 1, action)
-			r, err := env.Step(envs.DiscreteAction(action[0]))
+			r, err := env.Step(act(obs))
 			if err != nil {
 				return nil, fmt.Errorf("evaluate: episode %d step %d: %w", ep, n, err)
 			}

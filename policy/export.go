@@ -22,11 +22,17 @@ type Exported struct {
 	Kind string `msgpack:"kind"`
 	// EnvID names the env the policy was trained on (informational).
 	EnvID string `msgpack:"env_id"`
-	// ObsLow and ObsHigh are the observation Box's bounds; NumActions is
-	// the Discrete action space's size.
+	// ObsLow and ObsHigh are the observation Box's bounds (of the
+	// observations the policy sees: after env wrappers such as frame_stack,
+	// before normalisation, which the policy applies itself with the
+	// statistics in Weights.ObsNorm); NumActions is the Discrete action
+	// space's size, or 0 for a Box action space with bounds ActionLow and
+	// ActionHigh (a Gaussian actor-critic).
 	ObsLow     []float32   `msgpack:"obs_low"`
 	ObsHigh    []float32   `msgpack:"obs_high"`
 	NumActions int         `msgpack:"num_actions"`
+	ActionLow  []float32   `msgpack:"action_low"`
+	ActionHigh []float32   `msgpack:"action_high"`
 	Model      ModelConfig `msgpack:"model"`
 	// Dueling marks a dueling Q-network.
 	Dueling bool     `msgpack:"dueling"`
@@ -47,6 +53,7 @@ type Policy struct {
 		Greedy(obs []float32, n int, actions []int)
 	}
 	action []int
+	cont   []float32
 }
 
 // Load reads an exported policy file (`rltrain export`).
@@ -68,17 +75,24 @@ func Decode(b []byte) (*Policy, error) {
 	if e.Format != ExportFormat {
 		return nil, fmt.Errorf("load policy: format %d, this build reads %d", e.Format, ExportFormat)
 	}
-	if e.Weights == nil || len(e.ObsLow) == 0 || len(e.ObsLow) != len(e.ObsHigh) || e.NumActions < 1 {
-		return nil, errors.New("load policy: incomplete file (weights, observation bounds or action count missing)")
+	continuous := len(e.ActionLow) > 0
+	if e.Weights == nil || len(e.ObsLow) == 0 || len(e.ObsLow) != len(e.ObsHigh) || (e.NumActions < 1) == !continuous ||
+		len(e.ActionLow) != len(e.ActionHigh) || (continuous && e.Kind != "actor_critic") {
+		return nil, errors.New("load policy: incomplete file (weights, observation bounds, or exactly one of action count and action bounds missing)")
+	}
+	if e.Weights.ObsNorm != nil {
+		if err := e.Weights.ObsNorm.Validate(len(e.ObsLow)); err != nil {
+			return nil, fmt.Errorf("load policy: %w", err)
+		}
 	}
 	if err := e.Weights.Validate(); err != nil {
 		return nil, fmt.Errorf("load policy: %w", err)
 	}
-	p := &Policy{exp: &e, action: make([]int, 1)}
+	p := &Policy{exp: &e, action: make([]int, 1), cont: make([]float32, len(e.ActionLow))}
 	var err error
 	switch e.Kind {
 	case "actor_critic":
-		p.greedy, err = NewActorCritic(ActorCriticSpec{ObsDim: len(e.ObsLow), NumActions: e.NumActions, Model: e.Model}, e.Weights)
+		p.greedy, err = NewActorCritic(ActorCriticSpec{ObsDim: len(e.ObsLow), NumActions: e.NumActions, ActionDim: len(e.ActionLow), Model: e.Model}, e.Weights)
 	case "q":
 		p.greedy, err = NewEpsilonGreedy(QSpec{ObsDim: len(e.ObsLow), NumActions: e.NumActions, Model: e.Model, Dueling: e.Dueling}, e.Weights)
 	default:
@@ -90,14 +104,41 @@ func Decode(b []byte) (*Policy, error) {
 	return p, nil
 }
 
-// Act returns the policy's deterministic action for one observation.
+// Act returns the policy's deterministic action for one observation of a
+// Discrete action space.
 func (p *Policy) Act(obs []float32) (int, error) {
 	if len(obs) != len(p.exp.ObsLow) {
 		return 0, fmt.Errorf("act: observation has %d values, want %d", len(obs), len(p.exp.ObsLow))
 	}
+	if p.Continuous() {
+		return 0, errors.New("act: the policy has continuous actions; use ActContinuous")
+	}
 	p.greedy.Greedy(obs, 1, p.action)
 	return p.action[0], nil
 }
+
+// ActContinuous returns the deterministic action (the Gaussian's mean,
+// clipped to the action bounds) for one observation of a policy with a
+// Box action space. The slice is reused by the next call.
+func (p *Policy) ActContinuous(obs []float32) ([]float32, error) {
+	if len(obs) != len(p.exp.ObsLow) {
+		return nil, fmt.Errorf("act: observation has %d values, want %d", len(obs), len(p.exp.ObsLow))
+	}
+	if !p.Continuous() {
+		return nil, errors.New("act: the policy has discrete actions; use Act")
+	}
+	p.greedy.(*ActorCritic).GreedyContinuous(obs, 1, p.cont)
+	for j := range p.cont {
+		p.cont[j] = min(max(p.cont[j], p.exp.ActionLow[j]), p.exp.ActionHigh[j])
+	}
+	return p.cont, nil
+}
+
+// Continuous reports whether the policy acts in a Box action space.
+func (p *Policy) Continuous() bool { return len(p.exp.ActionLow) > 0 }
+
+// ActionBounds returns the Box action space's bounds (nil for a discrete policy).
+func (p *Policy) ActionBounds() (low, high []float32) { return p.exp.ActionLow, p.exp.ActionHigh }
 
 // EnvID returns the id of the env the policy was trained on.
 func (p *Policy) EnvID() string { return p.exp.EnvID }

@@ -41,12 +41,22 @@ func (s PolicySpec) ObsDim() int {
 	return s.ActorCritic.ObsDim
 }
 
-// NumActions is the size of the policy's discrete action space.
+// NumActions is the size of the policy's discrete action space (0 for a
+// Gaussian actor-critic).
 func (s PolicySpec) NumActions() int {
 	if s.Kind == PolicyQ {
 		return s.Q.NumActions
 	}
 	return s.ActorCritic.NumActions
+}
+
+// ActionDim is the size of the policy's Box action space (0 for a
+// discrete one).
+func (s PolicySpec) ActionDim() int {
+	if s.Kind == PolicyQ {
+		return 0
+	}
+	return s.ActorCritic.ActionDim
 }
 
 // Validate checks the kind and the sizes (a spec may come off the network).
@@ -63,8 +73,11 @@ func (s PolicySpec) Validate() error {
 	if err := m.Validate(); err != nil {
 		return err
 	}
-	if s.ObsDim() <= 0 || s.NumActions() <= 0 {
-		return errors.New("policy sizes must be positive")
+	if s.ObsDim() <= 0 || s.ObsDim() > 1<<20 || s.NumActions() < 0 || s.ActionDim() < 0 || s.NumActions() > 1<<16 || s.ActionDim() > 1<<16 {
+		return errors.New("policy sizes out of range")
+	}
+	if (s.NumActions() > 0) == (s.ActionDim() > 0) {
+		return errors.New("policy needs exactly one of a discrete action count and a continuous action size")
 	}
 	return nil
 }

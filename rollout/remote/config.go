@@ -58,6 +58,9 @@ type Config struct {
 type Run struct {
 	EnvID      string
 	EnvOptions envs.Options
+	// Wrappers and Metrics are env.wrappers and env.metrics (rollout.WorkerSpec).
+	Wrappers []envs.WrapperSpec
+	Metrics  []rollout.MetricSpec
 	// Rollout sizes the iteration: Rollout.Workers fragments of
 	// EnvsPerWorker × FragmentLength steps each.
 	Rollout rollout.Config

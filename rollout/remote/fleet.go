@@ -75,10 +75,11 @@ type Stats struct {
 // Fleet is the learner's rollout.Fleet over remote workers. It is created
 // by Server.NewFleet; its methods are safe for concurrent use.
 type Fleet struct {
-	cfg       Config
-	run       Run
-	learnerID string
-	optsYAML  []byte
+	cfg          Config
+	run          Run
+	learnerID    string
+	optsYAML     []byte
+	wrappersYAML []byte
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced on every change
@@ -134,15 +135,23 @@ func newFleet(cfg Config, run Run, learnerID string) (*Fleet, error) {
 			return nil, fmt.Errorf("remote fleet: env options: %w", err)
 		}
 	}
+	var wrappers []byte
+	if len(run.Wrappers) > 0 {
+		var err error
+		if wrappers, err = yaml.Marshal(run.Wrappers); err != nil {
+			return nil, fmt.Errorf("remote fleet: env wrappers: %w", err)
+		}
+	}
 	return &Fleet{
-		cfg:       cfg,
-		run:       run,
-		learnerID: learnerID,
-		optsYAML:  opts,
-		changed:   make(chan struct{}),
-		members:   map[string]*member{},
-		gone:      map[string]bool{},
-		done:      map[string]uint64{},
+		cfg:          cfg,
+		run:          run,
+		wrappersYAML: wrappers,
+		learnerID:    learnerID,
+		optsYAML:     opts,
+		changed:      make(chan struct{}),
+		members:      map[string]*member{},
+		gone:         map[string]bool{},
+		done:         map[string]uint64{},
 	}, nil
 }
 
@@ -434,6 +443,8 @@ func (f *Fleet) register(ctx context.Context, req *RegisterRequest) (*RegisterRe
 		Learner:         f.learnerID,
 		EnvID:           f.run.EnvID,
 		EnvOptionsYAML:  f.optsYAML,
+		WrappersYAML:    f.wrappersYAML,
+		Metrics:         f.run.Metrics,
 		EnvsPerWorker:   f.run.Rollout.EnvsPerWorker,
 		FragmentLength:  f.run.Rollout.FragmentLength,
 		Seed:            f.run.Seed,
@@ -619,12 +630,25 @@ func (f *Fleet) checkBatch(b *rollout.SampleBatch) error {
 		return fmt.Errorf("shape steps=%d envs=%d obs_dim=%d, want %d, %d, %d", b.Steps, b.NumEnvs, b.ObsDim,
 			f.run.Rollout.FragmentLength, f.run.Rollout.EnvsPerWorker, f.spec.ObsDim())
 	}
+	if b.ActionDim != f.spec.ActionDim() {
+		return fmt.Errorf("action_dim %d, want %d", b.ActionDim, f.spec.ActionDim())
+	}
 	for i, a := range b.Actions {
 		if a < 0 || int(a) >= f.spec.NumActions() {
 			return fmt.Errorf("action %d at index %d is outside [0, %d)", a, i, f.spec.NumActions())
 		}
 	}
-	cols := [][]float32{b.Obs, b.Rewards, b.LogProbs, b.Values, b.BootstrapValues, b.LastObs, b.LastValues}
+	for _, e := range b.Episodes {
+		if len(e.Metrics) != len(f.run.Metrics) {
+			return fmt.Errorf("episode with %d custom metrics, want %d", len(e.Metrics), len(f.run.Metrics))
+		}
+		for _, v := range e.Metrics {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return errors.New("non-finite custom metric")
+			}
+		}
+	}
+	cols := [][]float32{b.Obs, b.Rewards, b.LogProbs, b.Values, b.BootstrapValues, b.LastObs, b.LastValues, b.ContinuousActions}
 	for _, fo := range b.FinalObs {
 		cols = append(cols, fo.Obs)
 	}

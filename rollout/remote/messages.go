@@ -6,7 +6,10 @@ import "github.com/rlgo/rlgo/rollout"
 // worker that speaks another.
 // Version 2: RegisterReply.Spec is a rollout.PolicySpec (actor-critic or
 // ε-greedy Q-network), not an actor-critic spec.
-const ProtocolVersion = 2
+// Version 3: env wrappers and custom metrics in RegisterReply; weights may
+// carry observation-normalisation statistics, which workers must apply,
+// and batches continuous actions and raw observation statistics.
+const ProtocolVersion = 3
 
 // RegisterRequest is a worker joining the learner.
 type RegisterRequest struct {
@@ -31,9 +34,14 @@ type RegisterReply struct {
 	// EnvOptionsYAML is env.options as YAML, so the worker gets exactly
 	// the types the learner read from its config file.
 	EnvOptionsYAML []byte `msgpack:"env_options_yaml"`
-	EnvsPerWorker  int    `msgpack:"envs_per_worker"`
-	FragmentLength int    `msgpack:"fragment_length"`
-	Seed           uint64 `msgpack:"seed"`
+	// WrappersYAML is env.wrappers (a list of envs.WrapperSpec) as YAML,
+	// for the same reason.
+	WrappersYAML []byte `msgpack:"wrappers_yaml"`
+	// Metrics are the custom episode metrics to read from step info.
+	Metrics        []rollout.MetricSpec `msgpack:"metrics"`
+	EnvsPerWorker  int                  `msgpack:"envs_per_worker"`
+	FragmentLength int                  `msgpack:"fragment_length"`
+	Seed           uint64               `msgpack:"seed"`
 
 	// Spec is the policy to act with: policy.ActorCritic, or
 	// policy.EpsilonGreedy taking ε from the weights.

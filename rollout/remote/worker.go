@@ -268,24 +268,40 @@ func rolloutWorker(reg *RegisterReply, pol rollout.Policy, build int) (*rollout.
 			return nil, fmt.Errorf("env options: %w", err)
 		}
 	}
+	var wrappers []envs.WrapperSpec
+	if len(reg.WrappersYAML) > 0 {
+		if err := yaml.Unmarshal(reg.WrappersYAML, &wrappers); err != nil {
+			return nil, fmt.Errorf("env wrappers: %w", err)
+		}
+	}
+	if err := rollout.ValidateMetrics(reg.Metrics); err != nil {
+		return nil, fmt.Errorf("custom metrics: %w", err)
+	}
 	cfg := rollout.Config{Workers: 1, EnvsPerWorker: reg.EnvsPerWorker, FragmentLength: reg.FragmentLength}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	spec := rollout.WorkerSpec{EnvID: reg.EnvID, EnvOptions: opts, Wrappers: wrappers, Metrics: reg.Metrics}
 	// Check the learner's spec against the env before acting with it.
-	env, err := envs.Make(reg.EnvID, opts)
+	env, err := rollout.MakeEnv(spec)
 	if err != nil {
 		return nil, err
 	}
 	box, okBox := env.ObservationSpace().(*envs.Box)
-	disc, okDisc := env.ActionSpace().(envs.Discrete)
-	env.Close()
-	if !okBox || !okDisc || box.Size() != reg.Spec.ObsDim() || disc.N != reg.Spec.NumActions() {
-		return nil, fmt.Errorf("env %s has spaces %v, %v; the learner's policy expects %d observations and %d actions",
-			reg.EnvID, env.ObservationSpace(), env.ActionSpace(), reg.Spec.ObsDim(), reg.Spec.NumActions())
+	okAct := false
+	switch a := env.ActionSpace().(type) {
+	case envs.Discrete:
+		okAct = a.N == reg.Spec.NumActions()
+	case *envs.Box:
+		okAct = a.Size() == reg.Spec.ActionDim()
 	}
-	seed := reg.Seed + uint64(build)*0x9e3779b97f4a7c15
-	return rollout.NewWorker(reg.Index, cfg, rollout.WorkerSpec{EnvID: reg.EnvID, EnvOptions: opts, Seed: seed}, pol)
+	env.Close()
+	if !okBox || !okAct || box.Size() != reg.Spec.ObsDim() {
+		return nil, fmt.Errorf("env %s has spaces %v, %v; the learner's policy expects %d observations and %d discrete actions or %d continuous ones",
+			reg.EnvID, env.ObservationSpace(), env.ActionSpace(), reg.Spec.ObsDim(), reg.Spec.NumActions(), reg.Spec.ActionDim())
+	}
+	spec.Seed = reg.Seed + uint64(build)*0x9e3779b97f4a7c15
+	return rollout.NewWorker(reg.Index, cfg, spec, pol)
 }
 
 // session runs one registration: heartbeats in the background, and the

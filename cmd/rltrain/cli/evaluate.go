@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rlgo/rlgo/algorithms"
-	"github.com/rlgo/rlgo/envs"
 	"github.com/rlgo/rlgo/internal/checkpoint"
 	"github.com/rlgo/rlgo/internal/config"
 	"github.com/rlgo/rlgo/policy"
@@ -127,29 +126,15 @@ func evaluate(ctx context.Context, loc string, episodes int, seed uint64, log io
 	if err != nil {
 		return nil, &exitError{code: ExitError, err: err}
 	}
-	env, err := envs.Make(cfg.Env.ID, cfg.Env.Options)
+	spaces, err := spacesOf(&cfg.Config)
 	if err != nil {
-		return nil, &exitError{code: ExitError, err: err}
+		return nil, &exitError{code: ExitError, err: fmt.Errorf("evaluate: %w", err)}
 	}
-	box, okObs := env.ObservationSpace().(*envs.Box)
-	disc, okAct := env.ActionSpace().(envs.Discrete)
-	env.Close()
-	if !okObs || !okAct {
-		return nil, &exitError{code: ExitError, err: fmt.Errorf("evaluate: %s: want Box observations and Discrete actions", cfg.Env.ID)}
-	}
-	var pol algorithms.Greedy
-	switch cfg.Algorithm {
-	case "ppo":
-		pol, err = policy.NewActorCritic(policy.ActorCriticSpec{ObsDim: box.Size(), NumActions: disc.N, Model: cfg.Model}, w)
-	case "dqn":
-		pol, err = policy.NewEpsilonGreedy(policy.QSpec{ObsDim: box.Size(), NumActions: disc.N, Model: cfg.Model, Dueling: cfg.DQN.Dueling}, w)
-	default:
-		err = fmt.Errorf("evaluate: unknown algorithm %q", cfg.Algorithm)
-	}
+	pol, err := greedyPolicy(&cfg.Config, spaces, w)
 	if err != nil {
-		return nil, &exitError{code: ExitError, err: err}
+		return nil, &exitError{code: ExitError, err: fmt.Errorf("evaluate: %w", err)}
 	}
-	res, err := algorithms.Evaluate(ctx, cfg.Env.ID, cfg.Env.Options, pol, episodes, seed)
+	res, err := algorithms.EvaluateWrapped(ctx, cfg.Env.ID, cfg.Env.Options, cfg.Env.WrapperSpecs(), pol, episodes, seed)
 	if err != nil {
 		code := ExitError
 		if ctx.Err() != nil {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rlgo/rlgo/envs"
 	"github.com/rlgo/rlgo/internal/config"
 	"github.com/rlgo/rlgo/policy"
 )
@@ -42,19 +41,16 @@ Policy.Act, without gorgonia.`,
 			if err != nil {
 				return &exitError{code: ExitError, err: err}
 			}
-			env, err := envs.Make(cfg.Env.ID, cfg.Env.Options)
+			spaces, err := spacesOf(&cfg.Config)
 			if err != nil {
-				return &exitError{code: ExitError, err: err}
-			}
-			box, okObs := env.ObservationSpace().(*envs.Box)
-			disc, okAct := env.ActionSpace().(envs.Discrete)
-			env.Close()
-			if !okObs || !okAct {
-				return &exitError{code: ExitError, err: fmt.Errorf("export: %s: want Box observations and Discrete actions", cfg.Env.ID)}
+				return &exitError{code: ExitError, err: fmt.Errorf("export: %w", err)}
 			}
 			exp := &policy.Exported{
-				EnvID: cfg.Env.ID, ObsLow: box.Low, ObsHigh: box.High, NumActions: disc.N,
+				EnvID: cfg.Env.ID, ObsLow: spaces.obs.Low, ObsHigh: spaces.obs.High, NumActions: spaces.numActions,
 				Model: cfg.Model, Weights: w, Kind: "actor_critic",
+			}
+			if spaces.actions != nil {
+				exp.ActionLow, exp.ActionHigh = spaces.actions.Low, spaces.actions.High
 			}
 			if cfg.Algorithm == "dqn" {
 				exp.Kind, exp.Dueling = "q", cfg.DQN.Dueling
