@@ -13,10 +13,11 @@ package kernels
 // accumulated over k, held in registers) and dot. On amd64 with AVX2+FMA
 // they are assembly; elsewhere plain Go. All matrices are row-major.
 
-// GemmNN sets c[m,n] = a[m,k]·b[k,n] (+ bias broadcast over rows, when
-// bias is not nil). bT is scratch of at least n·k values, used when n is
-// too narrow for rowKernel.
-func GemmNN(m, n, k int, a, b, bias, c, bT []float32) {
+// gemmNNGo is GemmNN on the package's own kernels (AVX2 assembly or Go):
+// c[m,n] = a[m,k]·b[k,n] (+ bias broadcast over rows, when bias is not
+// nil). bT is scratch of at least n·k values, used when n is too narrow
+// for rowKernel.
+func gemmNNGo(m, n, k int, a, b, bias, c, bT []float32) {
 	c = c[:m*n]
 	if bias != nil {
 		for i := 0; i < m; i++ {
@@ -52,17 +53,18 @@ func GemmNN(m, n, k int, a, b, bias, c, bT []float32) {
 	}
 }
 
-// GemmNT sets c[m,k] = a[m,n]·bᵀ for b [k,n], by transposing b into
-// scratch bT (n·k) and running GemmNN.
-func GemmNT(m, n, k int, a, b, c, bT, scratch []float32) {
+// gemmNTGo is GemmNT on the package's own kernels: c[m,k] = a[m,n]·bᵀ for
+// b [k,n], by transposing b into scratch bT (n·k) and running gemmNNGo.
+func gemmNTGo(m, n, k int, a, b, c, bT, scratch []float32) {
 	bT = bT[:n*k]
 	Transpose(b, k, n, bT)
-	GemmNN(m, k, n, a, bT, nil, c, scratch)
+	gemmNNGo(m, k, n, a, bT, nil, c, scratch)
 }
 
-// GemmTN sets c[k,n] = aᵀ·b for a [m,k] and b [m,n], reading a's columns
-// with a stride instead of transposing it. cT (n·k) is scratch for narrow b.
-func GemmTN(m, k, n int, a, b, c, cT []float32) {
+// gemmTNGo is GemmTN on the package's own kernels: c[k,n] = aᵀ·b for
+// a [m,k] and b [m,n], reading a's columns with a stride instead of
+// transposing it. cT (n·k) is scratch for narrow b.
+func gemmTNGo(m, k, n int, a, b, c, cT []float32) {
 	c = c[:k*n]
 	clear(c)
 	if n >= 8 {
