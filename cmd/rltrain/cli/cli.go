@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/rlgo/rlgo/algorithms"
 	"github.com/rlgo/rlgo/envs"
 	_ "github.com/rlgo/rlgo/envs/classic" // the built-in envs
 	"github.com/rlgo/rlgo/internal/config"
@@ -57,11 +58,32 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	return Run(ctx, args, stdout, stderr)
 }
 
+// Options customise the commands for a program that embeds rltrain.
+type Options struct {
+	// Callbacks are called by train and learner runs: on every completed
+	// training episode and at the end of every iteration, where they may
+	// add the custom metrics they declare (custom/<name> columns).
+	Callbacks algorithms.Callbacks
+}
+
+// MainWith is Main with Options, for a program's own rltrain that adds
+// Go callbacks to its runs.
+func MainWith(args []string, stdout, stderr io.Writer, opts Options) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return RunWith(ctx, args, stdout, stderr, opts)
+}
+
 // Run is Main with a caller-supplied context (cancel it to interrupt).
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return RunWith(ctx, args, stdout, stderr, Options{})
+}
+
+// RunWith is Run with Options.
+func RunWith(ctx context.Context, args []string, stdout, stderr io.Writer, opts Options) int {
 	root := newRoot(stdout, stderr)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	err := root.ExecuteContext(context.WithValue(ctx, optionsKey{}, opts))
 	if err == nil {
 		return ExitOK
 	}
@@ -89,6 +111,14 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.AddCommand(newTrain(stdout, stderr), newLearner(stdout, stderr), newWorker(stdout, stderr), newEnvs(stdout), newDevices(stdout, stderr), newReport(stdout, stderr), newEvaluate(stdout, stderr), newExport(stdout, stderr), newCheckEnv(stdout, stderr))
 	return root
+}
+
+// optionsKey carries Options in the commands' context.
+type optionsKey struct{}
+
+func optionsFrom(ctx context.Context) Options {
+	o, _ := ctx.Value(optionsKey{}).(Options)
+	return o
 }
 
 // runFlags are the flags shared by the commands that run training.
@@ -240,6 +270,7 @@ func train(ctx context.Context, path string, f runFlags, stdout, stderr io.Write
 		Out:        f.out,
 		AsTest:     f.asTest,
 		Resume:     f.resume != "",
+		Callbacks:  optionsFrom(ctx).Callbacks,
 		ResumeFrom: f.resumeFrom,
 		Checkpoint: cfg.Checkpoint,
 		Stdout:     stdout,

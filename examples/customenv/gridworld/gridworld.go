@@ -151,16 +151,22 @@ func (g *GridWorld) Step(a envs.Action) (envs.StepResult, error) {
 	case Left:
 		c--
 	}
+	// The step info carries values a config can declare as custom episode
+	// metrics (env.metrics): "bumped" when the move hit a wall or the edge,
+	// "goal" when the agent reached the goal.
+	var info envs.Info
 	if r >= 0 && r < Size && c >= 0 && c < Size && Layout[r][c] != '#' {
 		g.Row, g.Col = r, c
+	} else {
+		info = envs.Info{"bumped": true}
 	}
 	// Reaching the goal is a terminal state of the task: Terminated. The
 	// 100-step limit is not part of the task, so the registry's TimeLimit
 	// reports it as Truncated and learners bootstrap from the last state.
 	if Layout[g.Row][g.Col] == 'G' {
-		return envs.StepResult{Obs: g.observe(), Reward: 1, Terminated: true}, nil
+		return envs.StepResult{Obs: g.observe(), Reward: 1, Terminated: true, Info: envs.Info{"goal": 1.0}}, nil
 	}
-	return envs.StepResult{Obs: g.observe(), Reward: -g.StepCost}, nil
+	return envs.StepResult{Obs: g.observe(), Reward: -g.StepCost, Info: info}, nil
 }
 
 // observe writes the one-hot observation into the env's buffer. The caller

@@ -9,15 +9,35 @@
 //
 // In your own module, copy this file, import your env packages instead
 // and build it with go build -o rltrain .
+//
+// It also adds a Go callback to every train and learner run: the
+// custom/long_episodes column is the share of this iteration's episodes
+// that took more than 20 steps.
 package main
 
 import (
 	"os"
 
+	"github.com/rlgo/rlgo/algorithms"
 	"github.com/rlgo/rlgo/cmd/rltrain/cli"
 	_ "github.com/rlgo/rlgo/examples/customenv/gridworld" // registers GridWorld-v0
 )
 
 func main() {
-	os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr))
+	cb := algorithms.Callbacks{
+		Metrics: []string{"long_episodes"},
+		OnIterationEnd: func(r *algorithms.Result) {
+			if len(r.NewEpisodes) == 0 {
+				return
+			}
+			long := 0
+			for _, ep := range r.NewEpisodes {
+				if ep.Length > 20 {
+					long++
+				}
+			}
+			r.AddCustom("long_episodes", float64(long)/float64(len(r.NewEpisodes)))
+		},
+	}
+	os.Exit(cli.MainWith(os.Args[1:], os.Stdout, os.Stderr, cli.Options{Callbacks: cb}))
 }
