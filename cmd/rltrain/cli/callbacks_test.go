@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/rlgo/rlgo/algorithms"
-	"github.com/rlgo/rlgo/rollout"
 	_ "github.com/rlgo/rlgo/examples/customenv/gridworld" // GridWorld-v0: step info with "bumped" and "goal"
+	"github.com/rlgo/rlgo/rollout"
 )
 
 // TestCustomMetricsAndCallbacks trains the custom-env example config
