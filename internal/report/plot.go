@@ -291,15 +291,15 @@ func returnFigure(groups []*Group, name, x, xLabel, title string) *figure {
 	return &figure{name: name, title: title, plots: [][]*plot.Plot{{p}}, widthPx: ReturnWidthPx, heightPx: ReturnHeightPx}
 }
 
-// panelMetrics are the learner/* columns present in any run, in the
-// first run's column order, then throughput.
+// panelMetrics are the learner/* and custom/* columns present in any run,
+// in the first run's column order, then throughput.
 func panelMetrics(groups []*Group) []string {
 	var names []string
 	seen := map[string]bool{}
 	for _, g := range groups {
 		for _, r := range g.Runs {
 			for _, c := range r.Columns {
-				if strings.HasPrefix(c, "learner/") && !seen[c] {
+				if (strings.HasPrefix(c, "learner/") || strings.HasPrefix(c, "custom/")) && !seen[c] {
 					seen[c] = true
 					names = append(names, c)
 				}
