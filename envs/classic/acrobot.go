@@ -1,9 +1,9 @@
 package classic
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
-	"math/rand/v2"
 
 	"github.com/rlgo/rlgo/envs"
 )
@@ -103,7 +103,7 @@ type Acrobot struct {
 	// the default, as in Gymnasium.
 	NIPSDynamics bool
 
-	rng      *rand.Rand
+	rng      *envs.RNG
 	obs      [6]float32
 	obsSpace *envs.Box
 }
@@ -120,7 +120,7 @@ func NewAcrobot(opts envs.Options) (*Acrobot, error) {
 	for i := range high {
 		low[i] = -high[i]
 	}
-	return &Acrobot{rng: envs.NewRand(0, 0), obsSpace: envs.NewBox(low, high)}, nil
+	return &Acrobot{rng: envs.NewRNG(0, 0), obsSpace: envs.NewBox(low, high)}, nil
 }
 
 // ObservationSpace is Box(6): cos and sin of theta1, cos and sin of theta2,
@@ -135,7 +135,7 @@ func (c *Acrobot) ActionSpace() envs.Space { return envs.Discrete{N: 3} }
 // np_random.uniform(low=-0.1, high=0.1, size=(4,)).astype(np.float32).
 func (c *Acrobot) Reset(seed *uint64) ([]float32, envs.Info, error) {
 	if seed != nil {
-		c.rng = envs.NewRand(*seed, 0)
+		c.rng = envs.NewRNG(*seed, 0)
 	}
 	low, high := acrobotResetLow, acrobotResetHigh
 	for i := range c.State {
@@ -277,3 +277,32 @@ func (c *Acrobot) observe() []float32 {
 
 // Close does nothing.
 func (c *Acrobot) Close() error { return nil }
+
+// Snapshot saves the physical state and the random source
+// (envs.Snapshotter): 4 float64s and the PCG state.
+func (c *Acrobot) Snapshot() ([]byte, error) {
+	rng, err := c.rng.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	var b []byte
+	for _, v := range c.State {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+	}
+	return append(b, rng...), nil
+}
+
+// Restore returns Acrobot to a Snapshot.
+func (c *Acrobot) Restore(b []byte) error {
+	const n = 4*8 + 0
+	if len(b) < n {
+		return fmt.Errorf("Acrobot: restore: snapshot of %d bytes is too short", len(b))
+	}
+	if err := c.rng.UnmarshalBinary(b[n:]); err != nil {
+		return fmt.Errorf("Acrobot: %w", err)
+	}
+	for i := range c.State {
+		c.State[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[i*8:]))
+	}
+	return nil
+}

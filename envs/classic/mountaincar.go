@@ -1,6 +1,7 @@
 package classic
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -58,7 +59,7 @@ type MountainCar struct {
 	// only if the velocity at the goal is at least this.
 	GoalVelocity float64
 
-	rng      *rand.Rand
+	rng      *envs.RNG
 	obs      [2]float32
 	obsSpace *envs.Box
 }
@@ -72,7 +73,7 @@ func NewMountainCar(opts envs.Options) (*MountainCar, error) {
 	}
 	return &MountainCar{
 		GoalVelocity: goalVelocity,
-		rng:          envs.NewRand(0, 0),
+		rng:          envs.NewRNG(0, 0),
 		obsSpace:     mountainCarObsSpace(),
 	}, nil
 }
@@ -110,9 +111,9 @@ func (c *MountainCar) ActionSpace() envs.Space { return envs.Discrete{N: 3} }
 // Reset draws the position uniformly from [-0.6, -0.4) and sets the velocity to 0.
 func (c *MountainCar) Reset(seed *uint64) ([]float32, envs.Info, error) {
 	if seed != nil {
-		c.rng = envs.NewRand(*seed, 0)
+		c.rng = envs.NewRNG(*seed, 0)
 	}
-	c.State = [2]float64{mountainCarUniform(c.rng), 0}
+	c.State = [2]float64{mountainCarUniform(c.rng.Rand), 0}
 	return c.observe(), nil, nil
 }
 
@@ -163,3 +164,32 @@ func (c *MountainCar) observe() []float32 {
 
 // Close does nothing.
 func (c *MountainCar) Close() error { return nil }
+
+// Snapshot saves the physical state and the random source
+// (envs.Snapshotter): 2 float64s and the PCG state.
+func (c *MountainCar) Snapshot() ([]byte, error) {
+	rng, err := c.rng.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	var b []byte
+	for _, v := range c.State {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+	}
+	return append(b, rng...), nil
+}
+
+// Restore returns MountainCar to a Snapshot.
+func (c *MountainCar) Restore(b []byte) error {
+	const n = 2*8 + 0
+	if len(b) < n {
+		return fmt.Errorf("MountainCar: restore: snapshot of %d bytes is too short", len(b))
+	}
+	if err := c.rng.UnmarshalBinary(b[n:]); err != nil {
+		return fmt.Errorf("MountainCar: %w", err)
+	}
+	for i := range c.State {
+		c.State[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[i*8:]))
+	}
+	return nil
+}

@@ -1,9 +1,9 @@
 package classic
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
-	"math/rand/v2"
 
 	"github.com/rlgo/rlgo/envs"
 )
@@ -59,7 +59,7 @@ type MountainCarContinuous struct {
 	// only if the velocity at the goal is at least this.
 	GoalVelocity float64
 
-	rng      *rand.Rand
+	rng      *envs.RNG
 	obs      [2]float32
 	obsSpace *envs.Box
 	actSpace *envs.Box
@@ -74,7 +74,7 @@ func NewMountainCarContinuous(opts envs.Options) (*MountainCarContinuous, error)
 	}
 	return &MountainCarContinuous{
 		GoalVelocity: goalVelocity,
-		rng:          envs.NewRand(0, 0),
+		rng:          envs.NewRNG(0, 0),
 		obsSpace:     mountainCarObsSpace(),
 		actSpace:     envs.UniformBox(1, float32(mccMinAction), float32(mccMaxAction)),
 	}, nil
@@ -90,9 +90,9 @@ func (c *MountainCarContinuous) ActionSpace() envs.Space { return c.actSpace }
 // Reset draws the position uniformly from [-0.6, -0.4) and sets the velocity to 0.
 func (c *MountainCarContinuous) Reset(seed *uint64) ([]float32, envs.Info, error) {
 	if seed != nil {
-		c.rng = envs.NewRand(*seed, 0)
+		c.rng = envs.NewRNG(*seed, 0)
 	}
-	c.State = [2]float64{mountainCarUniform(c.rng), 0}
+	c.State = [2]float64{mountainCarUniform(c.rng.Rand), 0}
 	c.Float32State = false
 	return c.observe(), nil, nil
 }
@@ -225,3 +225,38 @@ func (c *MountainCarContinuous) observe() []float32 {
 
 // Close does nothing.
 func (c *MountainCarContinuous) Close() error { return nil }
+
+// Snapshot saves the physical state and the random source
+// (envs.Snapshotter): 2 float64s, a flag and the PCG state.
+func (c *MountainCarContinuous) Snapshot() ([]byte, error) {
+	rng, err := c.rng.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	var b []byte
+	for _, v := range c.State {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+	}
+	if c.Float32State {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	return append(b, rng...), nil
+}
+
+// Restore returns MountainCarContinuous to a Snapshot.
+func (c *MountainCarContinuous) Restore(b []byte) error {
+	const n = 2*8 + 1
+	if len(b) < n {
+		return fmt.Errorf("MountainCarContinuous: restore: snapshot of %d bytes is too short", len(b))
+	}
+	if err := c.rng.UnmarshalBinary(b[n:]); err != nil {
+		return fmt.Errorf("MountainCarContinuous: %w", err)
+	}
+	for i := range c.State {
+		c.State[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[i*8:]))
+	}
+	c.Float32State = b[2*8+0] == 1
+	return nil
+}

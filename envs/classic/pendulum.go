@@ -1,9 +1,9 @@
 package classic
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
-	"math/rand/v2"
 
 	"github.com/rlgo/rlgo/envs"
 )
@@ -61,7 +61,7 @@ type Pendulum struct {
 	// G is the gravity, the g option (default 10.0).
 	G float64
 
-	rng      *rand.Rand
+	rng      *envs.RNG
 	obs      [3]float32
 	obsSpace *envs.Box
 	actSpace *envs.Box
@@ -85,7 +85,7 @@ func NewPendulum(opts envs.Options) (*Pendulum, error) {
 	low := []float32{-high[0], -high[1], -high[2]}
 	return &Pendulum{
 		G:        g,
-		rng:      envs.NewRand(0, 0),
+		rng:      envs.NewRNG(0, 0),
 		obsSpace: envs.NewBox(low, high),
 		actSpace: envs.UniformBox(1, float32(-PendulumMaxTorque), float32(PendulumMaxTorque)),
 	}, nil
@@ -101,7 +101,7 @@ func (c *Pendulum) ActionSpace() envs.Space { return c.actSpace }
 // Reset draws theta uniformly from [-pi, pi) and theta_dot from [-1, 1).
 func (c *Pendulum) Reset(seed *uint64) ([]float32, envs.Info, error) {
 	if seed != nil {
-		c.rng = envs.NewRand(*seed, 0)
+		c.rng = envs.NewRNG(*seed, 0)
 	}
 	// high = [pi, 1.0]; low = -high; self.np_random.uniform(low=low, high=high):
 	// low + (high - low) * u for each element in turn.
@@ -173,3 +173,32 @@ func (c *Pendulum) observe() []float32 {
 
 // Close does nothing.
 func (c *Pendulum) Close() error { return nil }
+
+// Snapshot saves the physical state and the random source
+// (envs.Snapshotter): 2 float64s and the PCG state.
+func (c *Pendulum) Snapshot() ([]byte, error) {
+	rng, err := c.rng.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	var b []byte
+	for _, v := range c.State {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+	}
+	return append(b, rng...), nil
+}
+
+// Restore returns Pendulum to a Snapshot.
+func (c *Pendulum) Restore(b []byte) error {
+	const n = 2*8 + 0
+	if len(b) < n {
+		return fmt.Errorf("Pendulum: restore: snapshot of %d bytes is too short", len(b))
+	}
+	if err := c.rng.UnmarshalBinary(b[n:]); err != nil {
+		return fmt.Errorf("Pendulum: %w", err)
+	}
+	for i := range c.State {
+		c.State[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[i*8:]))
+	}
+	return nil
+}
