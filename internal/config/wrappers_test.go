@@ -126,11 +126,11 @@ func TestEnvMetrics(t *testing.T) {
 		want []string // substrings of the message
 	}{
 		{"duplicate name", "env:\n  id: CartPole-v1\n  metrics:\n    - {name: crashes}\n    - {name: crashes, agg: last}\n",
-			[]string{"m.yaml:", "env", `metrics[1].name "crashes" is declared twice`}},
+			[]string{"m.yaml:", "env", "metrics[1].name", `"crashes" is declared twice`}},
 		{"bad name", "env:\n  id: CartPole-v1\n  metrics: [{name: 'a b'}]\n",
-			[]string{"m.yaml:", "env", `metrics[0].name "a b"`}},
+			[]string{"m.yaml:", "env", "metrics[0].name", `"a b"`}},
 		{"unknown aggregation", "env:\n  id: CartPole-v1\n  metrics: [{name: a, agg: max}]\n",
-			[]string{"m.yaml:", "env", `metrics[0].agg "max": want sum or last`}},
+			[]string{"m.yaml:", "env", "metrics[0].agg", `"max"`, "want sum or last"}},
 		{"unknown key", "env:\n  id: CartPole-v1\n  metrics: [{name: a, aggregate: max}]\n",
 			[]string{"m.yaml:3:", `unknown key "aggregate"`}},
 	}
