@@ -207,7 +207,9 @@ type EpisodeStats struct {
 // Gymnasium's RecordEpisodeStatistics: the step that ends an episode
 // (terminated or truncated) carries Info[EpisodeInfoKey] = EpisodeStats.
 // The statistics are of the rewards the wrapped env returns, so put it
-// inside any wrapper that rescales rewards to record the true return.
+// inside any wrapper that rescales rewards to record the true return; an
+// episode record already in the info, from another EpisodeStatistics
+// further in, is kept.
 // The wrapped env's Info map is copied, never modified.
 type EpisodeStatistics struct {
 	Env
@@ -236,7 +238,9 @@ func (e *EpisodeStatistics) Step(a Action) (StepResult, error) {
 	}
 	e.ret += r.Reward
 	e.length++
-	if r.Done() {
+	if _, inner := r.Info[EpisodeInfoKey]; r.Done() && !inner {
+		// An EpisodeStatistics further in (one Wrap put inside reward
+		// wrappers) recorded the env's own return: keep it.
 		info := make(Info, len(r.Info)+1)
 		maps.Copy(info, r.Info)
 		info[EpisodeInfoKey] = EpisodeStats{Return: e.ret, Length: e.length, Time: time.Since(e.start)}

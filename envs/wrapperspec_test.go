@@ -308,6 +308,8 @@ func TestVectorEnvReturnsRawUnderRewardWrappers(t *testing.T) {
 		{"normalize_reward clipped", []envs.WrapperSpec{{Name: envs.WrapNormalizeReward, Options: envs.Options{"gamma": 0.99, "clip": 1}}}},
 		{"transform_reward", []envs.WrapperSpec{{Name: envs.WrapTransformReward, Options: envs.Options{"scale": 0.01}}}},
 		{"clip_action and normalize_reward", []envs.WrapperSpec{{Name: envs.WrapClipAction}, {Name: envs.WrapNormalizeReward}}},
+		// An outer episode_statistics keeps the inner record Wrap inserted.
+		{"normalize_reward then episode_statistics", []envs.WrapperSpec{{Name: envs.WrapNormalizeReward}, {Name: envs.WrapEpisodeStatistics}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

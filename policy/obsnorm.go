@@ -77,8 +77,8 @@ func (n *ObsNorm) Validate(dim int) error {
 	if len(n.Mean) != dim || len(n.Var) != dim {
 		return fmt.Errorf("observation normalisation: %d means and %d variances, want %d", len(n.Mean), len(n.Var), dim)
 	}
-	if !(n.Clip > 0) || !(n.Epsilon >= 0) || !(n.Count >= 0) {
-		return errors.New("observation normalisation: clip must be positive, epsilon and count non-negative")
+	if !(n.Clip > 0) || !(n.Epsilon >= 0) || math.IsInf(n.Epsilon, 0) || !(n.Count >= 0) || math.IsInf(n.Count, 0) {
+		return errors.New("observation normalisation: clip must be positive, epsilon and count finite and non-negative")
 	}
 	for i := range n.Mean {
 		if math.IsNaN(n.Mean[i]) || math.IsInf(n.Mean[i], 0) || !(n.Var[i] >= 0) || math.IsInf(n.Var[i], 0) {

@@ -349,7 +349,6 @@ func TestObsStatsValidateRejects(t *testing.T) {
 // anything into them gives a NaN variance, which every worker would then
 // normalise with.
 func TestObsNormValidateRejectsInfiniteCount(t *testing.T) {
-	t.Skip("BUG: ObsNorm.Validate (policy/obsnorm.go) accepts Count = +Inf (its check is !(n.Count >= 0)); a later Merge gives Var NaN")
 	n := &ObsNorm{Mean: []float64{0}, Var: []float64{1}, Count: math.Inf(1), Clip: 10, Epsilon: 1e-8}
 	if err := n.Validate(1); err == nil {
 		t.Error("ObsNorm.Validate accepted Count = +Inf")

@@ -48,14 +48,14 @@ func ValidateMetrics(specs []MetricSpec) error {
 	for i, m := range specs {
 		m = m.WithDefaults()
 		if !metricName.MatchString(m.Name) {
-			return fmt.Errorf("metrics[%d].name %q: want 1-64 letters, digits, '_', '.' or '-'", i, m.Name)
+			return fmt.Errorf("metrics[%d].name: %q: want 1-64 letters, digits, '_', '.' or '-'", i, m.Name)
 		}
 		if seen[m.Name] {
-			return fmt.Errorf("metrics[%d].name %q is declared twice", i, m.Name)
+			return fmt.Errorf("metrics[%d].name: %q is declared twice", i, m.Name)
 		}
 		seen[m.Name] = true
 		if m.Agg != MetricSum && m.Agg != MetricLast {
-			return fmt.Errorf("metrics[%d].agg %q: want sum or last", i, m.Agg)
+			return fmt.Errorf("metrics[%d].agg: %q: want sum or last", i, m.Agg)
 		}
 	}
 	return nil

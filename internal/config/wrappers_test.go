@@ -153,7 +153,6 @@ func TestEnvMetrics(t *testing.T) {
 // entry is reported at its own line with its own key, as env.wrappers
 // entries are.
 func TestEnvMetricsErrorNamesTheEntry(t *testing.T) {
-	t.Skip("BUG: internal/config/config.go validate: rollout.ValidateMetrics errors go through fieldError(\"env\", …), whose key parsing fails on `metrics[1].name \"crashes\" is declared twice`, so the error points at the env: line with key env")
 	_, err := Parse("m.yaml", []byte("env:\n  id: CartPole-v1\n  metrics:\n    - {name: crashes}\n    - {name: crashes, agg: last}\n"), nil)
 	if err == nil || !strings.HasPrefix(err.Error(), "m.yaml:5: env.metrics[1]") {
 		t.Errorf("Parse = %v; want the prefix m.yaml:5: env.metrics[1]", err)

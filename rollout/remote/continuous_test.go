@@ -243,7 +243,6 @@ func TestCheckBatchContinuous(t *testing.T) {
 // the batch holds: PPO would otherwise fail the whole run on it ("batch
 // has no observation statistics") or merge a skewed count.
 func TestCheckBatchObsStatsMatchTheRun(t *testing.T) {
-	t.Skip("BUG: rollout/remote/fleet.go checkBatch accepts a batch without ObsStats (or with ObsStats.Count != Steps×NumEnvs) in a run with normalize_observation; ppo.Train then fails the run with \"batch ... has no observation statistics\"")
 	run := pendulumRun()
 	s := startBuf(t, fastConfig(), run)
 	spec := policy.ActorCriticSpec{ObsDim: 3, ActionDim: 1, Model: policy.ModelConfig{Hidden: []int{8}, Activation: policy.Tanh}}

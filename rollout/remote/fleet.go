@@ -633,6 +633,14 @@ func (f *Fleet) checkBatch(b *rollout.SampleBatch) error {
 	if b.ActionDim != f.spec.ActionDim() {
 		return fmt.Errorf("action_dim %d, want %d", b.ActionDim, f.spec.ActionDim())
 	}
+	// Observation statistics: exactly the fragment's observations when the
+	// run normalises them (an inflated count would swamp the fleet's), none otherwise.
+	if _, norm := rollout.ObsNormWrapper(f.run.Wrappers); norm != (b.ObsStats != nil) {
+		return fmt.Errorf("observation statistics present = %v, want %v (normalize_observation)", b.ObsStats != nil, norm)
+	}
+	if b.ObsStats != nil && b.ObsStats.Count != float64(b.Len()) {
+		return fmt.Errorf("observation statistics of %v observations, want %d", b.ObsStats.Count, b.Len())
+	}
 	for i, a := range b.Actions {
 		if a < 0 || int(a) >= f.spec.NumActions() {
 			return fmt.Errorf("action %d at index %d is outside [0, %d)", a, i, f.spec.NumActions())
