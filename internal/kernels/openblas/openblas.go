@@ -32,8 +32,9 @@ func init() {
 // Threads returns the number of threads OpenBLAS uses.
 func Threads() int { return int(C.openblas_get_num_threads()) }
 
-// SetThreads sets the number of threads OpenBLAS uses from now on.
-func SetThreads(n int) { C.openblas_set_num_threads(C.int(n)) }
+// SetThreads sets the number of threads OpenBLAS uses from now on (at
+// least 1).
+func SetThreads(n int) { C.openblas_set_num_threads(C.int(max(n, 1))) }
 
 // Config returns OpenBLAS's build description (version, core, threading).
 func Config() string { return C.GoString(C.openblas_get_config()) }
