@@ -143,7 +143,7 @@ func TestRunCallbackErrors(t *testing.T) {
 		cb   algorithms.Callbacks
 		want string
 	}{
-		{"bad name", algorithms.Callbacks{Metrics: []string{"a b"}}, `callbacks: metrics[0].name "a b"`},
+		{"bad name", algorithms.Callbacks{Metrics: []string{"a b"}}, `callbacks: metrics[0].name: "a b"`},
 		{"twice", algorithms.Callbacks{Metrics: []string{"a", "a"}}, "declared twice"},
 		{"clash with env.metrics", algorithms.Callbacks{Metrics: []string{"fuel"}}, `"fuel" is already declared in env.metrics`},
 		{"undeclared", algorithms.Callbacks{OnIterationEnd: func(r *algorithms.Result) { r.AddCustom("x", 1) }}, `custom metric "custom/x" is not declared`},
