@@ -224,9 +224,7 @@ func activate(act policy.Activation, x []float32) {
 	case policy.Tanh:
 		kernels.TanhInPlace(x)
 	case policy.ReLU:
-		for i, v := range x {
-			x[i] = max(v, 0)
-		}
+		kernels.ReLUInPlace(x)
 	}
 }
 
@@ -251,13 +249,7 @@ func activationGradOp(act policy.Activation) *f32Op {
 		case policy.Tanh:
 			kernels.TanhGrad(out, y, g)
 		case policy.ReLU:
-			for i, v := range y {
-				if v > 0 {
-					out[i] = g[i]
-				} else {
-					out[i] = 0
-				}
-			}
+			kernels.ReLUGrad(out, y, g)
 		}
 	}
 	return op

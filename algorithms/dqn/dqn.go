@@ -626,81 +626,111 @@ func (d *DQN) updateTarget() {
 	}
 }
 
-// nextQGraph is a forward-only gorgonia graph that evaluates Q(s', ·) on
-// a minibatch of next observations with the target network and, for
-// double Q-learning, the online network. It runs on the learner's kernels
-// (much faster than gonum's pure-Go sgemm at these sizes); target and
-// online share storage with the graph's parameter nodes, so writing them
-// updates the graph.
+// nextQGraph evaluates Q(s', ·) on a minibatch of next observations with
+// the target network, and with the online network too for double
+// Q-learning. It is forward-only, so it runs in pure Go (policy.QNetwork,
+// the same kernels as the learner's Dense nodes, bit for bit) rather than
+// on a gorgonia tape machine, whose every RunAll hands the work to another
+// OS thread and back (a quarter of a zoo-settings gradient step).
 type nextQGraph struct {
-	vm               gorgonia.VM
-	nextObs          *learner.Input
-	target, online   *policy.Weights // online is nil without double Q-learning
-	qTarget, qOnline *learner.Output
+	nextObs    *learner.Input // [m, ObsDim]; only its Data is used
+	target     *policy.Weights
+	qt, qo     *nextQ // qo is nil without double Q-learning
+	m          int
+	qTargetBuf []float32
 }
 
-// targetPrefix names the target network's tensors in the next-Q graph.
-const targetPrefix = "target/"
+// nextQ is policy.QNetwork computing the dueling aggregation as the loss
+// graph's qGraph does, V·1 + A·(I − 1/n) (the matrix products' order of
+// float32 additions), so that targets are bit for bit those of a graph.
+type nextQ struct {
+	spec              policy.QSpec
+	net               *policy.QNetwork
+	torso, value, adv *policy.Forward
+	q                 []float32
+}
 
-// buildNextQ builds the graph for minibatches of m with both networks
-// initialised to w.
-func buildNextQ(w *policy.Weights, spec policy.QSpec, m int, double bool) (nextQGraph, error) {
-	var n nextQGraph
-	all := &policy.Weights{}
-	for _, t := range w.Tensors {
-		all.Tensors = append(all.Tensors, policy.Tensor{Name: targetPrefix + t.Name, Shape: t.Shape, Data: t.Data})
-	}
-	if double {
-		all.Tensors = append(all.Tensors, w.Tensors...)
-	}
-	gr := learner.NewGraph(all) // copies all
-	n.nextObs = gr.Input("next_obs", m, spec.ObsDim)
-	qt, err := qGraph(gr, spec, targetPrefix, n.nextObs.Node)
-	if err != nil {
+func newNextQ(spec policy.QSpec, w *policy.Weights) (*nextQ, error) {
+	n := &nextQ{spec: spec}
+	var err error
+	if !spec.Dueling {
+		n.net, err = policy.NewQNetwork(spec, w)
 		return n, err
 	}
-	n.qTarget = gr.Read("q_target", qt)
-	if double {
-		qo, err := qGraph(gr, spec, "", n.nextObs.Node)
-		if err != nil {
-			return n, err
+	if spec.Torso().Layers() > 0 {
+		if n.torso, err = policy.NewForward(spec.Torso(), w); err != nil {
+			return nil, err
 		}
-		n.qOnline = gr.Read("q_online", qo)
 	}
-	// Views of the graph's parameter values, in w's tensor order.
-	view := func(prefix string) *policy.Weights {
-		v := &policy.Weights{}
-		for _, t := range w.Tensors {
-			data := gr.Param(prefix + t.Name).Value().Data().([]float32)
-			v.Tensors = append(v.Tensors, policy.Tensor{Name: t.Name, Shape: t.Shape, Data: data})
-		}
-		return v
+	if n.value, err = policy.NewForward(spec.Value(), w); err != nil {
+		return nil, err
 	}
-	n.target = view(targetPrefix)
-	if double {
-		n.online = view("")
+	if n.adv, err = policy.NewForward(spec.Advantage(), w); err != nil {
+		return nil, err
 	}
-	n.vm = gorgonia.NewTapeMachine(gr.ExprGraph())
 	return n, nil
 }
 
-// run evaluates the graph on nextObs after copying the online network's
-// current weights in (double Q-learning only); the results are
-// [m, NumActions] each, valid until the next run (qOnline nil without double).
-func (n *nextQGraph) run(online *policy.Weights) (qTarget, qOnline []float32, err error) {
-	if n.online != nil {
-		for i := range n.online.Tensors {
-			copy(n.online.Tensors[i].Data, online.Tensors[i].Data)
+// Q returns Q(s, ·) for m observations ([m, NumActions], valid until the next call).
+func (n *nextQ) Q(obs []float32, m int) []float32 {
+	if n.net != nil {
+		return n.net.Q(obs, m)
+	}
+	h := obs
+	if n.torso != nil {
+		h = n.torso.Run(obs, m)
+		policy.Activate(n.spec.Model.Activation, h)
+	}
+	v := n.value.Run(h, m)
+	adv := n.adv.Run(h, m)
+	na := n.spec.NumActions
+	if cap(n.q) < m*na {
+		n.q = make([]float32, m*na)
+	}
+	q := n.q[:m*na]
+	for i := 0; i < m; i++ {
+		row := adv[i*na : (i+1)*na]
+		for j := 0; j < na; j++ {
+			var acc float32
+			for k, a := range row {
+				c := -1 / float32(na)
+				if k == j {
+					c++
+				}
+				acc += a * c
+			}
+			q[i*na+j] = v[i] + acc
 		}
 	}
-	defer n.vm.Reset()
-	if err := n.vm.RunAll(); err != nil {
-		return nil, nil, fmt.Errorf("next-state Q-values: %w", err)
+	return q
+}
+
+// buildNextQ builds the networks for minibatches of m: the target network
+// over a copy of w, the online one (double Q-learning) over w itself.
+func buildNextQ(w *policy.Weights, spec policy.QSpec, m int, double bool) (nextQGraph, error) {
+	n := nextQGraph{nextObs: &learner.Input{Data: make([]float32, m*spec.ObsDim)}, target: w.Clone(), m: m}
+	var err error
+	if n.qt, err = newNextQ(spec, n.target); err != nil {
+		return n, err
 	}
-	if n.online != nil {
-		qOnline = n.qOnline.Values()
+	if double {
+		if n.qo, err = newNextQ(spec, w); err != nil {
+			return n, err
+		}
 	}
-	return n.qTarget.Values(), qOnline, nil
+	return n, nil
+}
+
+// run evaluates the networks on nextObs with the online network's current
+// weights (online must be the weights buildNextQ was given, updated in
+// place by the learner); the results are [m, NumActions] each, valid until
+// the next run (qOnline nil without double Q-learning).
+func (n *nextQGraph) run(*policy.Weights) (qTarget, qOnline []float32, err error) {
+	n.qTargetBuf = append(n.qTargetBuf[:0], n.qt.Q(n.nextObs.Data, n.m)...)
+	if n.qo != nil {
+		qOnline = n.qo.Q(n.nextObs.Data, n.m)
+	}
+	return n.qTargetBuf, qOnline, nil
 }
 
 // broadcast sends the learner's weights, with the next version and the ε
@@ -747,9 +777,6 @@ func (d *DQN) Close() error {
 	}
 	if d.learner != nil {
 		errs = append(errs, d.learner.Close())
-	}
-	if d.next.vm != nil {
-		errs = append(errs, d.next.vm.Close())
 	}
 	return errors.Join(errs...)
 }

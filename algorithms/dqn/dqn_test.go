@@ -180,7 +180,8 @@ var testSpecs = []policy.QSpec{
 
 // TestQForwardMatchesGraph checks that the workers' pure-Go Q-network
 // (policy.QNetwork) computes what the learner's gorgonia graph computes,
-// plain and dueling, on random weights and inputs (within 1e-5).
+// plain and dueling, on random weights and inputs (within 1e-5), and the
+// learner's pure-Go next-state network exactly.
 func TestQForwardMatchesGraph(t *testing.T) {
 	rng := testRand()
 	const m = 7
@@ -208,6 +209,18 @@ func TestQForwardMatchesGraph(t *testing.T) {
 		for i := range want {
 			if d := math.Abs(float64(got[i] - want[i])); d > 1e-5 {
 				t.Errorf("%+v: pure-Go Q[%d] = %v; graph %v (|diff| %g)", spec, i, got[i], want[i], d)
+			}
+		}
+		// The learner's next-state Q-values (TD targets) are computed in
+		// pure Go too, and must be the graph's bit for bit: a seeded run's
+		// trajectory does not depend on which of the two computes them.
+		nq, err := newNextQ(spec, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range nq.Q(x.Data, m) {
+			if math.Float32bits(v) != math.Float32bits(want[i]) {
+				t.Errorf("%+v: next-state Q[%d] = %v; graph %v, want the same bits", spec, i, v, want[i])
 			}
 		}
 		vm.Close()
