@@ -30,6 +30,11 @@ func gemmNNGo(m, n, k int, a, b, bias, c, bT []float32) {
 		a, b = a[:m*k], b[:k*n]
 		i := 0
 		if useAVX2 && n%16 == 0 && k > 0 {
+			for ; i+6 <= m; i += 6 { // 6×16 blocks of c
+				for j := 0; j < n; j += 16 {
+					gemm6x16AVX2(&c[i*n+j], n, &a[i*k], k, 1, &b[j], n, k)
+				}
+			}
 			for ; i+4 <= m; i += 4 { // 4×16 blocks of c
 				for j := 0; j < n; j += 16 {
 					gemm4x16AVX2(&c[i*n+j], n, &a[i*k], k, 1, &b[j], n, k)
@@ -71,6 +76,11 @@ func gemmTNGo(m, k, n int, a, b, c, cT []float32) {
 		a, b = a[:m*k], b[:m*n]
 		p := 0
 		if useAVX2 && n%16 == 0 && m > 0 {
+			for ; p+6 <= k; p += 6 { // 6×16 blocks of c: rows p…p+5 read a's columns
+				for j := 0; j < n; j += 16 {
+					gemm6x16AVX2(&c[p*n+j], n, &a[p], 1, k, &b[j], n, m)
+				}
+			}
 			for ; p+4 <= k; p += 4 { // 4×16 blocks of c: rows p…p+3 read a's columns
 				for j := 0; j < n; j += 16 {
 					gemm4x16AVX2(&c[p*n+j], n, &a[p], 1, k, &b[j], n, m)

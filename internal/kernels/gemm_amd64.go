@@ -104,3 +104,6 @@ func transpose8x8AVX2(src *float32, lds int, dst *float32, ldd int)
 
 //go:noescape
 func gemm4x16AVX2(c *float32, ldc int, a *float32, ars, aps int, b *float32, ldb, k int)
+
+//go:noescape
+func gemm6x16AVX2(c *float32, ldc int, a *float32, ars, aps int, b *float32, ldb, k int)

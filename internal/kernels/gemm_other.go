@@ -30,3 +30,7 @@ func transpose8x8AVX2(src *float32, lds int, dst *float32, ldd int) { panic("ker
 func gemm4x16AVX2(c *float32, ldc int, a *float32, ars, aps int, b *float32, ldb, k int) {
 	panic("kernels: no AVX2")
 }
+
+func gemm6x16AVX2(c *float32, ldc int, a *float32, ars, aps int, b *float32, ldb, k int) {
+	panic("kernels: no AVX2")
+}
