@@ -414,9 +414,14 @@ type lossGraph struct {
 	loss  *gorgonia.Node
 
 	obs, actionsOneHot, targets, weights *learner.Input
-	negDelta, posDelta                   *learner.Input
 
-	q, qsa, lossOut *learner.Output
+	// Fixed for the run: the loss ("huber" or "mse"), Huber's κ, and the
+	// minibatch size the sum is divided by.
+	huber        bool
+	delta, denom float64
+	// Written by every forward run: Q(s, a) of each row, the loss.
+	qsa     []float32
+	lossVal float64
 }
 
 // buildLoss builds the TD loss for a minibatch of m:
@@ -426,52 +431,67 @@ type lossGraph struct {
 //	L       = mean(w ⊙ ℓ(δ))                   (w: importance weights, 1 without PER)
 //
 // with ℓ(δ) = δ² (mse, CleanRL's F.mse_loss) or the Huber loss
-// ℓ(δ) = ½δ² for |δ| ≤ κ, κ(|δ| − ½κ) otherwise (SB3's smooth_l1_loss),
-// written as c·(δ − ½c) with c = clamp(δ, −κ, κ): gorgonia v0.9.18 has no
-// clamp, so it is built from comparison masks, and the gradient is δ
-// inside [−κ, κ] and ±κ outside, as torch's.
+// ℓ(δ) = ½δ² for |δ| ≤ κ, κ(|δ| − ½κ) otherwise (SB3's smooth_l1_loss).
+// The Q-network is gorgonia nodes; the loss is one learner.Scalar node
+// (tdTerm) with a hand-written gradient, as PPO's is, instead of ~15
+// element-wise nodes and their derivatives.
 func buildLoss(w *policy.Weights, spec policy.QSpec, m int, cfg Config) (lossGraph, error) {
 	gr := learner.NewGraph(w)
-	l := lossGraph{graph: gr}
+	l := lossGraph{graph: gr, huber: cfg.Loss == "huber", delta: cfg.HuberDelta, denom: float64(m), qsa: make([]float32, m)}
 	l.obs = gr.Input("obs", m, spec.ObsDim)
 	l.actionsOneHot = gr.Input("actions_onehot", m, spec.NumActions)
 	l.targets = gr.Input("targets", m)
 	l.weights = gr.Input("is_weights", m)
-	l.negDelta, l.posDelta = gr.Input("neg_delta", m), gr.Input("pos_delta", m)
-	fill(l.negDelta.Data, float32(-cfg.HuberDelta))
-	fill(l.posDelta.Data, float32(cfg.HuberDelta))
 	fill(l.weights.Data, 1)
-
-	var err error
-	must := func(n *gorgonia.Node, e error) *gorgonia.Node {
-		if e != nil && err == nil {
-			err = e
-		}
-		return n
-	}
 	q, err := qGraph(gr, spec, "", l.obs.Node)
 	if err != nil {
 		return l, err
 	}
-	qsa := must(gorgonia.Sum(must(gorgonia.HadamardProd(q, l.actionsOneHot.Node)), 1))
-	td := must(gorgonia.Sub(qsa, l.targets.Node))
-	var elem *gorgonia.Node
-	switch cfg.Loss {
-	case "huber":
-		c := must(clamp(td, l.negDelta.Node, l.posDelta.Node))
-		half := must(gorgonia.HadamardProd(gorgonia.NewConstant(float32(0.5)), c))
-		elem = must(gorgonia.HadamardProd(c, must(gorgonia.Sub(td, half))))
-	default:
-		elem = must(gorgonia.Square(td))
-	}
-	l.loss = must(gorgonia.Mean(must(gorgonia.HadamardProd(l.weights.Node, elem))))
-	if err != nil {
+	if l.loss, err = learner.Scalar("dqn_td", l.tdTerm, 0, q, l.actionsOneHot.Node, l.targets.Node, l.weights.Node); err != nil {
 		return l, err
 	}
-	l.q = gr.Read("q", q)
-	l.qsa = gr.Read("q_sa", qsa)
-	l.lossOut = gr.Read("loss", l.loss)
 	return l, nil
+}
+
+// tdTerm is Σ_i w_i·ℓ(δ_i) / m over in = (Q [m,n], one-hot actions [m,n],
+// y [m], w [m]), in float64, with its gradient in Q:
+//
+//	∂L/∂Q(s_i, a') = onehot(a_i)_a' · w_i · ℓ'(δ_i) / m
+//	ℓ'(δ) = clamp(δ, −κ, κ) (Huber; torch's smooth_l1_loss gradient), 2δ (mse)
+func (l *lossGraph) tdTerm(in [][]float32, grad []float32) float32 {
+	q, onehot, y, w := in[0], in[1], in[2], in[3]
+	m := len(y)
+	n := len(q) / m
+	var sum float64
+	for i := 0; i < m; i++ {
+		var qsa float64
+		for a := 0; a < n; a++ {
+			qsa += float64(q[i*n+a]) * float64(onehot[i*n+a])
+		}
+		td := qsa - float64(y[i])
+		var loss, dloss float64
+		switch {
+		case !l.huber:
+			loss, dloss = td*td, 2*td
+		case math.Abs(td) <= l.delta:
+			loss, dloss = 0.5*td*td, td
+		default:
+			loss, dloss = l.delta*(math.Abs(td)-0.5*l.delta), math.Copysign(l.delta, td)
+		}
+		sum += float64(w[i]) * loss
+		if grad != nil {
+			g := float64(w[i]) * dloss / l.denom
+			for a := 0; a < n; a++ {
+				grad[i*n+a] = float32(g * float64(onehot[i*n+a]))
+			}
+		} else {
+			l.qsa[i] = float32(qsa)
+		}
+	}
+	if grad == nil {
+		l.lossVal = sum / l.denom
+	}
+	return float32(sum / l.denom)
 }
 
 // qGraph adds the Q-network's forward pass on obs ([m, ObsDim]) and
@@ -522,39 +542,6 @@ func qGraph(gr *learner.Graph, spec policy.QSpec, prefix string, obs *gorgonia.N
 	return gorgonia.Add(vq, aq)
 }
 
-// clamp is min(max(x, lo), hi) element-wise from comparison masks: the
-// gradient flows through x where lo < x < hi and is zero elsewhere.
-func clamp(x, lo, hi *gorgonia.Node) (*gorgonia.Node, error) {
-	// max(x, lo) = lo + (x − lo)·[x > lo]
-	mask, err := gorgonia.Gt(x, lo, true)
-	if err != nil {
-		return nil, err
-	}
-	diff, err := gorgonia.Sub(x, lo)
-	if err != nil {
-		return nil, err
-	}
-	sel, err := gorgonia.HadamardProd(diff, mask)
-	if err != nil {
-		return nil, err
-	}
-	lower, err := gorgonia.Add(lo, sel)
-	if err != nil {
-		return nil, err
-	}
-	// min(y, hi) = y − (y − hi)·[y > hi]
-	if mask, err = gorgonia.Gt(lower, hi, true); err != nil {
-		return nil, err
-	}
-	if diff, err = gorgonia.Sub(lower, hi); err != nil {
-		return nil, err
-	}
-	if sel, err = gorgonia.HadamardProd(diff, mask); err != nil {
-		return nil, err
-	}
-	return gorgonia.Sub(lower, sel)
-}
-
 // stepStats sums the gradient steps' statistics over an iteration.
 type stepStats struct {
 	steps                        int
@@ -591,7 +578,7 @@ func (d *DQN) gradientStep(lr, beta float64, st *stepStats) error {
 		return err
 	}
 	var qm, tdAbs float64
-	for j, q := range l.qsa.Values() {
+	for j, q := range l.qsa {
 		d.td[j] = q - l.targets.Data[j]
 		qm += float64(q)
 		tdAbs += math.Abs(float64(d.td[j]))
