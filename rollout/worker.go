@@ -368,3 +368,22 @@ func NewObsNorm(specs []envs.WrapperSpec, dim int) (*policy.ObsNorm, error) {
 	}
 	return n, nil
 }
+
+// MergeObsStats merges the observation statistics of batches, in order,
+// into norm (the learner's, broadcast with the next weights). A nil norm
+// (no observation normalisation) merges nothing. Every batch must carry
+// statistics; if one does not, nothing is merged.
+func MergeObsStats(norm *policy.ObsNorm, batches []*SampleBatch) error {
+	if norm == nil {
+		return nil
+	}
+	for _, b := range batches {
+		if b.ObsStats == nil {
+			return fmt.Errorf("batch %s has no observation statistics", b.ID)
+		}
+	}
+	for _, b := range batches {
+		norm.Merge(b.ObsStats)
+	}
+	return nil
+}

@@ -220,13 +220,8 @@ func (d *DQN) Train(ctx context.Context) (algorithms.Result, error) {
 	d.window.AddBatches(batches)
 	// Observation normalisation: merge every fragment's raw statistics,
 	// in batch order, for the next broadcast.
-	if norm := d.learner.Weights().ObsNorm; norm != nil {
-		for _, b := range batches {
-			if b.ObsStats == nil {
-				return algorithms.Result{}, fmt.Errorf("dqn: iteration %d: batch %s has no observation statistics", d.iteration, b.ID)
-			}
-			norm.Merge(b.ObsStats)
-		}
+	if err := rollout.MergeObsStats(d.learner.Weights().ObsNorm, batches); err != nil {
+		return algorithms.Result{}, fmt.Errorf("dqn: iteration %d: %w", d.iteration, err)
 	}
 
 	// --- Replay: each env's steps become n-step transitions.

@@ -210,13 +210,8 @@ func (p *PPO) Train(ctx context.Context) (algorithms.Result, error) {
 	p.window.AddBatches(batches)
 	// Observation normalisation: merge the raw statistics of every
 	// fragment, in batch order, for the next broadcast.
-	if norm := p.learner.Weights().ObsNorm; norm != nil {
-		for _, b := range batches {
-			if b.ObsStats == nil {
-				return algorithms.Result{}, fmt.Errorf("ppo: iteration %d: batch %s has no observation statistics", p.iteration, b.ID)
-			}
-			norm.Merge(b.ObsStats)
-		}
+	if err := rollout.MergeObsStats(p.learner.Weights().ObsNorm, batches); err != nil {
+		return algorithms.Result{}, fmt.Errorf("ppo: iteration %d: %w", p.iteration, err)
 	}
 
 	// --- Advantages: GAE(γ, λ) per fragment (detail 5), flattened in batch order.
