@@ -87,9 +87,6 @@ func wrapOne(env Env, s WrapperSpec) (Env, error) {
 		if err := UnknownOptions(o); err != nil {
 			return nil, err
 		}
-		if _, ok := env.(standIn); ok {
-			return env, nil
-		}
 		return NewClipAction(env)
 	case WrapFrameStack:
 		if err := UnknownOptions(o, "n", "padding"); err != nil {
@@ -110,20 +107,11 @@ func wrapOne(env Env, s WrapperSpec) (Env, error) {
 		default:
 			return nil, fmt.Errorf("option padding: want reset or zero, got %v", o["padding"])
 		}
-		if _, ok := env.(standIn); ok {
-			return env, nil
-		}
 		return NewFrameStack(env, int(n), pad)
 	case WrapNormalizeObservation:
-		if err := UnknownOptions(o, "clip", "epsilon"); err != nil {
-			return nil, err
-		}
-		clip, eps, err := clipEpsilon(o, DefaultNormalizeClip)
+		clip, eps, err := ObsNormOptions(o)
 		if err != nil {
 			return nil, err
-		}
-		if _, ok := env.(standIn); ok {
-			return env, nil
 		}
 		n, err := NewNormalizeObservation(env)
 		if err != nil {
@@ -145,9 +133,6 @@ func wrapOne(env Env, s WrapperSpec) (Env, error) {
 		clip, eps, err := clipEpsilon(o, 0)
 		if err != nil {
 			return nil, err
-		}
-		if _, ok := env.(standIn); ok {
-			return env, nil
 		}
 		n, err := NewNormalizeReward(env, gamma)
 		if err != nil {
@@ -173,9 +158,6 @@ func wrapOne(env Env, s WrapperSpec) (Env, error) {
 		if math.IsNaN(scale) || math.IsInf(scale, 0) || !(clip >= 0) || math.IsInf(clip, 0) {
 			return nil, fmt.Errorf("options scale %v, clip %v: want a finite scale and a finite clip ≥ 0", scale, clip)
 		}
-		if _, ok := env.(standIn); ok {
-			return env, nil
-		}
 		return NewTransformReward(env, func(r float64) float64 {
 			r *= scale
 			if clip > 0 {
@@ -187,12 +169,19 @@ func wrapOne(env Env, s WrapperSpec) (Env, error) {
 		if err := UnknownOptions(o); err != nil {
 			return nil, err
 		}
-		if _, ok := env.(standIn); ok {
-			return env, nil
-		}
 		return NewEpisodeStatistics(env), nil
 	}
 	return nil, fmt.Errorf("unknown wrapper %q (known: %s)", s.Name, strings.Join(WrapperNames, ", "))
+}
+
+// ObsNormOptions reads a normalize_observation wrapper's options: clip
+// (default 10; 0 means no clipping) and epsilon (default 1e-8). Unknown
+// options and values out of range are errors naming the option.
+func ObsNormOptions(o Options) (clip, epsilon float64, err error) {
+	if err := UnknownOptions(o, "clip", "epsilon"); err != nil {
+		return 0, 0, err
+	}
+	return clipEpsilon(o, DefaultNormalizeClip)
 }
 
 // clipEpsilon reads the clip (≥ 0, def when absent) and epsilon (> 0) options.
@@ -211,5 +200,14 @@ func clipEpsilon(o Options, def float64) (float64, float64, error) {
 	return clip, eps, nil
 }
 
-// standIn lets Validate check options without an env.
-type standIn struct{ Env }
+// standIn is the env Validate wraps: one-element Box observations and
+// actions, so that every wrapper can be built to check its options.
+type standIn struct{}
+
+func (standIn) ObservationSpace() Space { return UniformBox(1, -1, 1) }
+func (standIn) ActionSpace() Space      { return UniformBox(1, -1, 1) }
+func (standIn) Reset(*uint64) ([]float32, Info, error) {
+	return []float32{0}, nil, nil
+}
+func (standIn) Step(Action) (StepResult, error) { return StepResult{Obs: []float32{0}}, nil }
+func (standIn) Close() error                    { return nil }

@@ -350,16 +350,9 @@ func NewObsNorm(specs []envs.WrapperSpec, dim int) (*policy.ObsNorm, error) {
 	if !ok {
 		return nil, nil
 	}
-	if err := s.Validate(); err != nil {
-		return nil, err
-	}
-	clip, err := envs.FloatOption(s.Options, "clip", envs.DefaultNormalizeClip)
+	clip, eps, err := envs.ObsNormOptions(s.Options)
 	if err != nil {
-		return nil, err
-	}
-	eps, err := envs.FloatOption(s.Options, "epsilon", envs.DefaultNormalizeEpsilon)
-	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", envs.WrapNormalizeObservation, err)
 	}
 	n := policy.NewObsNorm(dim, clip)
 	n.Epsilon = eps
