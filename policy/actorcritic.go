@@ -188,15 +188,7 @@ func (p *ActorCritic) ActContinuous(obs []float32, n int, rng *rand.Rand, action
 // normalize returns raw observations normalised with the weights'
 // ObsNorm, or obs itself without one.
 func (p *ActorCritic) normalize(obs []float32) []float32 {
-	if p.w.ObsNorm == nil {
-		return obs
-	}
-	if cap(p.normBuf) < len(obs) {
-		p.normBuf = make([]float32, len(obs))
-	}
-	p.normBuf = p.normBuf[:len(obs)]
-	p.w.ObsNorm.Apply(p.normBuf, obs)
-	return p.normBuf
+	return p.w.ObsNorm.normalized(&p.normBuf, obs)
 }
 
 // ObsNorm returns the observation-normalisation statistics of the weights

@@ -158,11 +158,7 @@ func (f *Forward) Run(x []float32, batch int) []float32 {
 
 // activate applies a in place. tanh is Tanh32 (within 1e-6 of math.Tanh),
 // 8-wide with AVX2: math.Tanh was ~70% of an Act call.
-func activate(a Activation, x []float32) { Activate(a, x) }
-
-// Activate applies a to x in place, as Forward does between layers (the
-// same kernels as the learner's Dense nodes).
-func Activate(a Activation, x []float32) {
+func activate(a Activation, x []float32) {
 	switch a {
 	case Tanh:
 		kernels.TanhInPlace(x)

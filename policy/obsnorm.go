@@ -63,6 +63,20 @@ func (n *ObsNorm) Apply(dst, src []float32) {
 	}
 }
 
+// normalized returns obs normalised into *buf (grown as needed), or obs
+// itself when n is nil: a policy's Greedy on raw observations.
+func (n *ObsNorm) normalized(buf *[]float32, obs []float32) []float32 {
+	if n == nil {
+		return obs
+	}
+	if cap(*buf) < len(obs) {
+		*buf = make([]float32, len(obs))
+	}
+	*buf = (*buf)[:len(obs)]
+	n.Apply(*buf, obs)
+	return *buf
+}
+
 // Merge adds the statistics s to n (Chan et al.'s parallel update), as if
 // n had seen s's observations.
 func (n *ObsNorm) Merge(s *ObsStats) {

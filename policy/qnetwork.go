@@ -136,13 +136,7 @@ func (n *QNetwork) Q(obs []float32, batch int) []float32 {
 	if !n.spec.Dueling {
 		return n.plain.Run(obs, batch)
 	}
-	h := obs
-	if n.torso != nil {
-		h = n.torso.Run(obs, batch)
-		activate(n.spec.Model.Activation, h)
-	}
-	v := n.value.Run(h, batch)
-	adv := n.advantage.Run(h, batch)
+	v, adv := n.Streams(obs, batch)
 	na := n.spec.NumActions
 	if cap(n.q) < batch*na {
 		n.q = make([]float32, batch*na)
@@ -150,6 +144,22 @@ func (n *QNetwork) Q(obs []float32, batch int) []float32 {
 	q := n.q[:batch*na]
 	DuelingQ(q, v, adv, batch, na)
 	return q
+}
+
+// Streams returns a dueling network's value stream V(s) ([batch]) and
+// advantage stream A(s, ·) ([batch, NumActions]) for batch rows of obs,
+// before DuelingQ aggregates them; both are valid until the next call.
+// It panics for a network without a dueling head.
+func (n *QNetwork) Streams(obs []float32, batch int) (v, adv []float32) {
+	if !n.spec.Dueling {
+		panic("policy: Streams of a Q-network without a dueling head")
+	}
+	h := obs
+	if n.torso != nil {
+		h = n.torso.Run(obs, batch)
+		activate(n.spec.Model.Activation, h)
+	}
+	return n.value.Run(h, batch), n.advantage.Run(h, batch)
 }
 
 // Argmax returns the index of the largest value (the first on ties).
@@ -172,7 +182,7 @@ type EpsilonGreedy struct {
 	spec    QSpec
 	w       *Weights
 	net     *QNetwork
-	normBuf []float32
+	normBuf []float32 // Greedy's normalised observations
 }
 
 // NewEpsilonGreedy returns an ε-greedy policy acting with a copy of w.
@@ -229,15 +239,7 @@ func (p *EpsilonGreedy) ObsNorm() *ObsNorm { return p.w.ObsNorm }
 
 // Greedy writes argmax_a Q(s, a) for each of n raw observations (evaluation).
 func (p *EpsilonGreedy) Greedy(obs []float32, n int, actions []int) {
-	if p.w.ObsNorm != nil {
-		if cap(p.normBuf) < len(obs) {
-			p.normBuf = make([]float32, len(obs))
-		}
-		p.normBuf = p.normBuf[:len(obs)]
-		p.w.ObsNorm.Apply(p.normBuf, obs)
-		obs = p.normBuf
-	}
-	q := p.net.Q(obs, n)
+	q := p.net.Q(p.w.ObsNorm.normalized(&p.normBuf, obs), n)
 	na := p.spec.NumActions
 	for i := 0; i < n; i++ {
 		actions[i] = Argmax(q[i*na : (i+1)*na])

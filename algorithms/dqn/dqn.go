@@ -626,45 +626,25 @@ type nextQGraph struct {
 // graph's qGraph does, V·1 + A·(I − 1/n) (the matrix products' order of
 // float32 additions), so that targets are bit for bit those of a graph.
 type nextQ struct {
-	spec              policy.QSpec
-	net               *policy.QNetwork
-	torso, value, adv *policy.Forward
-	q                 []float32
+	spec policy.QSpec
+	net  *policy.QNetwork
+	q    []float32
 }
 
 func newNextQ(spec policy.QSpec, w *policy.Weights) (*nextQ, error) {
-	n := &nextQ{spec: spec}
-	var err error
-	if !spec.Dueling {
-		n.net, err = policy.NewQNetwork(spec, w)
-		return n, err
-	}
-	if spec.Torso().Layers() > 0 {
-		if n.torso, err = policy.NewForward(spec.Torso(), w); err != nil {
-			return nil, err
-		}
-	}
-	if n.value, err = policy.NewForward(spec.Value(), w); err != nil {
+	net, err := policy.NewQNetwork(spec, w)
+	if err != nil {
 		return nil, err
 	}
-	if n.adv, err = policy.NewForward(spec.Advantage(), w); err != nil {
-		return nil, err
-	}
-	return n, nil
+	return &nextQ{spec: spec, net: net}, nil
 }
 
 // Q returns Q(s, ·) for m observations ([m, NumActions], valid until the next call).
 func (n *nextQ) Q(obs []float32, m int) []float32 {
-	if n.net != nil {
+	if !n.spec.Dueling {
 		return n.net.Q(obs, m)
 	}
-	h := obs
-	if n.torso != nil {
-		h = n.torso.Run(obs, m)
-		policy.Activate(n.spec.Model.Activation, h)
-	}
-	v := n.value.Run(h, m)
-	adv := n.adv.Run(h, m)
+	v, adv := n.net.Streams(obs, m)
 	na := n.spec.NumActions
 	if cap(n.q) < m*na {
 		n.q = make([]float32, m*na)
