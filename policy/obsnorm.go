@@ -88,15 +88,23 @@ func (n *ObsNorm) Merge(s *ObsStats) {
 // Validate checks the sizes and values (statistics may come off the network
 // or out of a file).
 func (n *ObsNorm) Validate(dim int) error {
-	if len(n.Mean) != dim || len(n.Var) != dim {
-		return fmt.Errorf("observation normalisation: %d means and %d variances, want %d", len(n.Mean), len(n.Var), dim)
+	if err := validateMoments("observation normalisation", n.Mean, n.Var, dim); err != nil {
+		return err
 	}
 	if !(n.Clip > 0) || !(n.Epsilon >= 0) || math.IsInf(n.Epsilon, 0) || !(n.Count >= 0) || math.IsInf(n.Count, 0) {
 		return errors.New("observation normalisation: clip must be positive, epsilon and count finite and non-negative")
 	}
-	for i := range n.Mean {
-		if math.IsNaN(n.Mean[i]) || math.IsInf(n.Mean[i], 0) || !(n.Var[i] >= 0) || math.IsInf(n.Var[i], 0) {
-			return fmt.Errorf("observation normalisation: element %d has mean %v, variance %v", i, n.Mean[i], n.Var[i])
+	return nil
+}
+
+// validateMoments checks dim means and variances: finite, variances ≥ 0.
+func validateMoments(what string, mean, vr []float64, dim int) error {
+	if len(mean) != dim || len(vr) != dim {
+		return fmt.Errorf("%s: %d means and %d variances, want %d", what, len(mean), len(vr), dim)
+	}
+	for i := range mean {
+		if math.IsNaN(mean[i]) || math.IsInf(mean[i], 0) || !(vr[i] >= 0) || math.IsInf(vr[i], 0) {
+			return fmt.Errorf("%s: element %d has mean %v, variance %v", what, i, mean[i], vr[i])
 		}
 	}
 	return nil
@@ -124,16 +132,11 @@ func (s *ObsStats) Update(rows []float32) {
 
 // Validate checks that the statistics are of dim-sized observations and finite.
 func (s *ObsStats) Validate(dim int) error {
-	if len(s.Mean) != dim || len(s.Var) != dim {
-		return fmt.Errorf("observation statistics: %d means and %d variances, want %d", len(s.Mean), len(s.Var), dim)
+	if err := validateMoments("observation statistics", s.Mean, s.Var, dim); err != nil {
+		return err
 	}
 	if !(s.Count >= 0) || math.IsInf(s.Count, 0) {
 		return fmt.Errorf("observation statistics: count %v", s.Count)
-	}
-	for i := range s.Mean {
-		if math.IsNaN(s.Mean[i]) || math.IsInf(s.Mean[i], 0) || !(s.Var[i] >= 0) || math.IsInf(s.Var[i], 0) {
-			return fmt.Errorf("observation statistics: element %d has mean %v, variance %v", i, s.Mean[i], s.Var[i])
-		}
 	}
 	return nil
 }
