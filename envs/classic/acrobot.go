@@ -1,7 +1,6 @@
 package classic
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 
@@ -280,29 +279,7 @@ func (c *Acrobot) Close() error { return nil }
 
 // Snapshot saves the physical state and the random source
 // (envs.Snapshotter): 4 float64s and the PCG state.
-func (c *Acrobot) Snapshot() ([]byte, error) {
-	rng, err := c.rng.MarshalBinary()
-	if err != nil {
-		return nil, err
-	}
-	var b []byte
-	for _, v := range c.State {
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
-	}
-	return append(b, rng...), nil
-}
+func (c *Acrobot) Snapshot() ([]byte, error) { return snapshot(c.State[:], nil, c.rng) }
 
 // Restore returns Acrobot to a Snapshot.
-func (c *Acrobot) Restore(b []byte) error {
-	const n = 4*8 + 0
-	if len(b) < n {
-		return fmt.Errorf("Acrobot: restore: snapshot of %d bytes is too short", len(b))
-	}
-	if err := c.rng.UnmarshalBinary(b[n:]); err != nil {
-		return fmt.Errorf("Acrobot: %w", err)
-	}
-	for i := range c.State {
-		c.State[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[i*8:]))
-	}
-	return nil
-}
+func (c *Acrobot) Restore(b []byte) error { return restore("Acrobot", b, c.State[:], nil, c.rng) }

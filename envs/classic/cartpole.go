@@ -151,29 +151,16 @@ func (c *CartPole) Close() error { return nil }
 // Snapshot saves the physical state, the termination count and the random
 // source (envs.Snapshotter): 4 float64s, an int64 and the PCG state.
 func (c *CartPole) Snapshot() ([]byte, error) {
-	rng, err := c.rng.MarshalBinary()
-	if err != nil {
-		return nil, err
-	}
-	var b []byte
-	for _, v := range c.State {
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
-	}
-	b = binary.LittleEndian.AppendUint64(b, uint64(int64(c.StepsBeyondTerminated)))
-	return append(b, rng...), nil
+	steps := binary.LittleEndian.AppendUint64(nil, uint64(int64(c.StepsBeyondTerminated)))
+	return snapshot(c.State[:], steps, c.rng)
 }
 
 // Restore returns CartPole to a Snapshot.
 func (c *CartPole) Restore(b []byte) error {
-	if len(b) < 5*8 {
-		return fmt.Errorf("CartPole: restore: snapshot of %d bytes is too short", len(b))
+	steps := make([]byte, 8)
+	if err := restore("CartPole", b, c.State[:], steps, c.rng); err != nil {
+		return err
 	}
-	if err := c.rng.UnmarshalBinary(b[5*8:]); err != nil {
-		return fmt.Errorf("CartPole: %w", err)
-	}
-	for i := range c.State {
-		c.State[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[i*8:]))
-	}
-	c.StepsBeyondTerminated = int(int64(binary.LittleEndian.Uint64(b[4*8:])))
+	c.StepsBeyondTerminated = int(int64(binary.LittleEndian.Uint64(steps)))
 	return nil
 }

@@ -1,7 +1,6 @@
 package classic
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -167,29 +166,9 @@ func (c *MountainCar) Close() error { return nil }
 
 // Snapshot saves the physical state and the random source
 // (envs.Snapshotter): 2 float64s and the PCG state.
-func (c *MountainCar) Snapshot() ([]byte, error) {
-	rng, err := c.rng.MarshalBinary()
-	if err != nil {
-		return nil, err
-	}
-	var b []byte
-	for _, v := range c.State {
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
-	}
-	return append(b, rng...), nil
-}
+func (c *MountainCar) Snapshot() ([]byte, error) { return snapshot(c.State[:], nil, c.rng) }
 
 // Restore returns MountainCar to a Snapshot.
 func (c *MountainCar) Restore(b []byte) error {
-	const n = 2*8 + 0
-	if len(b) < n {
-		return fmt.Errorf("MountainCar: restore: snapshot of %d bytes is too short", len(b))
-	}
-	if err := c.rng.UnmarshalBinary(b[n:]); err != nil {
-		return fmt.Errorf("MountainCar: %w", err)
-	}
-	for i := range c.State {
-		c.State[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[i*8:]))
-	}
-	return nil
+	return restore("MountainCar", b, c.State[:], nil, c.rng)
 }

@@ -1,7 +1,6 @@
 package classic
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 
@@ -229,34 +228,19 @@ func (c *MountainCarContinuous) Close() error { return nil }
 // Snapshot saves the physical state and the random source
 // (envs.Snapshotter): 2 float64s, a flag and the PCG state.
 func (c *MountainCarContinuous) Snapshot() ([]byte, error) {
-	rng, err := c.rng.MarshalBinary()
-	if err != nil {
-		return nil, err
-	}
-	var b []byte
-	for _, v := range c.State {
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
-	}
+	flag := []byte{0}
 	if c.Float32State {
-		b = append(b, 1)
-	} else {
-		b = append(b, 0)
+		flag[0] = 1
 	}
-	return append(b, rng...), nil
+	return snapshot(c.State[:], flag, c.rng)
 }
 
 // Restore returns MountainCarContinuous to a Snapshot.
 func (c *MountainCarContinuous) Restore(b []byte) error {
-	const n = 2*8 + 1
-	if len(b) < n {
-		return fmt.Errorf("MountainCarContinuous: restore: snapshot of %d bytes is too short", len(b))
+	flag := []byte{0}
+	if err := restore("MountainCarContinuous", b, c.State[:], flag, c.rng); err != nil {
+		return err
 	}
-	if err := c.rng.UnmarshalBinary(b[n:]); err != nil {
-		return fmt.Errorf("MountainCarContinuous: %w", err)
-	}
-	for i := range c.State {
-		c.State[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[i*8:]))
-	}
-	c.Float32State = b[2*8+0] == 1
+	c.Float32State = flag[0] == 1
 	return nil
 }
