@@ -176,20 +176,14 @@ func (s Setup) workerSpec() rollout.WorkerSpec {
 }
 
 func qSpec(s Setup, dueling bool) (policy.QSpec, error) {
-	env, err := rollout.MakeEnv(s.workerSpec())
+	sp, err := rollout.EnvSpaces(s.workerSpec())
 	if err != nil {
 		return policy.QSpec{}, err
 	}
-	defer env.Close()
-	box, ok := env.ObservationSpace().(*envs.Box)
-	if !ok {
-		return policy.QSpec{}, fmt.Errorf("env %s: observation space %v is not a Box", s.EnvID, env.ObservationSpace())
+	if sp.Actions != nil {
+		return policy.QSpec{}, fmt.Errorf("env %s: action space %v: DQN supports Discrete actions only", s.EnvID, sp.Actions)
 	}
-	disc, ok := env.ActionSpace().(envs.Discrete)
-	if !ok {
-		return policy.QSpec{}, fmt.Errorf("env %s: action space %v: DQN supports Discrete actions only", s.EnvID, env.ActionSpace())
-	}
-	return policy.QSpec{ObsDim: box.Size(), NumActions: disc.N, Model: s.Model, Dueling: dueling}, nil
+	return policy.QSpec{ObsDim: sp.Obs.Size(), NumActions: sp.NumActions, Model: s.Model, Dueling: dueling}, nil
 }
 
 func localFleet(s Setup) rollout.NewFleetFunc {

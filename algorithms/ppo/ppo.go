@@ -154,22 +154,15 @@ func (s Setup) workerSpec() rollout.WorkerSpec {
 }
 
 func actorCriticSpec(s Setup) (policy.ActorCriticSpec, error) {
-	env, err := rollout.MakeEnv(s.workerSpec())
+	sp, err := rollout.EnvSpaces(s.workerSpec())
 	if err != nil {
 		return policy.ActorCriticSpec{}, err
 	}
-	defer env.Close()
-	box, ok := env.ObservationSpace().(*envs.Box)
-	if !ok {
-		return policy.ActorCriticSpec{}, fmt.Errorf("env %s: observation space %v is not a Box", s.EnvID, env.ObservationSpace())
+	spec := policy.ActorCriticSpec{ObsDim: sp.Obs.Size(), NumActions: sp.NumActions, Model: s.Model}
+	if sp.Actions != nil {
+		spec.ActionDim = sp.Actions.Size()
 	}
-	switch a := env.ActionSpace().(type) {
-	case envs.Discrete:
-		return policy.ActorCriticSpec{ObsDim: box.Size(), NumActions: a.N, Model: s.Model}, nil
-	case *envs.Box:
-		return policy.ActorCriticSpec{ObsDim: box.Size(), ActionDim: a.Size(), Model: s.Model}, nil
-	}
-	return policy.ActorCriticSpec{}, fmt.Errorf("env %s: action space %v: PPO acts in Discrete and Box spaces", s.EnvID, env.ActionSpace())
+	return spec, nil
 }
 
 func localFleet(s Setup) func(policy.ActorCriticSpec, *policy.Weights) (rollout.Fleet, error) {

@@ -283,22 +283,17 @@ func rolloutWorker(reg *RegisterReply, pol rollout.Policy, build int) (*rollout.
 	}
 	spec := rollout.WorkerSpec{EnvID: reg.EnvID, EnvOptions: opts, Wrappers: wrappers, Metrics: reg.Metrics}
 	// Check the learner's spec against the env before acting with it.
-	env, err := rollout.MakeEnv(spec)
+	sp, err := rollout.EnvSpaces(spec)
 	if err != nil {
 		return nil, err
 	}
-	box, okBox := env.ObservationSpace().(*envs.Box)
-	okAct := false
-	switch a := env.ActionSpace().(type) {
-	case envs.Discrete:
-		okAct = a.N == reg.Spec.NumActions()
-	case *envs.Box:
-		okAct = a.Size() == reg.Spec.ActionDim()
+	actionDim := 0
+	if sp.Actions != nil {
+		actionDim = sp.Actions.Size()
 	}
-	env.Close()
-	if !okBox || !okAct || box.Size() != reg.Spec.ObsDim() {
-		return nil, fmt.Errorf("env %s has spaces %v, %v; the learner's policy expects %d observations and %d discrete actions or %d continuous ones",
-			reg.EnvID, env.ObservationSpace(), env.ActionSpace(), reg.Spec.ObsDim(), reg.Spec.NumActions(), reg.Spec.ActionDim())
+	if sp.Obs.Size() != reg.Spec.ObsDim() || sp.NumActions != reg.Spec.NumActions() || actionDim != reg.Spec.ActionDim() {
+		return nil, fmt.Errorf("env %s has %d observations, %d discrete actions and %d continuous ones; the learner's policy expects %d, %d and %d",
+			reg.EnvID, sp.Obs.Size(), sp.NumActions, actionDim, reg.Spec.ObsDim(), reg.Spec.NumActions(), reg.Spec.ActionDim())
 	}
 	spec.Seed = reg.Seed + uint64(build)*0x9e3779b97f4a7c15
 	return rollout.NewWorker(reg.Index, cfg, spec, pol)

@@ -46,11 +46,11 @@ Policy.Act, without gorgonia.`,
 				return &exitError{code: ExitError, err: fmt.Errorf("export: %w", err)}
 			}
 			exp := &policy.Exported{
-				EnvID: cfg.Env.ID, ObsLow: spaces.obs.Low, ObsHigh: spaces.obs.High, NumActions: spaces.numActions,
+				EnvID: cfg.Env.ID, ObsLow: spaces.Obs.Low, ObsHigh: spaces.Obs.High, NumActions: spaces.NumActions,
 				Model: cfg.Model, Weights: w, Kind: "actor_critic",
 			}
-			if spaces.actions != nil {
-				exp.ActionLow, exp.ActionHigh = spaces.actions.Low, spaces.actions.High
+			if spaces.Actions != nil {
+				exp.ActionLow, exp.ActionHigh = spaces.Actions.Low, spaces.Actions.High
 			}
 			if cfg.Algorithm == "dqn" {
 				exp.Kind, exp.Dueling = "q", cfg.DQN.Dueling
