@@ -642,7 +642,9 @@ func (l *lossGraph) gaussianLogStdTerm(in [][]float32, grad []float32) float32 {
 	}
 	g := l.gaussRows(in, true)
 	A := len(grad)
-	sums := make([]float64, A)
+	g.sums = resize(g.sums, A)
+	sums := g.sums
+	clear(sums)
 	for i, dlp := range g.dlp {
 		for j := 0; j < A; j++ {
 			z := g.z[i*A+j]
@@ -660,6 +662,7 @@ type gaussianRows struct {
 	in          [5][]float32
 	clip        float64
 	z, dlp      []float64 // [m,A] standardised actions, [m] ∂L^CLIP/∂log π(a)
+	sums        []float64 // [A] gaussianLogStdTerm's per-element sums
 	lp          []float32 // [m] log π(a)
 	pgSum, hSum float64
 }
