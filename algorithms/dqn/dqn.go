@@ -68,7 +68,7 @@ type DQN struct {
 	// next evaluates Q(s', ·) with the target network θ' (a copy of the
 	// online network updated every TargetUpdateInterval env steps) and,
 	// for double Q-learning, with the online network.
-	next nextQGraph
+	next nextQNets
 
 	replay *Replay
 	per    *Prioritized // nil: uniform replay
@@ -552,14 +552,11 @@ func (d *DQN) gradientStep(lr, beta float64, st *stepStats) error {
 	returns, bootstrap := d.targets, d.td // reused as scratch until the targets are computed
 	for j, i := range d.idx {
 		copy(l.obs.Data[j*D:(j+1)*D], d.replay.Obs(i))
-		copy(d.next.nextObs.Data[j*D:(j+1)*D], d.replay.NextObs(i))
+		copy(d.next.nextObs[j*D:(j+1)*D], d.replay.NextObs(i))
 		l.actionsOneHot.Data[j*na+int(d.replay.Action(i))] = 1
 		returns[j], bootstrap[j] = d.replay.Return(i), d.replay.Bootstrap(i)
 	}
-	qTarget, qOnline, err := d.next.run(d.learner.Weights())
-	if err != nil {
-		return err
-	}
+	qTarget, qOnline := d.next.run()
 	tdTargets(l.targets.Data, returns, bootstrap, qTarget, qOnline, m, na, d.cfg.Double)
 
 	res, err := d.learner.Step(lr)
@@ -602,18 +599,17 @@ func (d *DQN) updateTarget() {
 	}
 }
 
-// nextQGraph evaluates Q(s', ·) on a minibatch of next observations with
+// nextQNets evaluates Q(s', ·) on a minibatch of next observations with
 // the target network, and with the online network too for double
 // Q-learning. It is forward-only, so it runs in pure Go (policy.QNetwork,
 // the same kernels as the learner's Dense nodes, bit for bit) rather than
 // on a gorgonia tape machine, whose every RunAll hands the work to another
 // OS thread and back (a quarter of a zoo-settings gradient step).
-type nextQGraph struct {
-	nextObs    *learner.Input // [m, ObsDim]; only its Data is used
-	target     *policy.Weights
-	qt, qo     *nextQ // qo is nil without double Q-learning
-	m          int
-	qTargetBuf []float32
+type nextQNets struct {
+	nextObs []float32 // [m, ObsDim]
+	target  *policy.Weights
+	qt, qo  *nextQ // qo is nil without double Q-learning
+	m       int
 }
 
 // nextQ is policy.QNetwork computing the dueling aggregation as the loss
@@ -663,8 +659,8 @@ func (n *nextQ) Q(obs []float32, m int) []float32 {
 
 // buildNextQ builds the networks for minibatches of m: the target network
 // over a copy of w, the online one (double Q-learning) over w itself.
-func buildNextQ(w *policy.Weights, spec policy.QSpec, m int, double bool) (nextQGraph, error) {
-	n := nextQGraph{nextObs: &learner.Input{Data: make([]float32, m*spec.ObsDim)}, target: w.Clone(), m: m}
+func buildNextQ(w *policy.Weights, spec policy.QSpec, m int, double bool) (nextQNets, error) {
+	n := nextQNets{nextObs: make([]float32, m*spec.ObsDim), target: w.Clone(), m: m}
 	var err error
 	if n.qt, err = newNextQ(spec, n.target); err != nil {
 		return n, err
@@ -677,16 +673,15 @@ func buildNextQ(w *policy.Weights, spec policy.QSpec, m int, double bool) (nextQ
 	return n, nil
 }
 
-// run evaluates the networks on nextObs with the online network's current
-// weights (online must be the weights buildNextQ was given, updated in
-// place by the learner); the results are [m, NumActions] each, valid until
-// the next run (qOnline nil without double Q-learning).
-func (n *nextQGraph) run(*policy.Weights) (qTarget, qOnline []float32, err error) {
-	n.qTargetBuf = append(n.qTargetBuf[:0], n.qt.Q(n.nextObs.Data, n.m)...)
+// run evaluates the networks on nextObs, the online one with the
+// learner's current weights (buildNextQ bound it to them); the results are
+// [m, NumActions] each, valid until the next run (qOnline nil without
+// double Q-learning).
+func (n *nextQNets) run() (qTarget, qOnline []float32) {
 	if n.qo != nil {
-		qOnline = n.qo.Q(n.nextObs.Data, n.m)
+		qOnline = n.qo.Q(n.nextObs, n.m)
 	}
-	return n.qTargetBuf, qOnline, nil
+	return n.qt.Q(n.nextObs, n.m), qOnline
 }
 
 // broadcast sends the learner's weights, with the next version and the ε
