@@ -8,7 +8,7 @@ import (
 	"github.com/rlgo/rlgo/algorithms"
 	"github.com/rlgo/rlgo/algorithms/dqn"
 	_ "github.com/rlgo/rlgo/envs/classic"
-	"github.com/rlgo/rlgo/internal/config"
+	"github.com/rlgo/rlgo/train/config"
 )
 
 // shipped loads a shipped config (configs/NAME.yaml) with the given

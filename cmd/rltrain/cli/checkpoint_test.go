@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rlgo/rlgo/internal/runner"
+	"github.com/rlgo/rlgo/train"
 )
 
 func learningRows(t *testing.T, dir string) [][]string {
@@ -24,7 +24,7 @@ func learningRows(t *testing.T, dir string) [][]string {
 		t.Fatal(err)
 	}
 	timing := map[string]bool{}
-	for _, c := range runner.Columns(nil) {
+	for _, c := range train.Columns(nil) {
 		timing[c.Name()] = c.Timing
 	}
 	var out [][]string
@@ -74,7 +74,7 @@ func TestResumeIsExact(t *testing.T) {
 			t.Errorf("row %d differs after resume:\n got %v\nwant %v", i, b[i], a[i])
 		}
 	}
-	var rf runner.ResultFile
+	var rf train.ResultFile
 	raw, _ := os.ReadFile(filepath.Join(split, "result.json"))
 	json.Unmarshal(raw, &rf)
 	if rf.LastCheckpoint != filepath.Join(split, "checkpoints", "iter-000020") {

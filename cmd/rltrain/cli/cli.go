@@ -22,14 +22,14 @@ import (
 	"github.com/rlgo/rlgo/algorithms"
 	"github.com/rlgo/rlgo/envs"
 	_ "github.com/rlgo/rlgo/envs/classic" // the built-in envs
-	"github.com/rlgo/rlgo/internal/config"
-	"github.com/rlgo/rlgo/internal/dashboard"
-	"github.com/rlgo/rlgo/internal/metrics"
-	"github.com/rlgo/rlgo/internal/mlflow"
-	"github.com/rlgo/rlgo/internal/report"
-	"github.com/rlgo/rlgo/internal/runner"
-	"github.com/rlgo/rlgo/internal/tensorboard"
 	"github.com/rlgo/rlgo/rollout"
+	"github.com/rlgo/rlgo/train"
+	"github.com/rlgo/rlgo/train/config"
+	"github.com/rlgo/rlgo/train/dashboard"
+	"github.com/rlgo/rlgo/train/metrics"
+	"github.com/rlgo/rlgo/train/mlflow"
+	"github.com/rlgo/rlgo/train/report"
+	"github.com/rlgo/rlgo/train/tensorboard"
 )
 
 // Exit codes, for orchestrators.
@@ -183,7 +183,7 @@ func newTrain(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return &exitError{code: ExitUsage, err: err}
 			}
-			return train(cmd.Context(), path, f, stdout, stderr, nil)
+			return runTrain(cmd.Context(), path, f, stdout, stderr, nil)
 		},
 	}
 	f.register(c)
@@ -193,9 +193,9 @@ func newTrain(stdout, stderr io.Writer) *cobra.Command {
 // fleetFactory builds a run's fleet from its config; nil means local workers.
 type fleetFactory func(cfg *config.Loaded) (rollout.NewFleetFunc, error)
 
-// train loads the config and runs it to its stop criteria, mapping the
+// runTrain loads the config and runs it to its stop criteria, mapping the
 // outcome to an exit code. rltrain train and rltrain learner share it.
-func train(ctx context.Context, path string, f runFlags, stdout, stderr io.Writer, fleet fleetFactory) error {
+func runTrain(ctx context.Context, path string, f runFlags, stdout, stderr io.Writer, fleet fleetFactory) error {
 	var s3 *s3Run
 	if isS3(f.out) {
 		// A run directory in S3: work in a local copy, upload as it goes.
@@ -232,7 +232,7 @@ func train(ctx context.Context, path string, f runFlags, stdout, stderr io.Write
 	}
 	// Every run leaves TensorBoard event files and a report (also when
 	// interrupted) in its run directory.
-	trackers := []runner.Tracker{tensorboard.NewTracker(), report.NewTracker()}
+	trackers := []train.Tracker{tensorboard.NewTracker(), report.NewTracker()}
 	if f.metricsAddr != "" {
 		reg := metrics.NewRegistry()
 		trackers = append(trackers, metrics.NewTrainer(reg))
@@ -264,7 +264,7 @@ func train(ctx context.Context, path string, f runFlags, stdout, stderr io.Write
 	if s3 != nil {
 		trackers = append(trackers, s3) // last: it uploads what the others wrote
 	}
-	out, err := runner.Run(ctx, cfg, runner.Options{
+	out, err := train.Run(ctx, cfg, train.Options{
 		NewFleet:   newFleet,
 		Trackers:   trackers,
 		Out:        f.out,
@@ -304,7 +304,7 @@ func finished(dir string) (bool, string) {
 	if err != nil {
 		return false, ""
 	}
-	var rf runner.ResultFile
+	var rf train.ResultFile
 	if json.Unmarshal(b, &rf) != nil {
 		return false, ""
 	}

@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/rlgo/rlgo/internal/runner"
+	"github.com/rlgo/rlgo/train"
 )
 
 const shipped = "../../../configs/cartpole-ppo.yaml"
@@ -26,13 +26,13 @@ func run(t *testing.T, ctx context.Context, args ...string) (code int, stdout, s
 	return code, out.String(), errb.String()
 }
 
-func readResult(t *testing.T, dir string) runner.ResultFile {
+func readResult(t *testing.T, dir string) train.ResultFile {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, "result.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r runner.ResultFile
+	var r train.ResultFile
 	if err := json.Unmarshal(b, &r); err != nil {
 		t.Fatalf("result.json: %v", err)
 	}
@@ -128,7 +128,7 @@ func TestDeterministicProgress(t *testing.T) {
 		runs[i] = rows
 	}
 	timing := map[string]bool{}
-	for _, c := range runner.Columns(nil) {
+	for _, c := range train.Columns(nil) {
 		timing[c.Name()] = c.Timing
 	}
 	header := runs[0][0]

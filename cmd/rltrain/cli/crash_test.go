@@ -21,8 +21,8 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
-	"github.com/rlgo/rlgo/internal/checkpoint"
-	"github.com/rlgo/rlgo/internal/runner"
+	"github.com/rlgo/rlgo/train"
+	"github.com/rlgo/rlgo/train/checkpoint"
 )
 
 var (
@@ -117,12 +117,12 @@ func crashRounds(t *testing.T, rounds, iterations int) {
 	}
 }
 
-func readResultIfAny(dir string) *runner.ResultFile {
+func readResultIfAny(dir string) *train.ResultFile {
 	b, err := os.ReadFile(filepath.Join(dir, "result.json"))
 	if err != nil {
 		return nil
 	}
-	var r runner.ResultFile
+	var r train.ResultFile
 	if json.Unmarshal(b, &r) != nil {
 		return nil
 	}

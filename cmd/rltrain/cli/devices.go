@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rlgo/rlgo/internal/gpu"
+	"github.com/rlgo/rlgo/learner/gpu"
 )
 
 // newDevices is `rltrain devices`: the NVIDIA GPUs NVML sees.

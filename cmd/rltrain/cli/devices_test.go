@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rlgo/rlgo/internal/gpu"
+	"github.com/rlgo/rlgo/learner/gpu"
 )
 
 // execDevices runs `rltrain devices args` with discover, or with the real

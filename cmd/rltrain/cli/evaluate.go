@@ -14,9 +14,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rlgo/rlgo/algorithms"
-	"github.com/rlgo/rlgo/internal/checkpoint"
-	"github.com/rlgo/rlgo/internal/config"
 	"github.com/rlgo/rlgo/policy"
+	"github.com/rlgo/rlgo/train/checkpoint"
+	"github.com/rlgo/rlgo/train/config"
 )
 
 // Evaluation is what rltrain evaluate reports (and prints with --json).

@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rlgo/rlgo/internal/config"
 	"github.com/rlgo/rlgo/policy"
+	"github.com/rlgo/rlgo/train/config"
 )
 
 func newExport(stdout, stderr io.Writer) *cobra.Command {

@@ -12,10 +12,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rlgo/rlgo/internal/config"
 	"github.com/rlgo/rlgo/policy"
 	"github.com/rlgo/rlgo/rollout"
 	"github.com/rlgo/rlgo/rollout/remote"
+	"github.com/rlgo/rlgo/train/config"
 )
 
 // secFlags are the token and TLS flags of rltrain learner and worker.
@@ -139,7 +139,7 @@ unless --allow-plaintext. See docs/remote.md.`,
 					return &loggedFleet{Fleet: fl, log: rc.Logger}, nil
 				}, nil
 			}
-			return train(cmd.Context(), path, f, stdout, stderr, factory)
+			return runTrain(cmd.Context(), path, f, stdout, stderr, factory)
 		},
 	}
 	f.register(c)

@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rlgo/rlgo/internal/report"
+	"github.com/rlgo/rlgo/train/report"
 )
 
 // newReport is `rltrain report RUN_DIR... [--out DIR]`: learning curves

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rlgo/rlgo/internal/report"
+	"github.com/rlgo/rlgo/train/report"
 )
 
 // runReportCmd runs `rltrain report ARGS` through the cobra command and

@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"github.com/rlgo/rlgo/algorithms"
-	"github.com/rlgo/rlgo/internal/checkpoint"
-	"github.com/rlgo/rlgo/internal/runner"
+	"github.com/rlgo/rlgo/train"
+	"github.com/rlgo/rlgo/train/checkpoint"
 )
 
 // s3Run keeps a run directory in an S3-compatible store: the run writes
@@ -93,8 +93,8 @@ func (r *s3Run) upload(ctx context.Context) error {
 	})
 }
 
-// Start implements runner.Tracker.
-func (r *s3Run) Start(runner.RunInfo) error { return r.upload(context.Background()) }
+// Start implements train.Tracker.
+func (r *s3Run) Start(train.RunInfo) error { return r.upload(context.Background()) }
 
 // Iteration uploads the run's files at every checkpoint.
 func (r *s3Run) Iteration(res algorithms.Result) error {
@@ -105,7 +105,7 @@ func (r *s3Run) Iteration(res algorithms.Result) error {
 }
 
 // Finish uploads the final files and removes the working copy.
-func (r *s3Run) Finish(*runner.ResultFile) error {
+func (r *s3Run) Finish(*train.ResultFile) error {
 	err := r.upload(context.Background())
 	if err == nil {
 		os.RemoveAll(r.local)

@@ -4,9 +4,9 @@ import (
 	"fmt"
 
 	"github.com/rlgo/rlgo/algorithms"
-	"github.com/rlgo/rlgo/internal/config"
 	"github.com/rlgo/rlgo/policy"
 	"github.com/rlgo/rlgo/rollout"
+	"github.com/rlgo/rlgo/train/config"
 )
 
 // spacesOf returns the spaces a run's policy saw (rollout.EnvSpaces of

@@ -40,7 +40,7 @@ func (l *trackBuffer) String() string {
 }
 
 // mlflowRecorder is a minimal MLflow server that records the calls in
-// order (internal/mlflow's tests check the schema in depth).
+// order (train/mlflow's tests check the schema in depth).
 type mlflowRecorder struct {
 	mu     sync.Mutex
 	calls  []string

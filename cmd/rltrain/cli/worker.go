@@ -6,8 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rlgo/rlgo/internal/metrics"
 	"github.com/rlgo/rlgo/rollout/remote"
+	"github.com/rlgo/rlgo/train/metrics"
 )
 
 func newWorker(_, stderr io.Writer) *cobra.Command {

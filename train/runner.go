@@ -2,7 +2,7 @@
 // algorithm from a config, calls Train until a stop criterion is met,
 // and writes the run directory (config.yaml, progress.csv, result.jsonl,
 // result.json).
-package runner
+package train
 
 import (
 	"context"
@@ -20,10 +20,10 @@ import (
 	"github.com/rlgo/rlgo/algorithms"
 	"github.com/rlgo/rlgo/algorithms/dqn"
 	"github.com/rlgo/rlgo/algorithms/ppo"
-	"github.com/rlgo/rlgo/internal/checkpoint"
-	"github.com/rlgo/rlgo/internal/config"
 	"github.com/rlgo/rlgo/learner"
 	"github.com/rlgo/rlgo/rollout"
+	"github.com/rlgo/rlgo/train/checkpoint"
+	"github.com/rlgo/rlgo/train/config"
 )
 
 // Options are the run flags shared by rltrain train and rltrain learner.

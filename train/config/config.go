@@ -22,10 +22,10 @@ import (
 	"github.com/rlgo/rlgo/algorithms/dqn"
 	"github.com/rlgo/rlgo/algorithms/ppo"
 	"github.com/rlgo/rlgo/envs"
-	"github.com/rlgo/rlgo/internal/checkpoint"
 	"github.com/rlgo/rlgo/learner"
 	"github.com/rlgo/rlgo/policy"
 	"github.com/rlgo/rlgo/rollout"
+	"github.com/rlgo/rlgo/train/checkpoint"
 )
 
 // Config is one experiment. Every key has a default (Default) and is

@@ -19,9 +19,9 @@ import (
 
 	"github.com/rlgo/rlgo/algorithms"
 	_ "github.com/rlgo/rlgo/envs/classic"
-	"github.com/rlgo/rlgo/internal/config"
-	"github.com/rlgo/rlgo/internal/report"
-	"github.com/rlgo/rlgo/internal/runner"
+	"github.com/rlgo/rlgo/train"
+	"github.com/rlgo/rlgo/train/config"
+	"github.com/rlgo/rlgo/train/report"
 )
 
 const tinyConfig = "name: mlf\nenv: {id: CartPole-v1}\nseed: 3\nstop: {iterations: 3}\nrollout: {workers: 1, envs_per_worker: 2, fragment_length: 32}\n"
@@ -57,14 +57,14 @@ func testTracker(t *testing.T, uri string, log *syncBuffer, opts ...Option) *Tra
 	return tr
 }
 
-func runTiny(t *testing.T, ctx context.Context, cfgYAML string, trackers ...runner.Tracker) (string, *runner.Outcome, error) {
+func runTiny(t *testing.T, ctx context.Context, cfgYAML string, trackers ...train.Tracker) (string, *train.Outcome, error) {
 	t.Helper()
 	cfg, err := config.Parse("mlf.yaml", []byte(cfgYAML), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	out, err := runner.Run(ctx, cfg, runner.Options{Out: dir, Trackers: trackers})
+	out, err := train.Run(ctx, cfg, train.Options{Out: dir, Trackers: trackers})
 	return dir, out, err
 }
 
@@ -223,7 +223,7 @@ func readCSV(t *testing.T, path string) []map[string]float64 {
 // failingTracker fails the run at its nth iteration.
 type failingTracker struct{ n, seen int }
 
-func (f *failingTracker) Start(runner.RunInfo) error { return nil }
+func (f *failingTracker) Start(train.RunInfo) error { return nil }
 func (f *failingTracker) Iteration(algorithms.Result) error {
 	f.seen++
 	if f.seen == f.n {
@@ -231,7 +231,7 @@ func (f *failingTracker) Iteration(algorithms.Result) error {
 	}
 	return nil
 }
-func (f *failingTracker) Finish(*runner.ResultFile) error { return nil }
+func (f *failingTracker) Finish(*train.ResultFile) error { return nil }
 
 // TestTrackerFailedRun: a run that errors is marked FAILED, with the
 // error as a tag, and the metrics before the error are logged.
@@ -264,9 +264,9 @@ func TestTrackerFailedRun(t *testing.T) {
 // cancelTracker cancels the run's context at its first iteration (Ctrl-C).
 type cancelTracker struct{ cancel context.CancelFunc }
 
-func (c *cancelTracker) Start(runner.RunInfo) error        { return nil }
+func (c *cancelTracker) Start(train.RunInfo) error         { return nil }
 func (c *cancelTracker) Iteration(algorithms.Result) error { c.cancel(); return nil }
-func (c *cancelTracker) Finish(*runner.ResultFile) error   { return nil }
+func (c *cancelTracker) Finish(*train.ResultFile) error    { return nil }
 
 // TestTrackerInterruptedRun: an interrupted run is marked KILLED.
 func TestTrackerInterruptedRun(t *testing.T) {

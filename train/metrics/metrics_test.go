@@ -15,8 +15,8 @@ import (
 	"github.com/prometheus/common/model"
 
 	_ "github.com/rlgo/rlgo/envs/classic"
-	"github.com/rlgo/rlgo/internal/config"
-	"github.com/rlgo/rlgo/internal/runner"
+	"github.com/rlgo/rlgo/train"
+	"github.com/rlgo/rlgo/train/config"
 )
 
 // Scrape fetches url and parses the text exposition format.
@@ -71,7 +71,7 @@ func TestScrapeDuringTraining(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		_, err := runner.Run(ctx, cfg, runner.Options{Out: t.TempDir(), Trackers: []runner.Tracker{tr}})
+		_, err := train.Run(ctx, cfg, train.Options{Out: t.TempDir(), Trackers: []train.Tracker{tr}})
 		done <- err
 	}()
 

@@ -21,8 +21,8 @@ import (
 	"sort"
 	"strconv"
 
-	"github.com/rlgo/rlgo/internal/runner"
-	"github.com/rlgo/rlgo/internal/tensorboard"
+	"github.com/rlgo/rlgo/train"
+	"github.com/rlgo/rlgo/train/tensorboard"
 )
 
 // ErrNotRunDir is returned (wrapped) for a path that holds no run
@@ -46,7 +46,7 @@ type Run struct {
 	// Rows holds progress.csv's rows; an empty cell is NaN.
 	Rows [][]float64
 	// Result is result.json, or nil while the run has not written it.
-	Result *runner.ResultFile
+	Result *train.ResultFile
 
 	col map[string]int
 }
@@ -174,7 +174,7 @@ func LoadRun(dir string) (*Run, error) {
 	case err != nil:
 		return nil, err
 	default:
-		var rf runner.ResultFile
+		var rf train.ResultFile
 		if err := json.Unmarshal(b, &rf); err != nil {
 			return nil, fmt.Errorf("%s/result.json: %w", dir, err)
 		}

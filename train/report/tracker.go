@@ -4,14 +4,14 @@ import (
 	"path/filepath"
 
 	"github.com/rlgo/rlgo/algorithms"
-	"github.com/rlgo/rlgo/internal/runner"
+	"github.com/rlgo/rlgo/train"
 )
 
 // Dir is the run directory's subdirectory that the Tracker writes the
 // report into.
 const Dir = "report"
 
-// Tracker is a runner.Tracker that writes the run's report into
+// Tracker is a train.Tracker that writes the run's report into
 // RUN_DIR/report/ when the run ends: finished, failed or interrupted
 // (runner calls Finish in every case), so every run leaves a picture.
 type Tracker struct {
@@ -21,10 +21,10 @@ type Tracker struct {
 // NewTracker returns a Tracker.
 func NewTracker() *Tracker { return &Tracker{} }
 
-var _ runner.Tracker = (*Tracker)(nil)
+var _ train.Tracker = (*Tracker)(nil)
 
 // Start records the run directory.
-func (t *Tracker) Start(run runner.RunInfo) error {
+func (t *Tracker) Start(run train.RunInfo) error {
 	t.dir = run.Dir
 	return nil
 }
@@ -35,7 +35,7 @@ func (t *Tracker) Iteration(algorithms.Result) error { return nil }
 
 // Finish writes the report of the run (a run with no iteration yet gets
 // empty plots that say so).
-func (t *Tracker) Finish(*runner.ResultFile) error {
+func (t *Tracker) Finish(*train.ResultFile) error {
 	if t.dir == "" {
 		return nil
 	}

@@ -13,13 +13,13 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/rlgo/rlgo/algorithms"
-	"github.com/rlgo/rlgo/internal/runner"
+	"github.com/rlgo/rlgo/train"
 )
 
 // Dir is the run directory's subdirectory that holds the event files.
 const Dir = "tensorboard"
 
-// Tracker is a runner.Tracker that writes a run's metrics to
+// Tracker is a train.Tracker that writes a run's metrics to
 // RUN_DIR/tensorboard/: every progress.csv column as a scalar tag of the
 // same name at step env_steps, the resolved config as a text summary,
 // and the config's keys as hparams (grouped so that runs differing only
@@ -27,7 +27,7 @@ const Dir = "tensorboard"
 type Tracker struct {
 	now  func() time.Time
 	w    *Writer
-	cols []runner.Column
+	cols []train.Column
 }
 
 // Option configures a Tracker.
@@ -45,10 +45,10 @@ func NewTracker(opts ...Option) *Tracker {
 	return t
 }
 
-var _ runner.Tracker = (*Tracker)(nil)
+var _ train.Tracker = (*Tracker)(nil)
 
 // Start creates the event file and writes the config and hparams.
-func (t *Tracker) Start(run runner.RunInfo) error {
+func (t *Tracker) Start(run train.RunInfo) error {
 	now := t.now()
 	w, err := NewWriter(filepath.Join(run.Dir, Dir), now)
 	if err != nil {
@@ -93,7 +93,7 @@ func (t *Tracker) Iteration(r algorithms.Result) error {
 // Finish writes the hparams session end (success for a finished run,
 // failure for an error, unknown for an interrupted one) and a text
 // summary of result.json, and closes the file.
-func (t *Tracker) Finish(rf *runner.ResultFile) error {
+func (t *Tracker) Finish(rf *train.ResultFile) error {
 	if t.w == nil {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package runner
+package train
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 
 	"github.com/rlgo/rlgo/algorithms"
 	_ "github.com/rlgo/rlgo/envs/classic"
-	"github.com/rlgo/rlgo/internal/config"
+	"github.com/rlgo/rlgo/train/config"
 )
 
 func TestStopReason(t *testing.T) {

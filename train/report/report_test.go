@@ -22,13 +22,13 @@ import (
 	"github.com/rlgo/rlgo/algorithms"
 	"github.com/rlgo/rlgo/algorithms/ppo"
 	_ "github.com/rlgo/rlgo/envs/classic"
-	"github.com/rlgo/rlgo/internal/config"
-	"github.com/rlgo/rlgo/internal/runner"
+	"github.com/rlgo/rlgo/train"
+	"github.com/rlgo/rlgo/train/config"
 )
 
 // synthRun writes a run directory in the runner's format (config.yaml
-// from config.Config.YAML, progress.csv with runner.Columns' header,
-// result.json as runner.ResultFile): a return rising like a logistic
+// from config.Config.YAML, progress.csv with train.Columns' header,
+// result.json as train.ResultFile): a return rising like a logistic
 // towards 500 at speed, with a seed-dependent wobble, until it reaches
 // 475 or steps runs out. Returns are absent before the first episode
 // (the first row), as the runner writes them.
@@ -48,7 +48,7 @@ func synthRun(t *testing.T, dir string, seed uint64, lr, speed float64, steps in
 	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), y, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cols := runner.Columns(ppo.LearnerMetrics)
+	cols := train.Columns(ppo.LearnerMetrics)
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
 	head := make([]string, len(cols))
@@ -56,7 +56,7 @@ func synthRun(t *testing.T, dir string, seed uint64, lr, speed float64, steps in
 		head[i] = c.Name()
 	}
 	w.Write(head)
-	rf := runner.ResultFile{Name: cfg.Name, Algorithm: "ppo", Env: "CartPole-v1", Seed: seed, Status: "finished", StopReason: "env_steps", Target: &target}
+	rf := train.ResultFile{Name: cfg.Name, Algorithm: "ppo", Env: "CartPole-v1", Seed: seed, Status: "finished", StopReason: "env_steps", Target: &target}
 	var r algorithms.Result
 	for it := 1; ; it++ {
 		x := int64(it) * 2048
@@ -352,14 +352,14 @@ type cancelAfter struct {
 	cancel context.CancelFunc
 }
 
-func (c *cancelAfter) Start(runner.RunInfo) error { return nil }
+func (c *cancelAfter) Start(train.RunInfo) error { return nil }
 func (c *cancelAfter) Iteration(r algorithms.Result) error {
 	if r.Iteration >= c.n {
 		c.cancel()
 	}
 	return nil
 }
-func (c *cancelAfter) Finish(*runner.ResultFile) error { return nil }
+func (c *cancelAfter) Finish(*train.ResultFile) error { return nil }
 
 // TestTrackerReportsInterruptedRun runs real tiny trainings with the
 // Tracker: one interrupted after 3 iterations and one interrupted before
@@ -375,7 +375,7 @@ func TestTrackerReportsInterruptedRun(t *testing.T) {
 			cancel()
 		}
 		dir := t.TempDir()
-		out, err := runner.Run(ctx, cfg, runner.Options{Out: dir, Trackers: []runner.Tracker{&cancelAfter{n: n, cancel: cancel}, NewTracker()}})
+		out, err := train.Run(ctx, cfg, train.Options{Out: dir, Trackers: []train.Tracker{&cancelAfter{n: n, cancel: cancel}, NewTracker()}})
 		cancel()
 		if err != nil {
 			t.Fatalf("interrupted after %d: %v", n, err)

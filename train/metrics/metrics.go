@@ -18,8 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/rlgo/rlgo/algorithms"
-	"github.com/rlgo/rlgo/internal/runner"
 	"github.com/rlgo/rlgo/rollout/remote"
+	"github.com/rlgo/rlgo/train"
 )
 
 // NewRegistry returns a private registry (not prometheus's global one)
@@ -30,7 +30,7 @@ func NewRegistry() *prometheus.Registry {
 	return reg
 }
 
-// Trainer is a runner.Tracker that keeps a training run's metrics: the
+// Trainer is a train.Tracker that keeps a training run's metrics: the
 // counters add the growth of the run's totals at every iteration, the
 // gauges hold the last iteration's values.
 type Trainer struct {
@@ -66,10 +66,10 @@ func NewTrainer(reg prometheus.Registerer) *Trainer {
 	return t
 }
 
-var _ runner.Tracker = (*Trainer)(nil)
+var _ train.Tracker = (*Trainer)(nil)
 
 // Start labels rlgo_run_info with the run.
-func (t *Trainer) Start(run runner.RunInfo) error {
+func (t *Trainer) Start(run train.RunInfo) error {
 	c := run.Config
 	t.info.Reset()
 	t.info.WithLabelValues(c.Name, c.Algorithm, c.Env.ID, strconv.FormatUint(c.Seed, 10)).Set(1)
@@ -102,7 +102,7 @@ func (t *Trainer) Iteration(r algorithms.Result) error {
 }
 
 // Finish does nothing: the metrics stay as the last iteration left them.
-func (t *Trainer) Finish(*runner.ResultFile) error { return nil }
+func (t *Trainer) Finish(*train.ResultFile) error { return nil }
 
 // Worker is a remote.WorkerMetrics for rltrain worker.
 type Worker struct {

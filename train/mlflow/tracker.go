@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/rlgo/rlgo/algorithms"
-	"github.com/rlgo/rlgo/internal/config"
-	"github.com/rlgo/rlgo/internal/runner"
-	"github.com/rlgo/rlgo/internal/tensorboard"
+	"github.com/rlgo/rlgo/train"
+	"github.com/rlgo/rlgo/train/config"
+	"github.com/rlgo/rlgo/train/tensorboard"
 )
 
 // URIEnv is the environment variable that names the tracking server when
@@ -47,7 +47,7 @@ type State struct {
 	Error    string `json:"error,omitempty"`
 }
 
-// Tracker is a runner.Tracker that logs a run to MLflow: at Start, the
+// Tracker is a train.Tracker that logs a run to MLflow: at Start, the
 // experiment (got by name, created if missing), a run with tags, and the
 // resolved config as params; after each iteration, every progress.csv
 // column as a metric at step env_steps (batched: everything queued while
@@ -76,12 +76,12 @@ type Tracker struct {
 	MaxQueued int
 
 	dir   string
-	cols  []runner.Column
+	cols  []train.Column
 	start time.Time
 
 	mu       sync.Mutex
 	queue    []Metric
-	finish   *runner.ResultFile // set when Finish is called
+	finish   *train.ResultFile // set when Finish is called
 	wake     chan struct{}
 	done     chan struct{}
 	cancel   context.CancelFunc
@@ -147,10 +147,10 @@ func FromConfig(c config.MLflowConfig, getenv func(string) string, log io.Writer
 	return New(cl, log, opts...), nil
 }
 
-var _ runner.Tracker = (*Tracker)(nil)
+var _ train.Tracker = (*Tracker)(nil)
 
 // Start queues the creation of the MLflow run and returns at once.
-func (t *Tracker) Start(run runner.RunInfo) error {
+func (t *Tracker) Start(run train.RunInfo) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.started {
@@ -175,7 +175,7 @@ func (t *Tracker) Start(run runner.RunInfo) error {
 	return nil
 }
 
-func runTags(run runner.RunInfo) []Tag {
+func runTags(run train.RunInfo) []Tag {
 	c := run.Config
 	return []Tag{
 		{Key: "mlflow.runName", Value: filepath.Base(run.Dir)},
@@ -247,7 +247,7 @@ func (t *Tracker) Iteration(r algorithms.Result) error {
 // Finish waits (at most FinishTimeout) for the queued metrics, uploads the
 // artifacts, sets the run's status and writes RUN_DIR/mlflow.json. It
 // returns nil whatever the server did: tracking never fails a run.
-func (t *Tracker) Finish(rf *runner.ResultFile) error {
+func (t *Tracker) Finish(rf *train.ResultFile) error {
 	t.mu.Lock()
 	if !t.started || t.finish != nil {
 		t.mu.Unlock()
@@ -400,7 +400,7 @@ func (t *Tracker) begin(ctx context.Context, exp string, tags []Tag, params []Pa
 }
 
 // end logs the result tags and artifacts and sets the final status.
-func (t *Tracker) end(ctx context.Context, rf *runner.ResultFile) {
+func (t *Tracker) end(ctx context.Context, rf *train.ResultFile) {
 	status := StatusFinished
 	switch rf.Status {
 	case "error":

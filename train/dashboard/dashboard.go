@@ -17,7 +17,7 @@ import (
 
 	"github.com/rlgo/rlgo/algorithms"
 	"github.com/rlgo/rlgo/envs"
-	"github.com/rlgo/rlgo/internal/runner"
+	"github.com/rlgo/rlgo/train"
 )
 
 // Row is one iteration of the curve.
@@ -48,7 +48,7 @@ type Progress struct {
 	Rows   []Row `json:"rows"`
 }
 
-// Tracker is a runner.Tracker that keeps the run's progress for the page.
+// Tracker is a train.Tracker that keeps the run's progress for the page.
 type Tracker struct {
 	mu sync.Mutex
 	p  Progress
@@ -57,10 +57,10 @@ type Tracker struct {
 // NewTracker returns a Tracker with no run yet.
 func NewTracker() *Tracker { return &Tracker{p: Progress{Status: "waiting", Rows: []Row{}}} }
 
-var _ runner.Tracker = (*Tracker)(nil)
+var _ train.Tracker = (*Tracker)(nil)
 
 // Start records the run.
-func (t *Tracker) Start(run runner.RunInfo) error {
+func (t *Tracker) Start(run train.RunInfo) error {
 	c := run.Config
 	p := Progress{Run: filepath.Base(run.Dir), Algorithm: c.Algorithm, Env: c.Env.ID, Status: "running", Budget: c.Stop.EnvSteps, Rows: []Row{}}
 	if s, err := envs.Lookup(c.Env.ID); err == nil && s.HasThreshold {
@@ -94,7 +94,7 @@ func (t *Tracker) Iteration(r algorithms.Result) error {
 }
 
 // Finish records how the run ended.
-func (t *Tracker) Finish(rf *runner.ResultFile) error {
+func (t *Tracker) Finish(rf *train.ResultFile) error {
 	t.mu.Lock()
 	t.p.Status = rf.Status
 	t.mu.Unlock()

@@ -1,4 +1,4 @@
-package runner
+package train
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/rlgo/rlgo/algorithms"
-	"github.com/rlgo/rlgo/internal/checkpoint"
+	"github.com/rlgo/rlgo/train/checkpoint"
 )
 
 // checkpointer writes a run's checkpoints through its store.

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	_ "github.com/rlgo/rlgo/envs/classic"
-	"github.com/rlgo/rlgo/internal/config"
-	"github.com/rlgo/rlgo/internal/runner"
+	"github.com/rlgo/rlgo/train"
+	"github.com/rlgo/rlgo/train/config"
 )
 
 // chromiumPath is where Debian's chromium package puts the browser
@@ -67,7 +67,7 @@ func TestDashboardInChromium(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		_, err := runner.Run(ctx, cfg, runner.Options{Out: t.TempDir(), Trackers: []runner.Tracker{tr}})
+		_, err := train.Run(ctx, cfg, train.Options{Out: t.TempDir(), Trackers: []train.Tracker{tr}})
 		done <- err
 	}()
 	withEpisodes := func() int {
@@ -143,7 +143,7 @@ func TestProgressJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := runner.Run(context.Background(), cfg, runner.Options{Out: t.TempDir(), Trackers: []runner.Tracker{tr}}); err != nil {
+	if _, err := train.Run(context.Background(), cfg, train.Options{Out: t.TempDir(), Trackers: []train.Tracker{tr}}); err != nil {
 		t.Fatal(err)
 	}
 	p := get()

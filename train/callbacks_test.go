@@ -1,4 +1,4 @@
-package runner
+package train
 
 import (
 	"context"
@@ -12,8 +12,8 @@ import (
 	"testing"
 
 	"github.com/rlgo/rlgo/algorithms"
-	"github.com/rlgo/rlgo/internal/config"
 	"github.com/rlgo/rlgo/rollout"
+	"github.com/rlgo/rlgo/train/config"
 )
 
 func TestCustomColumns(t *testing.T) {
