@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/vmihailenco/msgpack/v5"
+
 	"github.com/rlgo/rlgo/internal/wire"
 )
 
@@ -21,6 +23,93 @@ type Tensor struct {
 	Name  string    `msgpack:"name"`
 	Shape []int     `msgpack:"shape"`
 	Data  []float32 `msgpack:"data"`
+}
+
+// EncodeMsgpack writes t as a map of name, shape and data, with the data
+// as one bin of little-endian float32s (internal/wire's column encoding):
+// a copy of memory, where a tagged msgpack float per value cost ~20× more.
+func (t Tensor) EncodeMsgpack(enc *msgpack.Encoder) error {
+	if err := enc.EncodeMapLen(3); err != nil {
+		return err
+	}
+	if err := enc.EncodeString("name"); err != nil {
+		return err
+	}
+	if err := enc.EncodeString(t.Name); err != nil {
+		return err
+	}
+	if err := enc.EncodeString("shape"); err != nil {
+		return err
+	}
+	if t.Shape == nil {
+		if err := enc.EncodeNil(); err != nil {
+			return err
+		}
+	} else {
+		if err := enc.EncodeArrayLen(len(t.Shape)); err != nil {
+			return err
+		}
+		for _, d := range t.Shape {
+			if err := enc.EncodeInt(int64(d)); err != nil {
+				return err
+			}
+		}
+	}
+	if err := enc.EncodeString("data"); err != nil {
+		return err
+	}
+	return wire.EncodeFloat32s(enc, t.Data)
+}
+
+// DecodeMsgpack reads what EncodeMsgpack writes (data may also be an array
+// of floats, as weights files written before the bin encoding have it).
+// Unknown keys are skipped. Data is read into t.Data's storage when it has
+// room.
+func (t *Tensor) DecodeMsgpack(dec *msgpack.Decoder) error {
+	n, err := dec.DecodeMapLen()
+	if err != nil {
+		return err
+	}
+	data := t.Data
+	*t = Tensor{}
+	for range max(n, 0) {
+		key, err := dec.DecodeString()
+		if err != nil {
+			return err
+		}
+		switch key {
+		case "name":
+			t.Name, err = dec.DecodeString()
+		case "shape":
+			t.Shape, err = decodeShape(dec)
+		case "data":
+			t.Data, err = wire.DecodeFloat32s(dec, data)
+		default:
+			err = dec.Skip()
+		}
+		if err != nil {
+			return fmt.Errorf("tensor %.64q: %s: %w", t.Name, key, err)
+		}
+	}
+	return nil
+}
+
+// decodeShape reads an array of dimensions (or nil), growing the slice as
+// elements arrive rather than trusting the declared length.
+func decodeShape(dec *msgpack.Decoder) ([]int, error) {
+	n, err := dec.DecodeArrayLen()
+	if err != nil || n < 0 {
+		return nil, err
+	}
+	shape := make([]int, 0, min(n, 8))
+	for range n {
+		d, err := dec.DecodeInt()
+		if err != nil {
+			return nil, err
+		}
+		shape = append(shape, d)
+	}
+	return shape, nil
 }
 
 // Weights is a set of named tensors plus the version that identifies them.

@@ -1,11 +1,13 @@
 package policy
 
 import (
+	"bytes"
 	"errors"
 	"math"
 	"math/rand/v2"
 	"reflect"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/rlgo/rlgo/internal/wire"
@@ -55,10 +57,102 @@ func TestCopyFromChecksShapes(t *testing.T) {
 	}
 }
 
+
+// TestWeightsWireFormat checks that a tensor's data travels as one bin of
+// little-endian float32s: 4 bytes a value plus a few headers.
+func TestWeightsWireFormat(t *testing.T) {
+	w := &Weights{Version: 3, Tensors: []Tensor{{Name: "a", Shape: []int{2}, Data: []float32{1, -2}}}}
+	data, err := w.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// "data": bin8 of 8 bytes, 1.0 and -2.0 little-endian.
+	want := []byte{0xa4, 'd', 'a', 't', 'a', 0xc4, 8, 0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x00, 0xc0}
+	if !bytes.Contains(data, want) {
+		t.Errorf("encoded % x; want it to contain % x", data, want)
+	}
+	big := ActorCriticSpec{ObsDim: 4, NumActions: 2, Model: DefaultModelConfig()}.Init(testRand())
+	if data, err = big.Encode(); err != nil {
+		t.Fatal(err)
+	}
+	if n := big.NumParams(); len(data) > 4*n+512 {
+		t.Errorf("%d parameters encode to %d bytes; want at most 4 a value plus 512", n, len(data))
+	}
+}
+
+// oldTensor and oldWeights encode as weights did before tensors' data
+// became a bin: every float a tagged msgpack element.
+type oldTensor struct {
+	Name  string    `msgpack:"name"`
+	Shape []int     `msgpack:"shape"`
+	Data  []float32 `msgpack:"data"`
+}
+
+type oldWeights struct {
+	Version uint64      `msgpack:"version"`
+	Tensors []oldTensor `msgpack:"tensors"`
+	Explore Exploration `msgpack:"explore"`
+	ObsNorm *ObsNorm    `msgpack:"obs_norm"`
+}
+
+// TestUnmarshalWeightsOldFormat checks that weights files written before
+// the bin encoding (checkpoints, exports) still load.
+func TestUnmarshalWeightsOldFormat(t *testing.T) {
+	w := ActorCriticSpec{ObsDim: 4, NumActions: 2, Model: DefaultModelConfig()}.Init(testRand())
+	w.Version, w.Explore.Epsilon = 9, 0.25
+	old := oldWeights{Version: w.Version, Explore: w.Explore}
+	for _, t := range w.Tensors {
+		old.Tensors = append(old.Tensors, oldTensor(t))
+	}
+	data, err := wire.Marshal(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := UnmarshalWeights(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, w) {
+		t.Error("weights in the old encoding decode differently")
+	}
+}
+
+// TestTensorDecodeRejects checks the tensor decoder's own errors.
+func TestTensorDecodeRejects(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		v    any
+		msg  string
+	}{
+		{"data a string", map[string]any{"tensors": []any{map[string]any{"name": "x", "data": "abc"}}}, "neither bin nor array"},
+		{"shape a string", map[string]any{"tensors": []any{map[string]any{"name": "x", "shape": "abc"}}}, "shape"},
+		{"data of 3 bytes", map[string]any{"tensors": []any{map[string]any{"name": "x", "shape": []int{}, "data": []byte{1, 2, 3}}}}, "4-byte"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data, err := wire.Marshal(tc.v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := UnmarshalWeights(data); err == nil || !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("UnmarshalWeights = %v; want an error containing %q", err, tc.msg)
+			}
+		})
+	}
+}
+
 func FuzzUnmarshalWeights(f *testing.F) {
 	w := ActorCriticSpec{ObsDim: 2, NumActions: 2, Model: ModelConfig{Hidden: []int{3}, Activation: Tanh}}.Init(testRand())
 	good, _ := w.Encode()
 	f.Add(good)
+	old := oldWeights{Version: 2}
+	for _, t := range w.Tensors {
+		old.Tensors = append(old.Tensors, oldTensor(t))
+	}
+	oldBytes, _ := wire.Marshal(old)
+	f.Add(oldBytes)
+	w.ObsNorm = NewObsNorm(2, 5)
+	withNorm, _ := w.Encode()
+	f.Add(withNorm)
 	f.Add([]byte{0xdf, 0xff, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var before, after runtime.MemStats
@@ -68,8 +162,29 @@ func FuzzUnmarshalWeights(f *testing.F) {
 		if grew := after.TotalAlloc - before.TotalAlloc; grew > uint64(64*len(data)+64<<10) {
 			t.Fatalf("decoding %d bytes allocated %d bytes", len(data), grew)
 		}
-		if err == nil && got.Validate() != nil {
+		if err != nil {
+			return
+		}
+		if got.Validate() != nil {
 			t.Fatal("accepted weights that fail Validate")
+		}
+		// Round trip: what was accepted re-encodes to bytes that decode
+		// to the same weights (compared through their encoding, so NaNs
+		// compare by their bits).
+		enc, err := got.Encode()
+		if err != nil {
+			t.Fatalf("re-encode: %v", err)
+		}
+		again, err := UnmarshalWeights(enc)
+		if err != nil {
+			t.Fatalf("re-encoded weights are rejected: %v", err)
+		}
+		enc2, err := again.Encode()
+		if err != nil {
+			t.Fatalf("re-encode: %v", err)
+		}
+		if !bytes.Equal(enc, enc2) {
+			t.Fatalf("round trip changed the weights:\n% x\n% x", enc, enc2)
 		}
 	})
 }
