@@ -57,7 +57,6 @@ func TestCopyFromChecksShapes(t *testing.T) {
 	}
 }
 
-
 // TestWeightsWireFormat checks that a tensor's data travels as one bin of
 // little-endian float32s: 4 bytes a value plus a few headers.
 func TestWeightsWireFormat(t *testing.T) {
