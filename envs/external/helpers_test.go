@@ -3,6 +3,7 @@ package external
 import (
 	"context"
 	"math"
+	"math/rand/v2"
 	"net"
 	"path/filepath"
 	"testing"
@@ -69,21 +70,34 @@ func sameObs(a, b []float32) bool {
 	return true
 }
 
-// compareVectors steps want and got with the same random discrete actions
-// (numActions of them) for steps steps and fails at the first difference
-// in observations, rewards, flags, final observations or episodes. It
-// returns how many episodes ended.
-func compareVectors(t *testing.T, want, got vectorStepper, n, numActions, steps int, seed uint64) int {
+// balance is CartPole's policy for the even envs: push the way the pole
+// falls (it often lasts the 500 steps of the time limit); odd envs act at
+// random.
+func balance(obs []float32, i, d int, rng *rand.Rand) int {
+	if i%2 == 1 {
+		return rng.IntN(2)
+	}
+	o := obs[i*d : (i+1)*d]
+	if o[2]+0.5*o[3] > 0 {
+		return 1
+	}
+	return 0
+}
+
+// compareVectors steps want and got with the same CartPole actions
+// (balance) for steps steps and fails at the first difference in
+// observations, rewards, flags, final observations or episodes. It returns
+// how many episodes ended, and how many of them truncated.
+func compareVectors(t *testing.T, want, got vectorStepper, n, steps int, seed uint64) (episodes, truncated int) {
 	t.Helper()
 	rng := envs.NewRand(seed, 7)
 	acts := make([]envs.Action, n)
-	episodes := 0
 	if !sameObs(got.Obs(), want.Obs()) {
 		t.Fatalf("after Reset: Obs = %v; want %v", got.Obs(), want.Obs())
 	}
 	for k := 1; k <= steps; k++ {
 		for i := range acts {
-			acts[i] = envs.DiscreteAction(rng.IntN(numActions))
+			acts[i] = envs.DiscreteAction(balance(want.Obs(), i, 4, rng))
 		}
 		ws, err := want.Step(acts)
 		if err != nil {
@@ -112,8 +126,11 @@ func compareVectors(t *testing.T, want, got vectorStepper, n, numActions, steps 
 			if gs.Episodes[j] != ws.Episodes[j] {
 				t.Fatalf("step %d: episode %+v; want %+v", k, gs.Episodes[j], ws.Episodes[j])
 			}
+			if ws.Episodes[j].Truncated {
+				truncated++
+			}
 		}
 		episodes += len(ws.Episodes)
 	}
-	return episodes
+	return episodes, truncated
 }
