@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/rlgo/rlgo/policy"
@@ -18,6 +19,12 @@ type Fleet interface {
 	SetWeights(ctx context.Context, w *policy.Weights) error
 	// Sample returns one fragment from every healthy worker, ordered by
 	// worker index, all produced with the weights last set.
+	//
+	// The fleet owns the batches and the slice: they are valid until the
+	// next call to Sample, which may reuse their storage for the next
+	// fragments. Read them within the iteration, and copy what must
+	// outlive it (algorithms/ppo flattens the columns into its own
+	// buffers, algorithms/dqn copies transitions into its replay buffer).
 	Sample(ctx context.Context) ([]*SampleBatch, error)
 	// Health reports the fleet's size and restarts.
 	Health() Health
@@ -48,7 +55,10 @@ type Health struct {
 // deterministic, however the goroutines are scheduled.
 type LocalFleet struct {
 	workers []*Worker
-	closed  bool
+	// bufs holds one batch per worker, refilled by every Sample (see
+	// Fleet.Sample for how long a caller may read them).
+	bufs   []*SampleBatch
+	closed bool
 }
 
 // NewLocalFleet creates cfg.Workers workers; newPolicy builds each one's
@@ -70,6 +80,7 @@ func NewLocalFleet(cfg Config, spec WorkerSpec, newPolicy func() (Policy, error)
 			return nil, fmt.Errorf("local fleet: %w", err)
 		}
 		f.workers = append(f.workers, w)
+		f.bufs = append(f.bufs, new(SampleBatch))
 	}
 	return f, nil
 }
@@ -87,8 +98,10 @@ func (f *LocalFleet) SetWeights(_ context.Context, w *policy.Weights) error {
 	return nil
 }
 
-// Sample runs every worker's Sample concurrently and returns the batches
-// in worker order. The first error (by worker order) is returned.
+// Sample runs every worker's SampleInto concurrently, each into the
+// fleet's batch for it, and returns the batches in worker order. They are
+// valid until the next Sample (see Fleet.Sample). The errors of every
+// failed worker are returned, joined in worker order.
 //
 // A local fragment takes milliseconds, so cancelling ctx does not cut it
 // short: cancellation takes effect at the iteration boundary, where the
@@ -98,17 +111,16 @@ func (f *LocalFleet) Sample(ctx context.Context) ([]*SampleBatch, error) {
 		return nil, ErrClosed
 	}
 	ctx = context.WithoutCancel(ctx)
-	out := make([]*SampleBatch, len(f.workers))
 	errs := make([]error, len(f.workers))
 	var wg sync.WaitGroup
 	for i, w := range f.workers {
-		wg.Go(func() { out[i], errs[i] = w.Sample(ctx) })
+		wg.Go(func() { errs[i] = w.SampleInto(ctx, f.bufs[i]) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return out, nil
+	return slices.Clone(f.bufs), nil
 }
 
 // Health reports the worker count; local workers are never restarted.

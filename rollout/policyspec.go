@@ -110,6 +110,10 @@ type FleetSpec struct {
 	// on-policy) accepts only the current version. A local fleet always
 	// acts with the current weights and ignores it.
 	MaxStaleness uint64
+	// Columns are the optional SampleBatch columns the algorithm reads;
+	// workers compute and send only those. The zero value is every
+	// column. A local fleet passes it on as WorkerSpec.Columns.
+	Columns Columns
 }
 
 // NewFleetFunc builds a fleet for spec, acting first with w.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 
 	"github.com/rlgo/rlgo/envs"
 	"github.com/rlgo/rlgo/policy"
@@ -58,6 +57,8 @@ type Policy interface {
 	Version() uint64
 	// Act chooses actions for n observations with rng and writes the
 	// actions, their log-probabilities and values (slices of length n).
+	// values is nil when the worker's columns lack ColValues: the policy
+	// then skips computing them.
 	Act(obs []float32, n int, rng *rand.Rand, actions []int, logp, values []float32)
 	// Values writes V(s) for n observations.
 	Values(obs []float32, n int, dst []float32)
@@ -68,7 +69,8 @@ type Policy interface {
 type ContinuousPolicy interface {
 	Policy
 	// ActContinuous samples actions for n observations with rng and writes
-	// them ([n, ActionDim], unclipped), their log-probabilities and values.
+	// them ([n, ActionDim], unclipped), their log-probabilities and values
+	// (values nil as for Act).
 	ActContinuous(obs []float32, n int, rng *rand.Rand, actions, logp, values []float32)
 }
 
@@ -93,6 +95,9 @@ type WorkerSpec struct {
 	Metrics []MetricSpec
 	// Seed is the run seed; the worker derives its own streams from it and its index.
 	Seed uint64
+	// Columns are the optional batch columns to compute and fill; the
+	// zero value fills them all (see Columns).
+	Columns Columns
 }
 
 // EnvWrappers returns the wrappers a worker applies to its envs: all but
@@ -136,6 +141,10 @@ type Worker struct {
 	actions []int
 	acts    []envs.Action
 	boot    []float32
+	// cols are the optional columns it fills; logp receives the
+	// log-probabilities the policy writes when they are not wanted.
+	cols Columns
+	logp []float32
 
 	// Continuous actions: the Box bounds the env's actions are clipped to.
 	cont          ContinuousPolicy
@@ -184,6 +193,8 @@ func NewWorker(index int, cfg Config, spec WorkerSpec, p Policy) (*Worker, error
 		actions: make([]int, n),
 		acts:    make([]envs.Action, n),
 		boot:    make([]float32, 1),
+		cols:    spec.Columns.Resolve(),
+		logp:    make([]float32, n),
 		metrics: newEpisodeMetrics(spec.Metrics, n),
 	}
 	if box, ok := list[0].ActionSpace().(*envs.Box); ok {
@@ -221,44 +232,80 @@ type WorkerError struct {
 func (e *WorkerError) Error() string { return fmt.Sprintf("worker %d: %v", e.Worker, e.Err) }
 func (e *WorkerError) Unwrap() error { return e.Err }
 
-// Sample steps every env FragmentLength times and returns the fragment.
-// Episodes continue across fragments. It returns ctx's error if ctx is
-// done between steps.
+// Sample steps every env FragmentLength times and returns the fragment in
+// a new batch. Episodes continue across fragments. It returns ctx's error
+// if ctx is done between steps.
 func (w *Worker) Sample(ctx context.Context) (*SampleBatch, error) {
+	b := new(SampleBatch)
+	if err := w.SampleInto(ctx, b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// SampleInto is Sample writing the fragment into b, reusing the storage
+// of its columns (and of its final observations and observation
+// statistics) where it has room: a fleet that hands the same batch back
+// every fragment allocates nothing for it after the first. Everything b
+// held before is overwritten, except Episodes' entries, which are new. On
+// error b holds a partial fragment.
+//
+// Only the optional columns of the worker's WorkerSpec.Columns are
+// computed; the others are left empty. Which columns are computed does not
+// change what the envs see: actions and the worker's random streams are
+// the same for any Columns.
+func (w *Worker) SampleInto(ctx context.Context, b *SampleBatch) error {
 	T, N, D := w.cfg.FragmentLength, w.cfg.EnvsPerWorker, w.venv.ObsDim()
+	n := T * N
 	var norm *policy.ObsNorm
 	if on, ok := w.policy.(obsNormer); ok {
 		norm = on.ObsNorm()
 	}
-	b := &SampleBatch{
+	if norm != nil && len(norm.Mean) != D {
+		return &WorkerError{Worker: w.index, Err: fmt.Errorf("observation normalisation of %d values for observations of %d", len(norm.Mean), D)}
+	}
+	cols := w.cols
+	old := *b
+	// want returns b's column c resized to size if the worker fills it,
+	// else nil.
+	want := func(c Columns, col []float32, size int) []float32 {
+		if cols&c == 0 {
+			return nil
+		}
+		return resize(col, size)
+	}
+	*b = SampleBatch{
 		ID:              fmt.Sprintf("w%d-%d", w.index, w.seq),
 		WorkerIndex:     w.index,
 		WeightsVersion:  w.policy.Version(),
 		NumEnvs:         N,
 		Steps:           T,
 		ObsDim:          D,
-		Obs:             make([]float32, T*N*D),
+		Columns:         cols,
+		Obs:             resize(old.Obs, n*D),
 		ActionDim:       w.actDim,
-		Rewards:         make([]float32, T*N),
-		Terminated:      make([]bool, T*N),
-		Truncated:       make([]bool, T*N),
-		LogProbs:        make([]float32, T*N),
-		Values:          make([]float32, T*N),
-		BootstrapValues: make([]float32, T*N),
-		LastValues:      make([]float32, N),
+		Rewards:         resize(old.Rewards, n),
+		Terminated:      resize(old.Terminated, n),
+		Truncated:       resize(old.Truncated, n),
+		LogProbs:        want(ColLogProbs, old.LogProbs, n),
+		Values:          want(ColValues, old.Values, n),
+		BootstrapValues: want(ColBootstrapValues, old.BootstrapValues, n),
+		LastObs:         want(ColLastObs, old.LastObs, N*D),
+		LastValues:      want(ColLastValues, old.LastValues, N),
 	}
 	if w.cont != nil {
-		b.ContinuousActions = make([]float32, T*N*w.actDim)
+		b.ContinuousActions = resize(old.ContinuousActions, n*w.actDim)
 	} else {
-		b.Actions = make([]int32, T*N)
+		b.Actions = resize(old.Actions, n)
 	}
+	if cols&ColFinalObs != 0 {
+		b.FinalObs = old.FinalObs[:0]
+	}
+	clear(b.BootstrapValues) // written only where an episode was truncated
 	if norm != nil {
-		if len(norm.Mean) != D {
-			return nil, &WorkerError{Worker: w.index, Err: fmt.Errorf("observation normalisation of %d values for observations of %d", len(norm.Mean), D)}
-		}
-		b.ObsStats = policy.NewObsStats(D)
-		w.normObs = grow(w.normObs, N*D)
-		w.normFinal = grow(w.normFinal, D)
+		b.ObsStats = resetObsStats(old.ObsStats, D)
+		w.normObs = resize(w.normObs, N*D)
+		w.normFinal = resize(w.normFinal, D)
 	}
 	// see returns what the policy sees of obs: obs itself, or obs
 	// normalised into buf.
@@ -273,7 +320,7 @@ func (w *Worker) Sample(ctx context.Context) (*SampleBatch, error) {
 	for t := 0; t < T; t++ {
 		if t%64 == 0 {
 			if err := ctx.Err(); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		k := t * N
@@ -283,19 +330,27 @@ func (w *Worker) Sample(ctx context.Context) (*SampleBatch, error) {
 		}
 		obs := see(raw, w.normObs)
 		copy(b.Obs[k*D:], obs)
+		logp := w.logp
+		if b.LogProbs != nil {
+			logp = b.LogProbs[k : k+N]
+		}
+		var values []float32 // nil: the policy skips the critic
+		if b.Values != nil {
+			values = b.Values[k : k+N]
+		}
 		if w.cont != nil {
 			// The loss sees the sampled action; the env gets it clipped
 			// to the action space's bounds (CleanRL's ClipAction).
 			A := w.actDim
 			acts := b.ContinuousActions[k*A : (k+N)*A]
-			w.cont.ActContinuous(obs, N, w.rng.Rand, acts, b.LogProbs[k:k+N], b.Values[k:k+N])
+			w.cont.ActContinuous(obs, N, w.rng.Rand, acts, logp, values)
 			for i := range N {
 				for j, a := range acts[i*A : (i+1)*A] {
 					w.acts[i].Continuous[j] = min(max(a, w.actLow[j]), w.actHi[j])
 				}
 			}
 		} else {
-			w.policy.Act(obs, N, w.rng.Rand, w.actions, b.LogProbs[k:k+N], b.Values[k:k+N])
+			w.policy.Act(obs, N, w.rng.Rand, w.actions, logp, values)
 			for i, a := range w.actions {
 				b.Actions[k+i] = int32(a)
 				w.acts[i] = envs.DiscreteAction(a)
@@ -303,19 +358,21 @@ func (w *Worker) Sample(ctx context.Context) (*SampleBatch, error) {
 		}
 		s, err := w.venv.Step(w.acts)
 		if err != nil {
-			return nil, &WorkerError{Worker: w.index, Err: err}
+			return &WorkerError{Worker: w.index, Err: err}
 		}
 		for i := 0; i < N; i++ {
 			b.Rewards[k+i] = float32(s.Rewards[i])
 			b.Terminated[k+i] = s.Terminated[i]
 			b.Truncated[k+i] = s.Truncated[i]
 			w.metrics.step(i, s.Infos[i])
-			if s.FinalObs[i] == nil {
+			if s.FinalObs[i] == nil || cols&(ColFinalObs|ColBootstrapValues) == 0 {
 				continue
 			}
 			final := see(s.FinalObs[i], w.normFinal)
-			b.FinalObs = append(b.FinalObs, FinalObs{Index: k + i, Obs: slices.Clone(final)})
-			if s.Truncated[i] && !s.Terminated[i] {
+			if cols&ColFinalObs != 0 {
+				b.FinalObs = appendFinalObs(b.FinalObs, k+i, final)
+			}
+			if b.BootstrapValues != nil && s.Truncated[i] && !s.Terminated[i] {
 				w.policy.Values(final, 1, w.boot)
 				b.BootstrapValues[k+i] = w.boot[0]
 			}
@@ -324,9 +381,40 @@ func (w *Worker) Sample(ctx context.Context) (*SampleBatch, error) {
 			b.Episodes = append(b.Episodes, EpisodeStats{Worker: w.index, Env: ep.EnvIndex, Step: t, Return: ep.Return, Length: ep.Length, Metrics: w.metrics.finish(ep.EnvIndex)})
 		}
 	}
-	b.LastObs = slices.Clone(see(w.venv.Obs(), w.normObs))
-	w.policy.Values(b.LastObs, N, b.LastValues)
-	return b, nil
+	if b.LastObs != nil || b.LastValues != nil {
+		last := see(w.venv.Obs(), w.normObs)
+		if b.LastObs != nil {
+			copy(b.LastObs, last)
+		}
+		if b.LastValues != nil {
+			w.policy.Values(last, N, b.LastValues)
+		}
+	}
+	return nil
+}
+
+// appendFinalObs appends the final observation obs at index to fs, reusing
+// the storage of the entry it overwrites when it has room.
+func appendFinalObs(fs []FinalObs, index int, obs []float32) []FinalObs {
+	var buf []float32
+	if len(fs) < cap(fs) {
+		buf = fs[:len(fs)+1][len(fs)].Obs
+	}
+	buf = resize(buf, len(obs))
+	copy(buf, obs)
+	return append(fs, FinalObs{Index: index, Obs: buf})
+}
+
+// resetObsStats returns s emptied for dim-sized observations, or new
+// statistics if s is nil or of another size.
+func resetObsStats(s *policy.ObsStats, dim int) *policy.ObsStats {
+	if s == nil || len(s.Mean) != dim || len(s.Var) != dim {
+		return policy.NewObsStats(dim)
+	}
+	clear(s.Mean)
+	clear(s.Var)
+	s.Count = 0
+	return s
 }
 
 // Close closes the worker's envs.
@@ -335,9 +423,11 @@ func (w *Worker) Close() error { return w.venv.Close() }
 // ErrClosed is returned by a Fleet used after Close.
 var ErrClosed = errors.New("fleet closed")
 
-func grow(x []float32, n int) []float32 {
+// resize returns x with length n, reusing its storage when it has room
+// (the contents are then whatever x held).
+func resize[T any](x []T, n int) []T {
 	if cap(x) < n {
-		return make([]float32, n)
+		return make([]T, n)
 	}
 	return x[:n]
 }
