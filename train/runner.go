@@ -18,8 +18,6 @@ import (
 	"time"
 
 	"github.com/rlgo/rlgo/algorithms"
-	"github.com/rlgo/rlgo/algorithms/dqn"
-	"github.com/rlgo/rlgo/algorithms/ppo"
 	"github.com/rlgo/rlgo/learner"
 	"github.com/rlgo/rlgo/rollout"
 	"github.com/rlgo/rlgo/train/checkpoint"
@@ -128,8 +126,8 @@ type ResultFile struct {
 	LastCheckpoint string `json:"last_checkpoint"`
 }
 
-// NewAlgorithm builds the configured algorithm; newFleet nil means a
-// local fleet.
+// NewAlgorithm builds the configured algorithm through its registration
+// (algorithms.Lookup); newFleet nil means a local fleet.
 func NewAlgorithm(cfg *config.Config, log io.Writer, newFleet rollout.NewFleetFunc) (algorithms.Algorithm, error) {
 	dev, err := learner.SelectDevice(cfg.Learner.Device)
 	if err != nil {
@@ -138,49 +136,19 @@ func NewAlgorithm(cfg *config.Config, log io.Writer, newFleet rollout.NewFleetFu
 	if log != nil {
 		fmt.Fprintf(log, "learner device: %s (gorgonia CPU backend)\n", dev)
 	}
-	switch cfg.Algorithm {
-	case "ppo":
-		p, err := ppo.New(cfg.PPO, ppo.Setup{
-			EnvID:      cfg.Env.ID,
-			EnvOptions: cfg.Env.Options,
-			Wrappers:   cfg.Env.WrapperSpecs(),
-			Metrics:    cfg.Env.Metrics,
-			Seed:       cfg.Seed,
-			Model:      cfg.Model,
-			Rollout:    cfg.Rollout,
-			Device:     cfg.Learner.Device,
-			NewFleet:   newFleet,
-		})
-		if err != nil {
-			var fe *algorithms.FieldError
-			if errors.As(err, &fe) {
-				return nil, &config.Error{Key: "ppo." + fe.Key, Msg: fe.Msg}
-			}
-			return nil, err
-		}
-		return p, nil
-	case "dqn":
-		d, err := dqn.New(cfg.DQN, dqn.Setup{
-			EnvID:      cfg.Env.ID,
-			EnvOptions: cfg.Env.Options,
-			Wrappers:   cfg.Env.WrapperSpecs(),
-			Metrics:    cfg.Env.Metrics,
-			Seed:       cfg.Seed,
-			Model:      cfg.Model,
-			Rollout:    cfg.Rollout,
-			Device:     cfg.Learner.Device,
-			NewFleet:   newFleet,
-		})
-		if err != nil {
-			var fe *algorithms.FieldError
-			if errors.As(err, &fe) {
-				return nil, &config.Error{Key: "dqn." + fe.Key, Msg: fe.Msg}
-			}
-			return nil, err
-		}
-		return d, nil
+	reg, err := cfg.Registration()
+	if err != nil {
+		return nil, &config.Error{Key: "algorithm", Msg: err.Error()}
 	}
-	return nil, &config.Error{Key: "algorithm", Msg: fmt.Sprintf("unknown algorithm %q", cfg.Algorithm)}
+	algo, err := reg.Build(cfg.Section, cfg.Setup(newFleet))
+	if err != nil {
+		var fe *algorithms.FieldError
+		if errors.As(err, &fe) {
+			return nil, &config.Error{Key: fe.Key, Msg: fe.Msg}
+		}
+		return nil, err
+	}
+	return algo, nil
 }
 
 // RunDir returns the run directory for cfg and opts, without creating it.

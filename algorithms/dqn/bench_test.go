@@ -2,6 +2,7 @@ package dqn
 
 import (
 	"context"
+	"github.com/rlgo/rlgo/algorithms"
 	"testing"
 
 	"github.com/rlgo/rlgo/policy"
@@ -55,13 +56,13 @@ func BenchmarkQForward(b *testing.B) {
 // MFLOP against vanilla's 34). The speed measurement runs the
 // zoo's settings exactly, vanilla DQN as SB3 does: zooVanillaConfig in
 // zoo_speed_test.go.
-func zooConfig(seed uint64) (Config, Setup) {
+func zooConfig(seed uint64) (Config, algorithms.Setup) {
 	cfg := DefaultConfig()
 	cfg.LR, cfg.BufferSize, cfg.BatchSize = 2.3e-3, 100000, 64
 	cfg.LearningStarts, cfg.TrainFreq, cfg.GradientSteps = 1000, 256, 128
 	cfg.TargetUpdateInterval = 10
 	cfg.Double, cfg.Dueling, cfg.NStep, cfg.Loss = true, true, 3, "huber"
-	return cfg, Setup{EnvID: "CartPole-v1", Seed: seed, Device: "cpu",
+	return cfg, algorithms.Setup{EnvID: "CartPole-v1", Seed: seed, Device: "cpu",
 		Model:   policy.ModelConfig{Hidden: []int{256, 256}, Activation: policy.ReLU},
 		Rollout: rollout.Config{Workers: 1, EnvsPerWorker: 4, FragmentLength: 64}}
 }

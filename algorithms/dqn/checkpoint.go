@@ -1,43 +1,21 @@
 package dqn
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"math"
-	"time"
 
 	"github.com/rlgo/rlgo/algorithms"
-	"github.com/rlgo/rlgo/envs"
 	"github.com/rlgo/rlgo/internal/wire"
-	"github.com/rlgo/rlgo/learner"
 	"github.com/rlgo/rlgo/policy"
-	"github.com/rlgo/rlgo/rollout"
 )
 
-// The files of a DQN checkpoint: typed msgpack state, never code.
+// DQN's own checkpoint files, beside the common ones
+// (algorithms.FileWeights, ...): typed msgpack state, never code.
 const (
-	fileWeights   = "weights.msgpack"   // online Q-network, its version and ε
-	fileTarget    = "target.msgpack"    // target network θ'
-	fileOptimizer = "optimizer.msgpack" // Adam's moments and step
-	fileReplay    = "replay.msgpack"    // replay buffer and priorities (dqn.checkpoint_replay)
-	fileState     = "state.msgpack"     // counters, sampling RNG, episode window
-	fileWorkers   = "workers.msgpack"   // local workers and their envs' n-step queues
+	fileTarget = "target.msgpack" // target network θ'
+	fileReplay = "replay.msgpack" // replay buffer and priorities (absent with dqn.checkpoint_replay false)
+	fileNStep  = "nstep.msgpack"  // the workers' envs' n-step queues (only with algorithms.FileWorkers)
 )
-
-// trainState is DQN's own state beyond networks, optimizer and replay.
-// Every schedule (ε, learning rate, β) and every decision of when to take
-// a gradient step or move the target network is a function of EnvSteps,
-// so the counters here are all a resumed run needs to keep that timing.
-type trainState struct {
-	Iteration int                    `msgpack:"iteration"`
-	EnvSteps  int64                  `msgpack:"env_steps"`
-	Version   uint64                 `msgpack:"version"`
-	TimeS     float64                `msgpack:"time_s"`
-	RNG       []byte                 `msgpack:"rng"` // replay sampling
-	Window    algorithms.WindowState `msgpack:"window"`
-	Replay    bool                   `msgpack:"replay"` // replay.msgpack was saved
-}
 
 // replayState is the replay buffer's filled slots [0, Size) (a ring fills
 // from slot 0), its write position, and with prioritised replay the
@@ -63,32 +41,21 @@ type nStepState struct {
 	Rewards []float32 `msgpack:"rewards"`
 }
 
-// workersState is the local workers' snapshots and, in fleet order, the
-// n-step queues of their envs: the queues hold the last steps of the
-// episodes the envs are in, so they are restored only with the workers.
-type workersState struct {
-	Workers []*rollout.WorkerState `msgpack:"workers"`
-	NStep   []nStepState           `msgpack:"n_step"`
-}
-
-// SaveState returns the files of a checkpoint: the online and target
-// networks, Adam's state, the replay buffer with its priorities (unless
-// dqn.checkpoint_replay is false), DQN's counters, sampling RNG and episode
-// window, and — when the fleet is local and its envs can snapshot — every
-// worker's envs and random stream with their n-step queues, so that a
-// resumed run continues exactly.
+// SaveState returns the files of a checkpoint: the loop's common files
+// (online network, Adam, counters, replay-sampling RNG, episode window,
+// local workers — algorithms.Loop.SaveState), the target network, the
+// replay buffer with its priorities (unless dqn.checkpoint_replay is
+// false) and, with the workers, their envs' n-step queues (they hold the
+// last steps of the episodes the envs are in), so that a resumed run
+// continues exactly. Every schedule (ε, learning rate, β) and every
+// decision of when to take a gradient step or move the target network
+// is a function of the env steps the loop saves.
 func (d *DQN) SaveState() (map[string][]byte, error) {
-	files := map[string][]byte{}
-	w := d.learner.Weights().Clone()
-	w.Version = d.version
-	var err error
-	if files[fileWeights], err = w.Encode(); err != nil {
+	files, err := d.Loop.SaveState(d.learner, d.rng)
+	if err != nil {
 		return nil, err
 	}
 	if files[fileTarget], err = d.next.target.Encode(); err != nil {
-		return nil, err
-	}
-	if files[fileOptimizer], err = wire.Marshal(d.learner.Optimizer().State()); err != nil {
 		return nil, err
 	}
 	if d.cfg.CheckpointReplay {
@@ -96,31 +63,13 @@ func (d *DQN) SaveState() (map[string][]byte, error) {
 			return nil, err
 		}
 	}
-	rng, err := d.rng.MarshalBinary()
-	if err != nil {
-		return nil, err
-	}
-	st := trainState{Iteration: d.iteration, EnvSteps: d.envSteps, Version: d.version,
-		TimeS: time.Since(d.start).Seconds(), RNG: rng, Window: d.window.State(), Replay: d.cfg.CheckpointReplay}
-	if files[fileState], err = wire.Marshal(st); err != nil {
-		return nil, err
-	}
-	if f, ok := d.fleet.(rollout.FleetSnapshotter); ok {
-		ws, err := f.Snapshot()
-		switch {
-		case errors.Is(err, envs.ErrNoSnapshot):
-			// Custom envs without Snapshotter resume with fresh episodes
-			// (and empty n-step queues).
-		case err != nil:
+	if _, ok := files[algorithms.FileWorkers]; ok {
+		queues := make([]nStepState, len(d.nstep))
+		for i := range d.nstep {
+			queues[i] = d.nstep[i].state()
+		}
+		if files[fileNStep], err = wire.Marshal(queues); err != nil {
 			return nil, err
-		default:
-			all := workersState{Workers: ws}
-			for i := range d.nstep {
-				all.NStep = append(all.NStep, d.nstep[i].state())
-			}
-			if files[fileWorkers], err = wire.Marshal(all); err != nil {
-				return nil, err
-			}
 		}
 	}
 	return files, nil
@@ -173,114 +122,66 @@ func (q *nStepQueue) setState(s nStepState) {
 
 // LoadState restores a checkpoint written by SaveState into a DQN built
 // from the same config (a different number of workers is allowed: their
-// episodes then start afresh, with empty n-step queues). The weights and ε
-// are broadcast to the fleet. notes says what was not restored exactly.
+// episodes then start afresh, with empty n-step queues). Every file is
+// decoded and checked before anything is applied; the weights and ε are
+// broadcast to the fleet. notes says what was not restored exactly.
 func (d *DQN) LoadState(files map[string][]byte) (notes []string, err error) {
-	get := func(name string, v any) error {
-		b, ok := files[name]
-		if !ok {
-			return fmt.Errorf("dqn: checkpoint lacks %s", name)
-		}
-		// Bounded by the file itself: every element takes at least a
-		// byte, so decoding allocates at most a few times its size.
-		lim := wire.Limits{MaxBytes: max(len(b), 1<<20), MaxElements: max(len(b), 1<<20)}
-		if err := wire.Unmarshal(b, v, lim); err != nil {
-			return fmt.Errorf("dqn: checkpoint %s: %w", name, err)
-		}
-		return nil
+	r, err := d.DecodeState(files, d.learner, d.rng)
+	if err != nil {
+		return nil, fmt.Errorf("dqn: %w", err)
 	}
-	// Decode and check everything before changing anything.
-	var w, target policy.Weights
-	if err := get(fileWeights, &w); err != nil {
-		return nil, err
+	var target policy.Weights
+	if err := algorithms.Decode(files, fileTarget, &target); err != nil {
+		return nil, fmt.Errorf("dqn: %w", err)
 	}
-	if err := get(fileTarget, &target); err != nil {
-		return nil, err
-	}
-	var adam learner.AdamState
-	if err := get(fileOptimizer, &adam); err != nil {
-		return nil, err
-	}
-	var st trainState
-	if err := get(fileState, &st); err != nil {
-		return nil, err
-	}
-	if st.Iteration < 0 || st.EnvSteps < 0 {
-		return nil, fmt.Errorf("dqn: checkpoint %s: negative counters (iteration %d, %d env steps)", fileState, st.Iteration, st.EnvSteps)
+	if err := algorithms.WeightsFit(d.next.target, &target); err != nil {
+		return nil, fmt.Errorf("dqn: checkpoint target network does not fit this network: %w", err)
 	}
 	var rs *replayState
-	if st.Replay {
+	if d.cfg.CheckpointReplay {
 		rs = new(replayState)
-		if err := get(fileReplay, rs); err != nil {
-			return nil, err
+		if err := algorithms.Decode(files, fileReplay, rs); err != nil {
+			return nil, fmt.Errorf("dqn: %w", err)
 		}
 		if err := d.checkReplay(rs); err != nil {
 			return nil, fmt.Errorf("dqn: checkpoint %s: %w", fileReplay, err)
 		}
 	}
-	var ws *workersState
-	if _, saved := files[fileWorkers]; saved {
-		ws = new(workersState)
-		if err := get(fileWorkers, ws); err != nil {
-			return nil, err
+	var queues []nStepState
+	if r.HasWorkers() {
+		if err := algorithms.Decode(files, fileNStep, &queues); err != nil {
+			return nil, fmt.Errorf("dqn: %w", err)
 		}
-		if len(ws.NStep) != len(ws.Workers)*d.setup.Rollout.EnvsPerWorker {
-			return nil, fmt.Errorf("dqn: checkpoint %s: %d n-step queues for %d workers of %d envs", fileWorkers, len(ws.NStep), len(ws.Workers), d.setup.Rollout.EnvsPerWorker)
+		if len(queues) != r.Workers()*d.Setup.Rollout.EnvsPerWorker {
+			return nil, fmt.Errorf("dqn: checkpoint %s: %d n-step queues for %d workers of %d envs", fileNStep, len(queues), r.Workers(), d.Setup.Rollout.EnvsPerWorker)
 		}
-		for i, s := range ws.NStep {
+		for i, s := range queues {
 			if err := d.nstep[0].check(s); err != nil {
-				return nil, fmt.Errorf("dqn: checkpoint %s: env %d: %w", fileWorkers, i, err)
+				return nil, fmt.Errorf("dqn: checkpoint %s: env %d: %w", fileNStep, i, err)
 			}
 		}
 	}
 
-	if err := d.learner.SetWeights(&w); err != nil {
-		return nil, fmt.Errorf("dqn: checkpoint weights do not fit this network: %w", err)
+	notes, workers, err := r.Apply(func(w *policy.Weights) { w.Explore.Epsilon = float32(d.epsilonAt(d.EnvSteps)) })
+	if err != nil {
+		return nil, fmt.Errorf("dqn: %w", err)
 	}
 	if err := d.next.target.CopyFrom(&target); err != nil {
-		return nil, fmt.Errorf("dqn: checkpoint target network does not fit this network: %w", err)
+		return nil, fmt.Errorf("dqn: %w", err) // checked above: not reached
 	}
-	if err := d.learner.Optimizer().SetState(adam); err != nil {
-		return nil, fmt.Errorf("dqn: %w", err)
-	}
-	if err := d.rng.UnmarshalBinary(st.RNG); err != nil {
-		return nil, fmt.Errorf("dqn: %w", err)
-	}
-	if err := d.window.SetState(st.Window); err != nil {
-		return nil, fmt.Errorf("dqn: %w", err)
-	}
-	d.iteration, d.envSteps, d.version = st.Iteration, st.EnvSteps, st.Version
-	d.start = time.Now().Add(-time.Duration(st.TimeS * float64(time.Second)))
 	d.setReplay(rs)
 	if rs == nil {
 		notes = append(notes, "the checkpoint holds no replay buffer (dqn.checkpoint_replay false): the buffer starts empty and the resumed run is not exact")
 	}
-	wts := d.learner.Weights()
-	wts.Version = d.version
-	wts.Explore.Epsilon = float32(d.epsilonAt(d.envSteps))
-	if err := d.fleet.SetWeights(context.Background(), wts); err != nil {
-		return nil, fmt.Errorf("dqn: broadcast restored weights: %w", err)
-	}
-
-	for i := range d.nstep { // restored below only with their workers
+	for i := range d.nstep {
 		d.nstep[i].head, d.nstep[i].len = 0, 0
 	}
-	f, local := d.fleet.(rollout.FleetSnapshotter)
-	switch {
-	case !local:
-		notes = append(notes, "remote workers start fresh episodes and the n-step queues start empty")
-	case ws == nil:
-		notes = append(notes, "the envs cannot snapshot their state (no envs.Snapshotter): workers start fresh episodes and the n-step queues start empty")
-	default:
-		if err := f.Restore(ws.Workers); errors.Is(err, rollout.ErrFleetChanged) {
-			notes = append(notes, err.Error()+": workers start fresh episodes and the n-step queues start empty")
-		} else if err != nil {
-			return nil, fmt.Errorf("dqn: %w", err)
-		} else {
-			for i, s := range ws.NStep {
-				d.nstep[i].setState(s)
-			}
+	if workers {
+		for i, s := range queues {
+			d.nstep[i].setState(s)
 		}
+	} else if len(notes) > 0 {
+		notes[len(notes)-1] += " and the n-step queues start empty"
 	}
 	return notes, nil
 }
@@ -345,4 +246,4 @@ func (d *DQN) setReplay(s *replayState) {
 
 // WeightsVersion returns the version of the weights the fleet acts with,
 // recorded in checkpoint metadata.
-func (d *DQN) WeightsVersion() uint64 { return d.version }
+func (d *DQN) WeightsVersion() uint64 { return d.Version }

@@ -13,7 +13,7 @@ import (
 // third iteration (256 env steps each), learning starting inside the
 // second, and gradient steps and (hard) target updates on periods that do
 // not divide an iteration, so both fall due across a checkpoint.
-func resumeConfig(workers int) (Config, Setup) {
+func resumeConfig(workers int) (Config, algorithms.Setup) {
 	cfg, setup := smallConfig(11)
 	cfg.BufferSize, cfg.LearningStarts, cfg.TrainFreq = 600, 300, 3
 	cfg.TargetUpdateInterval, cfg.Tau = 100, 1
@@ -21,7 +21,7 @@ func resumeConfig(workers int) (Config, Setup) {
 	return cfg, setup
 }
 
-func newResumeDQN(t *testing.T, cfg Config, setup Setup) *DQN {
+func newResumeDQN(t *testing.T, cfg Config, setup algorithms.Setup) *DQN {
 	t.Helper()
 	d, err := New(cfg, setup)
 	if err != nil {
@@ -72,7 +72,7 @@ func TestResumeEqualsUninterrupted(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, name := range []string{fileWeights, fileTarget, fileOptimizer, fileReplay, fileState, fileWorkers} {
+		for _, name := range []string{algorithms.FileWeights, fileTarget, algorithms.FileOptimizer, fileReplay, algorithms.FileState, algorithms.FileWorkers, fileNStep} {
 			if _, ok := files[name]; !ok {
 				t.Fatalf("k=%d: checkpoint lacks %s", k, name)
 			}
@@ -145,7 +145,7 @@ func TestLoadStateRejectsDamage(t *testing.T) {
 			}
 			fresh := newResumeDQN(t, cfg, setup)
 			_, err := fresh.LoadState(files)
-			if bad == nil && name == fileWorkers {
+			if bad == nil && name == algorithms.FileWorkers {
 				continue // a checkpoint of envs that cannot snapshot
 			}
 			if err == nil || !strings.Contains(err.Error(), name) {
@@ -184,8 +184,8 @@ func TestResumeOtherWorkerCount(t *testing.T) {
 			t.Errorf("%d → %d workers: replay holds %d; want %d", c.from, c.to, resumed.replay.Len(), d.replay.Len())
 		}
 		r := trainN(t, resumed, 1)[0]
-		if r.Iteration != 3 || r.EnvSteps != d.envSteps+int64(c.to*2*64) {
-			t.Errorf("%d → %d workers: first iteration after resuming = %d at %d env steps; want 3 at %d", c.from, c.to, r.Iteration, r.EnvSteps, d.envSteps+int64(c.to*2*64))
+		if r.Iteration != 3 || r.EnvSteps != d.EnvSteps+int64(c.to*2*64) {
+			t.Errorf("%d → %d workers: first iteration after resuming = %d at %d env steps; want 3 at %d", c.from, c.to, r.Iteration, r.EnvSteps, d.EnvSteps+int64(c.to*2*64))
 		}
 	}
 }

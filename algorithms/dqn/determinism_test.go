@@ -15,14 +15,14 @@ import (
 
 // smallConfig is a quick run with every improvement on, prioritised
 // replay included, on two workers.
-func smallConfig(seed uint64) (Config, Setup) {
+func smallConfig(seed uint64) (Config, algorithms.Setup) {
 	cfg := DefaultConfig()
 	cfg.LR, cfg.BufferSize, cfg.BatchSize = 1e-3, 2000, 32
 	cfg.LearningStarts, cfg.TrainFreq, cfg.GradientSteps = 256, 4, 1
 	cfg.TargetUpdateInterval, cfg.Tau = 4, 0.05
 	cfg.EpsilonSchedule = algorithms.Schedule{Final: 0.05, Steps: 2000}
 	cfg.Double, cfg.Dueling, cfg.NStep, cfg.Loss, cfg.Prioritized = true, true, 3, "huber", true
-	return cfg, Setup{EnvID: "CartPole-v1", Seed: seed, Device: "cpu",
+	return cfg, algorithms.Setup{EnvID: "CartPole-v1", Seed: seed, Device: "cpu",
 		Model:   policy.ModelConfig{Hidden: []int{32, 32}, Activation: policy.ReLU},
 		Rollout: rollout.Config{Workers: 2, EnvsPerWorker: 2, FragmentLength: 64}}
 }

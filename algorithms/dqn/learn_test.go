@@ -13,13 +13,13 @@ import (
 
 // shipped loads a shipped config (configs/NAME.yaml) with the given
 // seed, so the learning tests check exactly what users run.
-func shipped(t *testing.T, name string, seed uint64) (*config.Loaded, dqn.Config, dqn.Setup) {
+func shipped(t *testing.T, name string, seed uint64) (*config.Loaded, dqn.Config, algorithms.Setup) {
 	t.Helper()
 	c, err := config.Load("../../configs/"+name+".yaml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c, c.DQN, dqn.Setup{EnvID: c.Env.ID, EnvOptions: c.Env.Options, Seed: seed, Model: c.Model, Rollout: c.Rollout, Device: "cpu"}
+	return c, *c.Section.(*dqn.Config), algorithms.Setup{EnvID: c.Env.ID, EnvOptions: c.Env.Options, Seed: seed, Model: c.Model, Rollout: c.Rollout, Device: "cpu"}
 }
 
 // solve trains until the mean return of the last 100 training episodes

@@ -33,7 +33,7 @@ import (
 // env. Fragments of 50 steps make the 50,000 steps exactly 1,000
 // iterations; the fleet acts with weights at most 50 steps old where SB3
 // acts with the current ones.
-func zooVanillaConfig(seed uint64) (Config, Setup) {
+func zooVanillaConfig(seed uint64) (Config, algorithms.Setup) {
 	cfg := DefaultConfig()
 	cfg.LR, cfg.Gamma, cfg.BufferSize, cfg.BatchSize = 2.3e-3, 0.99, 100000, 64
 	cfg.LearningStarts, cfg.TrainFreq, cfg.GradientSteps = 1000, 256, 128
@@ -42,7 +42,7 @@ func zooVanillaConfig(seed uint64) (Config, Setup) {
 	cfg.EpsilonSchedule.Final, cfg.EpsilonSchedule.Steps = 0.04, 8000
 	cfg.Double, cfg.Dueling, cfg.NStep = false, false, 1
 	cfg.Loss, cfg.HuberDelta, cfg.MaxGradNorm = "huber", 1, 10
-	return cfg, Setup{EnvID: "CartPole-v1", Seed: seed, Device: "cpu",
+	return cfg, algorithms.Setup{EnvID: "CartPole-v1", Seed: seed, Device: "cpu",
 		Model:   policy.ModelConfig{Hidden: []int{256, 256}, Activation: policy.ReLU},
 		Rollout: rollout.Config{Workers: 1, EnvsPerWorker: 1, FragmentLength: 50}}
 }
@@ -91,7 +91,7 @@ func BenchmarkZooGradientStep(b *testing.B) {
 	b.Logf("gemm backend %s, gorgonia BLAS %s", kernels.GemmBackend, learner.BLAS)
 	for _, c := range []struct {
 		name string
-		cfg  func(uint64) (Config, Setup)
+		cfg  func(uint64) (Config, algorithms.Setup)
 	}{{"vanilla", zooVanillaConfig}, {"double-dueling-3step", zooConfig}} {
 		b.Run(c.name, func(b *testing.B) {
 			cfg, setup := c.cfg(1)

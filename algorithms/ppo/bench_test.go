@@ -9,30 +9,20 @@ import (
 )
 
 // BenchmarkLearnerStep measures one PPO minibatch step (forward, backward,
-// Adam) of the 4→64→64 actor and critic at CleanRL's minibatch of 128, as
-// PPO runs it (split over lossShards learner replicas); the _2shards case
-// splits it over two replicas on two goroutines.
+// Adam) of the 4→64→64 actor and critic at CleanRL's minibatch of 128
+// and at 512.
 func BenchmarkLearnerStep(b *testing.B) {
-	for _, c := range []struct{ m, shards int }{{128, 0}, {512, 0}, {128, 2}} {
-		name := fmt.Sprintf("m%d", c.m)
-		if c.shards > 0 {
-			name += fmt.Sprintf("_%dshards", c.shards)
-		}
-		b.Run(name, func(b *testing.B) {
-			m := c.m
+	for _, m := range []int{128, 512} {
+		b.Run(fmt.Sprintf("m%d", m), func(b *testing.B) {
 			spec := policy.ActorCriticSpec{ObsDim: 4, NumActions: 2, Model: policy.DefaultModelConfig()}
 			rng := envs.NewRand(1, 1)
 			w := spec.Init(rng)
-			shards := c.shards
-			if shards == 0 {
-				shards = min(lossShards, max(m/32, 1))
-			}
-			lr, losses, err := newShardedLearner(w, spec, m, shards, DefaultConfig(), "")
+			lr, loss, err := newLearner(w, spec, m, DefaultConfig(), "")
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer lr.Close()
-			p := &PPO{cfg: DefaultConfig(), spec: spec, losses: losses,
+			p := &PPO{cfg: DefaultConfig(), spec: spec, loss: loss,
 				bObs: make([]float32, m*spec.ObsDim), bActions: make([]int32, m), bLogProbs: make([]float32, m),
 				bAdvantages: make([]float32, m), bReturn: make([]float32, m), bValues: make([]float32, m)}
 			for i := range p.bObs {
@@ -47,9 +37,7 @@ func BenchmarkLearnerStep(b *testing.B) {
 				p.bReturn[j] = float32(rng.NormFloat64())
 			}
 			p.loadMinibatch(idx)
-			for _, l := range losses {
-				l.setClip(0.2)
-			}
+			loss.setClip(0.2)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {

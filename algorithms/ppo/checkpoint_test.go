@@ -44,7 +44,7 @@ func TestResumeEqualsUninterrupted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := files[fileWorkers]; !ok {
+	if _, ok := files[algorithms.FileWorkers]; !ok {
 		t.Fatal("checkpoint lacks the workers' env state although CartPole can snapshot")
 	}
 	resumed := newPPO(2)
@@ -92,11 +92,11 @@ func TestLoadStateRejectsDamage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files[fileOptimizer] = []byte{0xdd, 0xff, 0xff, 0xff, 0xff} // a hostile header, not a crash
+	files[algorithms.FileOptimizer] = []byte{0xdd, 0xff, 0xff, 0xff, 0xff} // a hostile header, not a crash
 	if _, err := p.LoadState(files); err == nil {
 		t.Error("LoadState accepted a damaged optimizer file")
 	}
-	delete(files, fileState)
+	delete(files, algorithms.FileState)
 	if _, err := p.LoadState(files); err == nil {
 		t.Error("LoadState without state.msgpack = nil error")
 	}

@@ -18,7 +18,7 @@ import (
 // change both together.
 
 // pendulumPPO returns configs/pendulum-ppo.yaml's settings.
-func pendulumPPO(seed uint64) (Config, Setup) {
+func pendulumPPO(seed uint64) (Config, algorithms.Setup) {
 	cfg := DefaultConfig()
 	cfg.LR = 1e-3
 	cfg.LRSchedule = algorithms.Schedule{Final: 0, Steps: 500000}
@@ -33,7 +33,7 @@ func pendulumPPO(seed uint64) (Config, Setup) {
 	cfg.MaxGradNorm = 0.5
 	ro := rollout.DefaultConfig()
 	ro.Workers, ro.EnvsPerWorker, ro.FragmentLength = 2, 2, 1024
-	return cfg, Setup{
+	return cfg, algorithms.Setup{
 		EnvID: "Pendulum-v1",
 		Wrappers: []envs.WrapperSpec{
 			{Name: envs.WrapNormalizeObservation, Options: envs.Options{"clip": 10}},
@@ -47,7 +47,7 @@ func pendulumPPO(seed uint64) (Config, Setup) {
 
 // mountainCarContinuousPPO returns configs/mountaincarcontinuous-ppo.yaml's
 // settings.
-func mountainCarContinuousPPO(seed uint64) (Config, Setup) {
+func mountainCarContinuousPPO(seed uint64) (Config, algorithms.Setup) {
 	cfg := DefaultConfig()
 	cfg.LR = 3e-4
 	cfg.Gamma = 0.999
@@ -61,7 +61,7 @@ func mountainCarContinuousPPO(seed uint64) (Config, Setup) {
 	cfg.MaxGradNorm = 0.5
 	ro := rollout.DefaultConfig()
 	ro.Workers, ro.EnvsPerWorker, ro.FragmentLength = 2, 2, 1024
-	return cfg, Setup{
+	return cfg, algorithms.Setup{
 		EnvID: "MountainCarContinuous-v0",
 		Wrappers: []envs.WrapperSpec{
 			{Name: envs.WrapNormalizeObservation, Options: envs.Options{"clip": 10}},
@@ -113,7 +113,7 @@ func TestLongMountainCarContinuousPPO(t *testing.T) {
 
 // reachReturn trains until the mean return of the last 100 training
 // episodes reaches target, failing the test if budget env steps pass first.
-func reachReturn(t *testing.T, cfg Config, setup Setup, target float64, budget int64) {
+func reachReturn(t *testing.T, cfg Config, setup algorithms.Setup, target float64, budget int64) {
 	t.Helper()
 	p, err := New(cfg, setup)
 	if err != nil {

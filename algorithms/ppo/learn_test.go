@@ -15,10 +15,10 @@ import (
 // cleanRLCartPole returns CleanRL ppo.py's CartPole settings: its defaults
 // with the learning rate annealed to 0 over its 500k steps, and 4×128 steps
 // per iteration as 2 workers × 2 envs × 128.
-func cleanRLCartPole(seed uint64) (Config, Setup) {
+func cleanRLCartPole(seed uint64) (Config, algorithms.Setup) {
 	cfg := DefaultConfig()
 	cfg.LRSchedule = algorithms.Schedule{Final: 0, Steps: 500000}
-	return cfg, Setup{EnvID: "CartPole-v1", Seed: seed, Model: policy.DefaultModelConfig(), Rollout: rollout.DefaultConfig()}
+	return cfg, algorithms.Setup{EnvID: "CartPole-v1", Seed: seed, Model: policy.DefaultModelConfig(), Rollout: rollout.DefaultConfig()}
 }
 
 // TestPPOSolvesCartPole is the learning test: with seed 1 and the shipped
@@ -47,7 +47,7 @@ func TestLongCleanRLHyperparameters(t *testing.T) {
 	}
 }
 
-func solveCartPole(t *testing.T, cfg Config, setup Setup, budget int64) {
+func solveCartPole(t *testing.T, cfg Config, setup algorithms.Setup, budget int64) {
 	t.Helper()
 	const solved = 475
 	p, err := New(cfg, setup)

@@ -2,7 +2,6 @@ package ppo
 
 import (
 	"math"
-	"reflect"
 	"testing"
 
 	"gorgonia.org/gorgonia"
@@ -256,92 +255,45 @@ func TestMaskGradients(t *testing.T) {
 	}
 }
 
-// TestShardedLearnerMatchesOneGraph checks that splitting a minibatch over
-// learner replicas (one goroutine each) gives the single graph's loss,
-// statistics, gradients and Adam step, up to float rounding, and is
-// itself deterministic: 2 and 3 (uneven) parts against 1.
-func TestShardedLearnerMatchesOneGraph(t *testing.T) {
-	const m, batch = 96, 200
-	spec := policy.ActorCriticSpec{ObsDim: 4, NumActions: 2, Model: policy.DefaultModelConfig()}
-	cfg := DefaultConfig()
-	rng := envs.NewRand(9, 0)
-	w := spec.Init(rng)
-	src := &PPO{cfg: cfg, spec: spec,
-		bObs: make([]float32, batch*spec.ObsDim), bActions: make([]int32, batch), bLogProbs: make([]float32, batch),
-		bAdvantages: make([]float32, batch), bReturn: make([]float32, batch), bValues: make([]float32, batch)}
-	for i := range src.bObs {
-		src.bObs[i] = float32(rng.NormFloat64())
+// maximum is max(a, b) element-wise: b + (a − b)·[a > b].
+func maximum(a, b *gorgonia.Node) (*gorgonia.Node, error) {
+	mask, err := gorgonia.Gt(a, b, true)
+	if err != nil {
+		return nil, err
 	}
-	for i := 0; i < batch; i++ {
-		src.bActions[i] = int32(rng.IntN(2))
-		src.bLogProbs[i] = float32(-0.69 + 0.3*rng.NormFloat64())
-		src.bAdvantages[i] = float32(rng.NormFloat64())
-		src.bReturn[i] = float32(rng.NormFloat64())
-		src.bValues[i] = float32(rng.NormFloat64())
+	diff, err := gorgonia.Sub(a, b)
+	if err != nil {
+		return nil, err
 	}
-	idx := rng.Perm(batch)[:m]
-	type result struct {
-		loss                 float32
-		grads                [][]float32
-		pg, vl, ent, logpSum float64
-		after                *policy.Weights
+	sel, err := gorgonia.HadamardProd(diff, mask)
+	if err != nil {
+		return nil, err
 	}
-	run := func(shards int) result {
-		lr, losses, err := newShardedLearner(w, spec, m, shards, cfg, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer lr.Close()
-		if len(losses) != shards {
-			t.Fatalf("%d parts; want %d", len(losses), shards)
-		}
-		p := *src
-		p.losses = losses
-		p.loadMinibatch(idx)
-		var r result
-		if r.grads, err = lr.Gradients(); err != nil {
-			t.Fatal(err)
-		}
-		if r.loss, err = lr.Forward(); err != nil {
-			t.Fatal(err)
-		}
-		for _, l := range losses {
-			r.pg, r.vl, r.ent = r.pg+l.policyLoss, r.vl+l.valueLoss, r.ent+l.entropy
-			for _, lp := range l.newLogProbs {
-				r.logpSum += float64(lp)
-			}
-		}
-		if _, err := lr.Step(1e-3); err != nil {
-			t.Fatal(err)
-		}
-		r.after = lr.Weights().Clone()
-		return r
+	return gorgonia.Add(b, sel)
+}
+
+// minimum is min(a, b) element-wise: a − (a − b)·[a > b].
+func minimum(a, b *gorgonia.Node) (*gorgonia.Node, error) {
+	mask, err := gorgonia.Gt(a, b, true)
+	if err != nil {
+		return nil, err
 	}
-	near := func(a, b, tol float64) bool { return math.Abs(a-b) <= tol*(1+math.Abs(b)) }
-	one := run(1)
-	for _, shards := range []int{2, 3} {
-		got := run(shards)
-		if again := run(shards); !reflect.DeepEqual(again, got) {
-			t.Errorf("%d parts: two runs differ", shards)
-		}
-		if !near(float64(got.loss), float64(one.loss), 1e-6) || !near(got.pg, one.pg, 1e-6) || !near(got.vl, one.vl, 1e-6) || !near(got.ent, one.ent, 1e-6) || !near(got.logpSum, one.logpSum, 1e-6) {
-			t.Errorf("%d parts: loss %v pg %v vf %v H %v Σlogp %v; one graph: %v %v %v %v %v", shards, got.loss, got.pg, got.vl, got.ent, got.logpSum, one.loss, one.pg, one.vl, one.ent, one.logpSum)
-		}
-		for i := range one.grads {
-			for j := range one.grads[i] {
-				if !near(float64(got.grads[i][j]), float64(one.grads[i][j]), 1e-5) {
-					t.Fatalf("%d parts: ∂loss/∂%s[%d] = %v; one graph %v", shards, w.Tensors[i].Name, j, got.grads[i][j], one.grads[i][j])
-				}
-			}
-		}
-		for i, tn := range one.after.Tensors {
-			for j, v := range tn.Data {
-				// Adam's first step moves each weight by ±lr·g/(|g|+ε): a
-				// gradient component near zero may flip sign by rounding.
-				if !near(float64(got.after.Tensors[i].Data[j]), float64(v), 1e-5) && math.Abs(float64(one.grads[i][j])) > 1e-6 {
-					t.Fatalf("%d parts: after one step %s[%d] = %v; one graph %v", shards, tn.Name, j, got.after.Tensors[i].Data[j], v)
-				}
-			}
-		}
+	diff, err := gorgonia.Sub(a, b)
+	if err != nil {
+		return nil, err
 	}
+	sel, err := gorgonia.HadamardProd(diff, mask)
+	if err != nil {
+		return nil, err
+	}
+	return gorgonia.Sub(a, sel)
+}
+
+// clamp is min(max(x, lo), hi) element-wise (torch.clamp).
+func clamp(x, lo, hi *gorgonia.Node) (*gorgonia.Node, error) {
+	lower, err := maximum(x, lo)
+	if err != nil {
+		return nil, err
+	}
+	return minimum(lower, hi)
 }

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/rlgo/rlgo/algorithms"
 	"log"
 
 	"github.com/rlgo/rlgo/algorithms/ppo"
@@ -16,7 +17,7 @@ import (
 func main() {
 	cfg := ppo.DefaultConfig()
 	cfg.LRSchedule.Steps = 500_000
-	p, err := ppo.New(cfg, ppo.Setup{
+	p, err := ppo.New(cfg, algorithms.Setup{
 		EnvID:   "CartPole-v1",
 		Seed:    1,
 		Model:   policy.DefaultModelConfig(),

@@ -19,8 +19,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/rlgo/rlgo/algorithms"
-	"github.com/rlgo/rlgo/algorithms/dqn"
-	"github.com/rlgo/rlgo/algorithms/ppo"
 	"github.com/rlgo/rlgo/envs"
 	"github.com/rlgo/rlgo/learner"
 	"github.com/rlgo/rlgo/policy"
@@ -33,7 +31,8 @@ import (
 type Config struct {
 	// Name names the run directory (runs/<name>-<time>). Default "run".
 	Name string `yaml:"name"`
-	// Algorithm is "ppo" or "dqn". Default "ppo".
+	// Algorithm is a registered algorithm's name (algorithms.Names:
+	// "ppo", "dqn", ...). Default "ppo".
 	Algorithm string `yaml:"algorithm"`
 	// Env is the environment every worker makes.
 	Env EnvConfig `yaml:"env"`
@@ -51,10 +50,11 @@ type Config struct {
 	Checkpoint checkpoint.Config `yaml:"checkpoint"`
 	// Evaluation runs the greedy policy on separate envs every few iterations.
 	Evaluation EvaluationConfig `yaml:"evaluation"`
-	// PPO holds PPO's hyperparameters (used when algorithm is ppo).
-	PPO ppo.Config `yaml:"ppo"`
-	// DQN holds DQN's hyperparameters (used when algorithm is dqn).
-	DQN dqn.Config `yaml:"dqn"`
+	// Section is the algorithm's own section, under the YAML key of its
+	// name (ppo:, dqn:, ...): a pointer to the algorithm's config struct
+	// (e.g. *ppo.Config) holding its defaults where the file sets
+	// nothing. A section of another algorithm is an error.
+	Section algorithms.Config `yaml:"-"`
 	// Tracking sends the run to the experiment trackers users already run
 	// (MLflow); see docs/tracking.md.
 	Tracking TrackingConfig `yaml:"tracking"`
@@ -196,9 +196,10 @@ type LearnerConfig struct {
 	Device string `yaml:"device"`
 }
 
-// Default returns the config every file is decoded onto.
+// Default returns the config every file is decoded onto, with the
+// default algorithm's section when that algorithm is registered.
 func Default() Config {
-	return Config{
+	c := Config{
 		Name:       "run",
 		Algorithm:  "ppo",
 		Seed:       1,
@@ -208,8 +209,58 @@ func Default() Config {
 		Learner:    LearnerConfig{Device: "auto"},
 		Checkpoint: checkpoint.DefaultConfig(),
 		Evaluation: EvaluationConfig{Episodes: 10, Seed: 1_000_000},
-		PPO:        ppo.DefaultConfig(),
-		DQN:        dqn.DefaultConfig(),
+	}
+	if reg, err := c.Registration(); err == nil {
+		c.Section = reg.NewConfig()
+	}
+	return c
+}
+
+// Registration returns the registration of the config's algorithm.
+func (c *Config) Registration() (algorithms.Registration, error) {
+	return algorithms.Lookup(c.Algorithm)
+}
+
+// Setup returns the shared setup the config describes; newFleet nil
+// means a local fleet.
+func (c *Config) Setup(newFleet rollout.NewFleetFunc) algorithms.Setup {
+	return algorithms.Setup{
+		EnvID: c.Env.ID, EnvOptions: c.Env.Options, Wrappers: c.Env.WrapperSpecs(), Metrics: c.Env.Metrics,
+		Seed: c.Seed, Model: c.Model, Rollout: c.Rollout, Device: c.Learner.Device, NewFleet: newFleet,
+	}
+}
+
+// docType is the type a config file decodes into: Config's keys and the
+// algorithm's section under its name (none for an unknown algorithm).
+func docType(reg *algorithms.Registration, section algorithms.Config) reflect.Type {
+	fields := []reflect.StructField{{Name: "Config", Type: reflect.TypeOf(Config{}), Tag: `yaml:",inline"`}}
+	if reg != nil {
+		fields = append(fields, reflect.StructField{Name: "Section", Type: reflect.TypeOf(section).Elem(), Tag: reflect.StructTag(fmt.Sprintf(`yaml:"%s"`, reg.Name))})
+	}
+	return reflect.StructOf(fields)
+}
+
+// doc returns a pointer to a value of docType holding c and its section.
+func (c *Config) doc() reflect.Value {
+	var reg *algorithms.Registration
+	if r, err := c.Registration(); err == nil && c.Section != nil {
+		reg = &r
+	}
+	v := reflect.New(docType(reg, c.Section))
+	v.Elem().Field(0).Set(reflect.ValueOf(*c))
+	if reg != nil {
+		v.Elem().Field(1).Set(reflect.ValueOf(c.Section).Elem())
+	}
+	return v
+}
+
+// fromDoc copies a decoded doc back into c and its section.
+func (c *Config) fromDoc(v reflect.Value) {
+	section := c.Section
+	*c = v.Elem().Field(0).Interface().(Config)
+	c.Section = section
+	if v.Elem().NumField() > 1 {
+		reflect.ValueOf(c.Section).Elem().Set(v.Elem().Field(1))
 	}
 }
 
@@ -240,8 +291,9 @@ func (e *Error) Error() string {
 type Loaded struct {
 	Config
 	// Path is the file it was read from.
-	Path  string
-	where map[string]string
+	Path    string
+	where   map[string]string
+	docType reflect.Type
 }
 
 // Load reads the YAML file at path onto Default(), applies the --set
@@ -270,8 +322,24 @@ func Parse(path string, data []byte, sets []string) (*Loaded, error) {
 		l.where[key] = fmt.Sprintf("%s:%d", path, line)
 		lines[line] = append(lines[line], key)
 	})
-	if err := strictDecode(data, &l.Config); err != nil {
-		return nil, decodeError(err, func(line int, field string) (string, string) {
+	// The algorithm decides which section the file may hold: read it
+	// first (the last --set algorithm=... wins), then decode strictly.
+	l.Algorithm = topLevelScalar(&root, "algorithm", l.Algorithm)
+	for _, s := range sets {
+		if k, v, ok := strings.Cut(s, "="); ok && strings.TrimSpace(k) == "algorithm" {
+			l.Algorithm = strings.TrimSpace(v)
+			l.where["algorithm"] = "--set " + s
+		}
+	}
+	reg, err := algorithms.Lookup(l.Algorithm)
+	if err != nil {
+		return nil, &Error{Where: l.Where("algorithm"), Key: "algorithm", Msg: err.Error()}
+	}
+	l.Section = reg.NewConfig()
+	doc := l.doc()
+	l.docType = doc.Type().Elem()
+	if err := strictDecode(data, doc.Interface()); err != nil {
+		return nil, decodeError(err, l.docType, func(line int, field string) (string, string) {
 			keys := lines[line]
 			for _, k := range keys { // a flow mapping puts several keys on one line
 				if field != "" && (k == field || strings.HasSuffix(k, "."+field)) {
@@ -288,10 +356,11 @@ func Parse(path string, data []byte, sets []string) (*Loaded, error) {
 		})
 	}
 	for _, s := range sets {
-		if err := l.set(s); err != nil {
+		if err := l.set(doc, s); err != nil {
 			return nil, err
 		}
 	}
+	l.fromDoc(doc)
 	if err := l.validate(); err != nil {
 		return nil, err
 	}
@@ -299,7 +368,7 @@ func Parse(path string, data []byte, sets []string) (*Loaded, error) {
 }
 
 // set applies one --set key=value override, with the value parsed as YAML.
-func (l *Loaded) set(s string) error {
+func (l *Loaded) set(v reflect.Value, s string) error {
 	where := "--set " + s
 	key, val, ok := strings.Cut(s, "=")
 	key = strings.TrimSpace(key)
@@ -307,19 +376,19 @@ func (l *Loaded) set(s string) error {
 		return &Error{Where: where, Msg: "want key=value, e.g. ppo.lr=1e-4"}
 	}
 	parts := strings.Split(key, ".")
-	var doc strings.Builder
+	var y strings.Builder
 	for i, p := range parts {
 		if p == "" {
 			return &Error{Where: where, Key: key, Msg: "empty key component"}
 		}
-		doc.WriteString(strings.Repeat("  ", i) + p + ":")
+		y.WriteString(strings.Repeat("  ", i) + p + ":")
 		if i < len(parts)-1 {
-			doc.WriteString("\n")
+			y.WriteString("\n")
 		}
 	}
-	doc.WriteString(" " + val + "\n")
-	if err := strictDecode([]byte(doc.String()), &l.Config); err != nil {
-		return decodeError(err, func(int, string) (string, string) { return where, key })
+	y.WriteString(" " + val + "\n")
+	if err := strictDecode([]byte(y.String()), v.Interface()); err != nil {
+		return decodeError(err, l.docType, func(int, string) (string, string) { return where, key })
 	}
 	l.where[key] = where
 	return nil
@@ -342,10 +411,10 @@ var errEOF = func() error {
 
 var lineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
 var keyRE = regexp.MustCompile(`^[a-z_][a-z0-9_.\[\]]*$`)
-var fieldRE = regexp.MustCompile(`^field (\S+) not found in type (\S+)$`)
+var fieldRE = regexp.MustCompile(`^field (\S+) not found in type (.+)$`)
 
 // decodeError turns yaml.v3's errors into Errors naming key and line.
-func decodeError(err error, at func(line int, field string) (where, key string)) error {
+func decodeError(err error, t reflect.Type, at func(line int, field string) (where, key string)) error {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {
 		msg := cleanYAML(err.Error())
@@ -381,7 +450,7 @@ func decodeError(err error, at func(line int, field string) (where, key string))
 					break
 				}
 			}
-			if known := knownKeys(key); known != "" {
+			if known := knownKeys(t, key); known != "" {
 				text += " (known keys here: " + known + ")"
 			}
 		}
@@ -395,9 +464,8 @@ func decodeError(err error, at func(line int, field string) (where, key string))
 
 func cleanYAML(s string) string { return strings.TrimPrefix(s, "yaml: ") }
 
-// knownKeys lists the YAML keys of the struct that holds key.
-func knownKeys(key string) string {
-	t := reflect.TypeOf(Config{})
+// knownKeys lists the YAML keys of the struct of type t that holds key.
+func knownKeys(t reflect.Type, key string) string {
 	parts := strings.Split(key, ".")
 	for _, p := range parts[:max(len(parts)-1, 0)] {
 		f, ok := fieldByTag(t, p)
@@ -412,23 +480,58 @@ func knownKeys(key string) string {
 			return ""
 		}
 	}
-	var keys []string
-	for i := 0; i < t.NumField(); i++ {
-		if tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]; tag != "" && tag != "-" {
-			keys = append(keys, tag)
-		}
-	}
+	keys := yamlKeys(t)
 	sort.Strings(keys)
 	return strings.Join(keys, ", ")
 }
 
+// yamlKeys lists the YAML keys of struct type t, inline fields' included.
+func yamlKeys(t reflect.Type) []string {
+	var keys []string
+	for i := 0; i < t.NumField(); i++ {
+		tag := t.Field(i).Tag.Get("yaml")
+		name, opts, _ := strings.Cut(tag, ",")
+		switch {
+		case opts == "inline":
+			keys = append(keys, yamlKeys(t.Field(i).Type)...)
+		case name != "" && name != "-":
+			keys = append(keys, name)
+		}
+	}
+	return keys
+}
+
 func fieldByTag(t reflect.Type, tag string) (reflect.StructField, bool) {
 	for i := 0; i < t.NumField(); i++ {
-		if strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0] == tag {
+		name, opts, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		if opts == "inline" {
+			if f, ok := fieldByTag(t.Field(i).Type, tag); ok {
+				return f, true
+			}
+		}
+		if name == tag {
 			return t.Field(i), true
 		}
 	}
 	return reflect.StructField{}, false
+}
+
+// topLevelScalar returns the value of the top-level scalar key in the
+// document root, or def when there is none.
+func topLevelScalar(root *yaml.Node, key, def string) string {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	if n.Kind != yaml.MappingNode {
+		return def
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key && n.Content[i+1].Kind == yaml.ScalarNode {
+			return n.Content[i+1].Value
+		}
+	}
+	return def
 }
 
 // walkKeys calls fn with the dotted path and line of every mapping key.
@@ -474,11 +577,17 @@ func (l *Loaded) Where(key string) string {
 
 func (l *Loaded) fieldError(section string, err error) error {
 	var fe *algorithms.FieldError
+	join := func(k string) string {
+		if section == "" {
+			return k
+		}
+		return section + "." + k
+	}
 	key, msg := section, err.Error()
 	if errors.As(err, &fe) {
-		key, msg = section+"."+fe.Key, fe.Msg
+		key, msg = join(fe.Key), fe.Msg
 	} else if k, m, ok := strings.Cut(err.Error(), ": "); ok && keyRE.MatchString(k) {
-		key, msg = section+"."+k, m
+		key, msg = join(k), m
 	}
 	where := l.Where(key)
 	if where == "" {
@@ -493,8 +602,9 @@ func (l *Loaded) validate() error {
 	if c.Name == "" || strings.ContainsAny(c.Name, `/\`) {
 		return l.fieldError("name", fmt.Errorf("want a non-empty name without slashes, got %q", c.Name))
 	}
-	if c.Algorithm != "ppo" && c.Algorithm != "dqn" {
-		return &Error{Where: l.Where("algorithm"), Key: "algorithm", Msg: fmt.Sprintf("unknown algorithm %q (known: ppo, dqn)", c.Algorithm)}
+	reg, err := c.Registration()
+	if err != nil {
+		return &Error{Where: l.Where("algorithm"), Key: "algorithm", Msg: err.Error()}
 	}
 	if c.Env.ID == "" {
 		return &Error{Where: l.Path, Key: "env.id", Msg: "required (rltrain envs lists the registered ids)"}
@@ -551,19 +661,15 @@ func (l *Loaded) validate() error {
 	if _, err := learner.SelectDevice(c.Learner.Device); err != nil { // cuda:N in a CPU-only build: fail before any run directory exists
 		return l.fieldError("learner.device", err)
 	}
-	if err := c.PPO.Validate(); err != nil {
-		return l.fieldError("ppo", err)
-	}
-	if err := c.DQN.Validate(); err != nil {
-		return l.fieldError("dqn", err)
-	}
 	if err := c.Tracking.MLflow.Validate(); err != nil {
 		return l.fieldError("tracking.mlflow", err)
 	}
 	// PPO's minibatches must divide its train batch; DQN samples its own
 	// minibatches from replay, so the check is PPO's alone.
-	if batch := c.Rollout.StepsPerIteration(); c.Algorithm == "ppo" && batch%c.PPO.Minibatches != 0 {
-		return l.fieldError("ppo.minibatches", fmt.Errorf("%d does not divide the train batch of %d steps (workers × envs_per_worker × fragment_length)", c.PPO.Minibatches, batch))
+	// The algorithm's section, and its fit with the rest (e.g. PPO's
+	// minibatches must divide the train batch).
+	if err := reg.Check(c.Section, c.Setup(nil)); err != nil {
+		return l.fieldError("", err)
 	}
 	return nil
 }
@@ -573,7 +679,7 @@ func (c *Config) YAML() ([]byte, error) {
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
-	if err := enc.Encode(c); err != nil {
+	if err := enc.Encode(c.doc().Interface()); err != nil {
 		return nil, fmt.Errorf("encode config: %w", err)
 	}
 	return b.Bytes(), enc.Close()

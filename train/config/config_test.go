@@ -3,6 +3,8 @@ package config
 import (
 	"errors"
 	"flag"
+	_ "github.com/rlgo/rlgo/algorithms/dqn"
+	"github.com/rlgo/rlgo/algorithms/ppo"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,7 +27,7 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown-key-block.yaml", nil, `testdata/unknown-key-block.yaml:6: ppo.lrr: unknown key "lrr"`},
 		{"wrong-type.yaml", nil, "testdata/wrong-type.yaml:4: ppo.lr: cannot unmarshal !!str `fast` into float64"},
 		{"unknown-env.yaml", nil, `testdata/unknown-env.yaml:2: env.id: unknown env id "CartPol-v1" (registered: `},
-		{"unknown-algorithm.yaml", nil, `testdata/unknown-algorithm.yaml:2: algorithm: unknown algorithm "sac" (known: ppo, dqn)`},
+		{"unknown-algorithm.yaml", nil, `testdata/unknown-algorithm.yaml:2: algorithm: unknown algorithm "sac" (known: dqn, ppo)`},
 		{"bad-value.yaml", nil, "testdata/bad-value.yaml:3: rollout.workers: want 1..4096, got 0"},
 		{"minibatches.yaml", nil, "testdata/minibatches.yaml:3: ppo.minibatches: 3 does not divide the train batch of 512 steps"},
 		{"no-env.yaml", nil, "testdata/no-env.yaml: env.id: required"},
@@ -66,7 +68,7 @@ func TestLoadResolved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.PPO.LR != 1e-3 || l.Rollout.Workers != 4 || l.Rollout.EnvsPerWorker != 2 || len(l.Model.Hidden) != 2 || l.Model.Activation != "relu" {
+	if l.Section.(*ppo.Config).LR != 1e-3 || l.Rollout.Workers != 4 || l.Rollout.EnvsPerWorker != 2 || len(l.Model.Hidden) != 2 || l.Model.Activation != "relu" {
 		t.Errorf("Load = %+v; want lr 1e-3, 4 workers × 2 envs, hidden [16 16], relu", l.Config)
 	}
 	if l.Stop.EpisodeReturnMean == nil || *l.Stop.EpisodeReturnMean != 100 {

@@ -35,7 +35,8 @@ import (
 func synthRun(t *testing.T, dir string, seed uint64, lr, speed float64, steps int64) {
 	t.Helper()
 	cfg := config.Default()
-	cfg.Name, cfg.Seed, cfg.Env.ID, cfg.PPO.LR = "cartpole-ppo", seed, "CartPole-v1", lr
+	cfg.Name, cfg.Seed, cfg.Env.ID = "cartpole-ppo", seed, "CartPole-v1"
+	cfg.Section.(*ppo.Config).LR = lr
 	target := 475.0
 	cfg.Stop.EpisodeReturnMean, cfg.Stop.EnvSteps = &target, steps
 	y, err := cfg.YAML()

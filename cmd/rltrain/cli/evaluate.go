@@ -126,11 +126,7 @@ func evaluate(ctx context.Context, loc string, episodes int, seed uint64, log io
 	if err != nil {
 		return nil, &exitError{code: ExitError, err: err}
 	}
-	spaces, err := spacesOf(&cfg.Config)
-	if err != nil {
-		return nil, &exitError{code: ExitError, err: fmt.Errorf("evaluate: %w", err)}
-	}
-	pol, err := greedyPolicy(&cfg.Config, spaces, w)
+	pol, err := greedyPolicy(&cfg.Config, w)
 	if err != nil {
 		return nil, &exitError{code: ExitError, err: fmt.Errorf("evaluate: %w", err)}
 	}

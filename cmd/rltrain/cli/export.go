@@ -41,19 +41,16 @@ Policy.Act, without gorgonia.`,
 			if err != nil {
 				return &exitError{code: ExitError, err: err}
 			}
-			spaces, err := spacesOf(&cfg.Config)
+			spec, spaces, err := policySpec(&cfg.Config)
 			if err != nil {
 				return &exitError{code: ExitError, err: fmt.Errorf("export: %w", err)}
 			}
 			exp := &policy.Exported{
 				EnvID: cfg.Env.ID, ObsLow: spaces.Obs.Low, ObsHigh: spaces.Obs.High, NumActions: spaces.NumActions,
-				Model: cfg.Model, Weights: w, Kind: "actor_critic",
+				Model: cfg.Model, Weights: w, Kind: spec.Kind, Dueling: spec.Q.Dueling,
 			}
 			if spaces.Actions != nil {
 				exp.ActionLow, exp.ActionHigh = spaces.Actions.Low, spaces.Actions.High
-			}
-			if cfg.Algorithm == "dqn" {
-				exp.Kind, exp.Dueling = "q", cfg.DQN.Dueling
 			}
 			data, err := exp.Encode()
 			if err != nil {

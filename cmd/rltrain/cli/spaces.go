@@ -10,26 +10,44 @@ import (
 )
 
 // spacesOf returns the spaces a run's policy saw (rollout.EnvSpaces of
-// its env and wrappers), checking that a Box action space has PPO.
+// its env and wrappers), checking that its algorithm can act in them.
 func spacesOf(cfg *config.Config) (rollout.Spaces, error) {
-	s, err := rollout.EnvSpaces(rollout.WorkerSpec{EnvID: cfg.Env.ID, EnvOptions: cfg.Env.Options, Wrappers: cfg.Env.WrapperSpecs()})
-	if err == nil && s.Actions != nil && cfg.Algorithm != "ppo" {
-		err = fmt.Errorf("%s: a Box action space needs PPO, not %s", cfg.Env.ID, cfg.Algorithm)
-	}
+	_, s, err := policySpec(cfg)
 	return s, err
 }
 
-// greedyPolicy builds the run's deterministic policy over weights w.
-func greedyPolicy(cfg *config.Config, s rollout.Spaces, w *policy.Weights) (algorithms.Greedy, error) {
-	switch cfg.Algorithm {
-	case "ppo":
-		spec := policy.ActorCriticSpec{ObsDim: s.Obs.Size(), NumActions: s.NumActions, Model: cfg.Model}
-		if s.Actions != nil {
-			spec.ActionDim = s.Actions.Size()
-		}
-		return policy.NewActorCritic(spec, w)
-	case "dqn":
-		return policy.NewEpsilonGreedy(policy.QSpec{ObsDim: s.Obs.Size(), NumActions: s.NumActions, Model: cfg.Model, Dueling: cfg.DQN.Dueling}, w)
+// policySpec returns the spec of the policy the run's algorithm acts
+// with (its registration's Policy) and the env's spaces.
+func policySpec(cfg *config.Config) (rollout.PolicySpec, rollout.Spaces, error) {
+	reg, err := cfg.Registration()
+	if err != nil {
+		return rollout.PolicySpec{}, rollout.Spaces{}, err
 	}
-	return nil, fmt.Errorf("unknown algorithm %q", cfg.Algorithm)
+	setup := cfg.Setup(nil).WithDefaults()
+	s, err := setup.Spaces()
+	if err != nil {
+		return rollout.PolicySpec{}, rollout.Spaces{}, err
+	}
+	spec, err := reg.Policy(cfg.Section, setup, s)
+	if err != nil {
+		return rollout.PolicySpec{}, rollout.Spaces{}, fmt.Errorf("%s: %w", cfg.Algorithm, err)
+	}
+	return spec, s, nil
+}
+
+// greedyPolicy builds the run's deterministic policy over weights w.
+func greedyPolicy(cfg *config.Config, w *policy.Weights) (algorithms.Greedy, error) {
+	spec, _, err := policySpec(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p, err := rollout.NewPolicy(spec, w)
+	if err != nil {
+		return nil, err
+	}
+	g, ok := p.(algorithms.Greedy)
+	if !ok {
+		return nil, fmt.Errorf("%s: policy %T has no greedy action", cfg.Algorithm, p)
+	}
+	return g, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rlgo/rlgo/algorithms"
 	"slices"
 	"testing"
 
@@ -97,7 +98,7 @@ func TestErrors(t *testing.T) {
 func TestPPOLearnsGridWorld(t *testing.T) {
 	cfg := ppo.DefaultConfig()
 	cfg.LR = 3e-3
-	p, err := ppo.New(cfg, ppo.Setup{EnvID: gridworld.ID, Seed: 1, Model: policy.DefaultModelConfig(), Rollout: rollout.DefaultConfig()})
+	p, err := ppo.New(cfg, algorithms.Setup{EnvID: gridworld.ID, Seed: 1, Model: policy.DefaultModelConfig(), Rollout: rollout.DefaultConfig()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/rlgo/rlgo/algorithms"
 	"log"
 
 	"github.com/rlgo/rlgo/algorithms/ppo"
@@ -23,7 +24,7 @@ import (
 func main() {
 	cfg := ppo.DefaultConfig()
 	cfg.LR = 3e-3 // a small, easy task: learn fast
-	p, err := ppo.New(cfg, ppo.Setup{
+	p, err := ppo.New(cfg, algorithms.Setup{
 		EnvID:   gridworld.ID,
 		Seed:    1,
 		Model:   policy.DefaultModelConfig(),
