@@ -17,6 +17,13 @@ type ModelConfig struct {
 	// LogStdInit is the initial log σ of a Gaussian policy (Box action
 	// spaces; SB3's log_std_init). Default 0 (σ = 1, CleanRL).
 	LogStdInit float64 `yaml:"log_std_init,omitempty"`
+	// Conv are convolutional layers in front of the hidden layers, for
+	// image observations (H×W×C, channels last); each is followed by
+	// Activation. Default none: an MLP on the flat observation.
+	Conv []ConvLayer `yaml:"conv,omitempty"`
+	// Preset names a whole network: nature_cnn (NatureCNN) sets conv,
+	// hidden and activation. Default none.
+	Preset string `yaml:"preset,omitempty"`
 }
 
 // DefaultModelConfig returns CleanRL's PPO network: two hidden layers of 64 with tanh.
@@ -24,8 +31,13 @@ func DefaultModelConfig() ModelConfig {
 	return ModelConfig{Hidden: []int{64, 64}, Activation: Tanh}
 }
 
-// Validate checks the sizes and activation.
+// Validate checks the sizes, activation, conv layers and preset; errors
+// name the YAML key (conv[0].kernel: ...).
 func (c ModelConfig) Validate() error {
+	if err := c.validateConv(); err != nil {
+		return err
+	}
+	c = c.Resolve()
 	if len(c.Hidden) == 0 {
 		return errors.New("hidden: want at least one layer")
 	}
@@ -49,8 +61,19 @@ func (c ModelConfig) Validate() error {
 // space (ActionDim > 0, a diagonal Gaussian whose mean is the actor's
 // output and whose log standard deviation is a state-independent
 // parameter, "pi/log_std"). Exactly one of NumActions and ActionDim is set.
+//
+// With conv layers in the model, the actor and the critic each have their
+// own convolutional torso in front of their MLP (ActorConv "pi/conv",
+// CriticConv "vf/conv"), as they have their own MLPs: CleanRL's
+// ppo_atari.py shares one torso (and its hidden layer) between the two
+// heads instead, at half the cost; separate networks keep the actor's and
+// critic's gradients apart, as for vectors.
 type ActorCriticSpec struct {
-	ObsDim     int
+	ObsDim int
+	// ObsShape is the observation Box's shape (ObsDim values, row-major;
+	// images H×W×C, channels last). nil or rank 1 is a vector; conv layers
+	// need rank 3 (or rank 2, one channel).
+	ObsShape   []int
 	NumActions int
 	ActionDim  int
 	Model      ModelConfig
@@ -70,25 +93,67 @@ func (s ActorCriticSpec) Outputs() int {
 	return s.NumActions
 }
 
-// Actor is the policy network: observations to action logits, or to the
-// Gaussian's means ("pi/...").
+// Actor is the policy network: observations (or, with conv layers, the
+// outputs of ActorConv) to action logits, or to the Gaussian's means
+// ("pi/...").
 func (s ActorCriticSpec) Actor() MLP {
-	return MLP{Name: "pi", Sizes: s.sizes(s.Outputs()), Activation: s.Model.Activation, OutputGain: 0.01}
+	m := s.Model.Resolve()
+	return MLP{Name: "pi", Sizes: s.sizes(m, s.Outputs()), Activation: m.Activation, OutputGain: 0.01}
 }
 
-// Critic is the value network: observations to V(s) ("vf/...").
+// Critic is the value network: observations (or the outputs of
+// CriticConv) to V(s) ("vf/...").
 func (s ActorCriticSpec) Critic() MLP {
-	return MLP{Name: "vf", Sizes: s.sizes(1), Activation: s.Model.Activation, OutputGain: 1}
+	m := s.Model.Resolve()
+	return MLP{Name: "vf", Sizes: s.sizes(m, 1), Activation: m.Activation, OutputGain: 1}
 }
 
-func (s ActorCriticSpec) sizes(out int) []int {
-	return append(append([]int{s.ObsDim}, s.Model.Hidden...), out)
+// ActorConv is the actor's convolutional torso ("pi/conv/..."), in front
+// of Actor; it has no layers when the model has none.
+func (s ActorCriticSpec) ActorConv() Conv { return s.conv("pi/conv") }
+
+// CriticConv is the critic's convolutional torso ("vf/conv/..."), in
+// front of Critic; it has no layers when the model has none.
+func (s ActorCriticSpec) CriticConv() Conv { return s.conv("vf/conv") }
+
+func (s ActorCriticSpec) conv(name string) Conv {
+	m := s.Model.Resolve()
+	return Conv{Name: name, InShape: imageShape(s.ObsDim, s.ObsShape), Layers: m.Conv, Activation: m.Activation}
+}
+
+// sizes are the MLP's layer sizes: its input is the observation, or the
+// conv torso's output.
+func (s ActorCriticSpec) sizes(m ModelConfig, out int) []int {
+	in := s.ObsDim
+	if len(m.Conv) > 0 {
+		in = s.conv("").OutSize()
+	}
+	return append(append([]int{in}, m.Hidden...), out)
+}
+
+// Validate checks the model, and that the observation shape fits it (a
+// spec may come from outside: a file, the wire).
+func (s ActorCriticSpec) Validate() error {
+	if err := s.Model.Validate(); err != nil {
+		return err
+	}
+	return s.checkConv()
+}
+
+// checkConv checks the observation shape and the conv torso.
+func (s ActorCriticSpec) checkConv() error {
+	if err := checkObsShape(s.ObsDim, s.ObsShape, s.Model); err != nil {
+		return err
+	}
+	return s.ActorConv().validateLayers()
 }
 
 // Init returns version-0 weights for both networks, drawn from rng.
 func (s ActorCriticSpec) Init(rng *rand.Rand) *Weights {
 	w := &Weights{}
+	s.ActorConv().Init(w, rng)
 	s.Actor().Init(w, rng)
+	s.CriticConv().Init(w, rng)
 	s.Critic().Init(w, rng)
 	if s.Continuous() {
 		// actor_logstd = nn.Parameter(torch.zeros(1, action_dim)): σ = 1.
@@ -105,18 +170,28 @@ func (s ActorCriticSpec) Init(rng *rand.Rand) *Weights {
 // its own copy of the weights, updated with SetWeights. Not safe for
 // concurrent use: each rollout worker has its own.
 type ActorCritic struct {
-	spec          ActorCriticSpec
-	w             *Weights
-	actor, critic *Forward
-	logp          []float32
-	logStd        []float32 // the weights' pi/log_std (continuous)
-	normBuf       []float32 // Greedy's normalised observations
+	spec                  ActorCriticSpec
+	w                     *Weights
+	actor, critic         *Forward
+	actorConv, criticConv *ConvForward // nil without conv layers
+	logp                  []float32
+	logStd                []float32 // the weights' pi/log_std (continuous)
+	normBuf               []float32 // Greedy's normalised observations
 }
 
 // NewActorCritic returns an ActorCritic acting with a copy of w.
 func NewActorCritic(spec ActorCriticSpec, w *Weights) (*ActorCritic, error) {
 	p := &ActorCritic{spec: spec, w: w.Clone()}
+	if err := spec.checkConv(); err != nil {
+		return nil, fmt.Errorf("actor-critic: %w", err)
+	}
 	var err error
+	if p.actorConv, err = NewConvForward(spec.ActorConv(), p.w); err != nil {
+		return nil, err
+	}
+	if p.criticConv, err = NewConvForward(spec.CriticConv(), p.w); err != nil {
+		return nil, err
+	}
 	if p.actor, err = NewForward(spec.Actor(), p.w); err != nil {
 		return nil, err
 	}
@@ -146,7 +221,7 @@ func (p *ActorCritic) Act(obs []float32, n int, rng *rand.Rand, actions []int, l
 	if p.spec.Continuous() {
 		panic("policy: Act on a continuous actor-critic; use ActContinuous")
 	}
-	logits := p.actor.Run(obs, n)
+	logits := p.runActor(obs, n)
 	na := p.spec.NumActions
 	for i := 0; i < n; i++ {
 		d := NewCategorical(p.logp, logits[i*na:(i+1)*na])
@@ -165,7 +240,7 @@ func (p *ActorCritic) Act(obs []float32, n int, rng *rand.Rand, actions []int, l
 // elements, and V(s) (values may be nil).
 func (p *ActorCritic) ActContinuous(obs []float32, n int, rng *rand.Rand, actions, logp, values []float32) {
 	A := p.spec.ActionDim
-	mean := p.actor.Run(obs, n)
+	mean := p.runActor(obs, n)
 	var logStdSum float64
 	for _, ls := range p.logStd {
 		logStdSum += float64(ls)
@@ -202,7 +277,7 @@ func (p *ActorCritic) ObsNorm() *ObsNorm { return p.w.ObsNorm }
 // observations into actions ([n, ActionDim], not clipped): the
 // deterministic policy of a continuous actor-critic.
 func (p *ActorCritic) GreedyContinuous(obs []float32, n int, actions []float32) {
-	copy(actions, p.actor.Run(p.normalize(obs), n)[:n*p.spec.ActionDim])
+	copy(actions, p.runActor(p.normalize(obs), n)[:n*p.spec.ActionDim])
 }
 
 // Greedy writes the most probable action for each of n raw observations
@@ -211,7 +286,7 @@ func (p *ActorCritic) Greedy(obs []float32, n int, actions []int) {
 	if p.spec.Continuous() {
 		panic("policy: Greedy on a continuous actor-critic; use GreedyContinuous")
 	}
-	logits := p.actor.Run(p.normalize(obs), n)
+	logits := p.runActor(p.normalize(obs), n)
 	na := p.spec.NumActions
 	for i := 0; i < n; i++ {
 		d := NewCategorical(p.logp, logits[i*na:(i+1)*na])
@@ -222,11 +297,17 @@ func (p *ActorCritic) Greedy(obs []float32, n int, actions []int) {
 
 // Values writes V(s) for n observations into dst.
 func (p *ActorCritic) Values(obs []float32, n int, dst []float32) {
-	copy(dst, p.critic.Run(obs, n)[:n])
+	copy(dst, p.critic.Run(p.criticConv.Run(obs, n), n)[:n])
 }
 
 // Logits returns the actor's logits for n observations ([n, NumActions]),
 // valid until the next call.
 func (p *ActorCritic) Logits(obs []float32, n int) []float32 {
-	return slices.Clone(p.actor.Run(obs, n))
+	return slices.Clone(p.runActor(obs, n))
+}
+
+// runActor is the actor's output for n observations: its conv torso (if
+// any), then its MLP.
+func (p *ActorCritic) runActor(obs []float32, n int) []float32 {
+	return p.actor.Run(p.actorConv.Run(obs, n), n)
 }

@@ -28,8 +28,12 @@ type Exported struct {
 	// statistics in Weights.ObsNorm); NumActions is the Discrete action
 	// space's size, or 0 for a Box action space with bounds ActionLow and
 	// ActionHigh (a Gaussian actor-critic).
-	ObsLow     []float32   `msgpack:"obs_low"`
-	ObsHigh    []float32   `msgpack:"obs_high"`
+	ObsLow  []float32 `msgpack:"obs_low"`
+	ObsHigh []float32 `msgpack:"obs_high"`
+	// ObsShape is the observation Box's shape (nil for a vector): a
+	// convolutional model (Model.Conv, Model.Preset) reads its
+	// observations as images of this shape.
+	ObsShape   []int       `msgpack:"obs_shape,omitempty"`
 	NumActions int         `msgpack:"num_actions"`
 	ActionLow  []float32   `msgpack:"action_low"`
 	ActionHigh []float32   `msgpack:"action_high"`
@@ -88,13 +92,16 @@ func Decode(b []byte) (*Policy, error) {
 	if err := e.Weights.Validate(); err != nil {
 		return nil, fmt.Errorf("load policy: %w", err)
 	}
+	if err := e.Model.validateConv(); err != nil { // sizes from outside, before anything is allocated for them
+		return nil, fmt.Errorf("load policy: model: %w", err)
+	}
 	p := &Policy{exp: &e, action: make([]int, 1), cont: make([]float32, len(e.ActionLow))}
 	var err error
 	switch e.Kind {
 	case "actor_critic":
-		p.greedy, err = NewActorCritic(ActorCriticSpec{ObsDim: len(e.ObsLow), NumActions: e.NumActions, ActionDim: len(e.ActionLow), Model: e.Model}, e.Weights)
+		p.greedy, err = NewActorCritic(ActorCriticSpec{ObsDim: len(e.ObsLow), ObsShape: e.ObsShape, NumActions: e.NumActions, ActionDim: len(e.ActionLow), Model: e.Model}, e.Weights)
 	case "q":
-		p.greedy, err = NewEpsilonGreedy(QSpec{ObsDim: len(e.ObsLow), NumActions: e.NumActions, Model: e.Model, Dueling: e.Dueling}, e.Weights)
+		p.greedy, err = NewEpsilonGreedy(QSpec{ObsDim: len(e.ObsLow), ObsShape: e.ObsShape, NumActions: e.NumActions, Model: e.Model, Dueling: e.Dueling}, e.Weights)
 	default:
 		err = fmt.Errorf("unknown policy kind %q", e.Kind)
 	}

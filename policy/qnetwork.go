@@ -18,52 +18,98 @@ import (
 // A(s, a)), aggregated with mean-subtracted advantages (Wang et al. eq. 9):
 //
 //	Q(s, a) = V(s) + A(s, a) − (1/|A|)·Σ_a' A(s, a')
+//
+// With conv layers in the model, a convolutional torso Conv ("q/conv")
+// reads the image first and everything above reads its output, as in
+// Mnih et al. (2015) (and Wang et al.'s dueling Atari network).
 type QSpec struct {
-	ObsDim     int
+	ObsDim int
+	// ObsShape is the observation Box's shape, as ActorCriticSpec's.
+	ObsShape   []int
 	NumActions int
 	Model      ModelConfig
 	Dueling    bool
 }
 
-// Plain is the network of a non-dueling spec: observations to Q-values ("q/...").
+// Conv is the convolutional torso ("q/conv/..."), in front of Plain or
+// Torso; it has no layers when the model has none.
+func (s QSpec) Conv() Conv {
+	m := s.Model.Resolve()
+	return Conv{Name: "q/conv", InShape: imageShape(s.ObsDim, s.ObsShape), Layers: m.Conv, Activation: m.Activation}
+}
+
+// in is the width of the MLPs' input: the observation, or the conv
+// torso's output.
+func (s QSpec) in(m ModelConfig) int {
+	if len(m.Conv) > 0 {
+		return s.Conv().OutSize()
+	}
+	return s.ObsDim
+}
+
+// Validate checks the model, and that the observation shape fits it (a
+// spec may come from outside: a file, the wire).
+func (s QSpec) Validate() error {
+	if err := s.Model.Validate(); err != nil {
+		return err
+	}
+	return s.checkConv()
+}
+
+// checkConv checks the observation shape and the conv torso.
+func (s QSpec) checkConv() error {
+	if err := checkObsShape(s.ObsDim, s.ObsShape, s.Model); err != nil {
+		return err
+	}
+	return s.Conv().validateLayers()
+}
+
+// Plain is the network of a non-dueling spec: observations (or Conv's
+// outputs) to Q-values ("q/...").
 func (s QSpec) Plain() MLP {
-	sizes := append(append([]int{s.ObsDim}, s.Model.Hidden...), s.NumActions)
-	return MLP{Name: "q", Sizes: sizes, Activation: s.Model.Activation, OutputGain: 1}
+	m := s.Model.Resolve()
+	sizes := append(append([]int{s.in(m)}, m.Hidden...), s.NumActions)
+	return MLP{Name: "q", Sizes: sizes, Activation: m.Activation, OutputGain: 1}
 }
 
 // Torso is a dueling spec's shared trunk ("q/torso/..."): observations
-// through every hidden layer but the last. Its output layer is activated
-// too (callers apply Model.Activation to it). It has no layers when Hidden
-// has one entry.
+// (or Conv's outputs) through every hidden layer but the last. Its output
+// layer is activated too (callers apply the activation, Torso().Activation,
+// to it). It has no layers when Hidden has one entry.
 func (s QSpec) Torso() MLP {
-	h := s.Model.Hidden
-	sizes := append([]int{s.ObsDim}, h[:len(h)-1]...)
-	return MLP{Name: "q/torso", Sizes: sizes, Activation: s.Model.Activation, OutputGain: math.Sqrt2}
+	m := s.Model.Resolve()
+	h := m.Hidden
+	sizes := append([]int{s.in(m)}, h[:len(h)-1]...)
+	return MLP{Name: "q/torso", Sizes: sizes, Activation: m.Activation, OutputGain: math.Sqrt2}
 }
 
 // torsoOut is the width of the torso's output (the streams' input).
-func (s QSpec) torsoOut() int {
-	if len(s.Model.Hidden) == 1 {
-		return s.ObsDim
+func (s QSpec) torsoOut(m ModelConfig) int {
+	if len(m.Hidden) == 1 {
+		return s.in(m)
 	}
-	return s.Model.Hidden[len(s.Model.Hidden)-2]
+	return m.Hidden[len(m.Hidden)-2]
 }
 
 // Value is a dueling spec's value stream ("q/v/..."): torso output to V(s).
 func (s QSpec) Value() MLP {
-	last := s.Model.Hidden[len(s.Model.Hidden)-1]
-	return MLP{Name: "q/v", Sizes: []int{s.torsoOut(), last, 1}, Activation: s.Model.Activation, OutputGain: 1}
+	m := s.Model.Resolve()
+	last := m.Hidden[len(m.Hidden)-1]
+	return MLP{Name: "q/v", Sizes: []int{s.torsoOut(m), last, 1}, Activation: m.Activation, OutputGain: 1}
 }
 
 // Advantage is a dueling spec's advantage stream ("q/a/..."): torso output to A(s, ·).
 func (s QSpec) Advantage() MLP {
-	last := s.Model.Hidden[len(s.Model.Hidden)-1]
-	return MLP{Name: "q/a", Sizes: []int{s.torsoOut(), last, s.NumActions}, Activation: s.Model.Activation, OutputGain: 1}
+	m := s.Model.Resolve()
+	last := m.Hidden[len(m.Hidden)-1]
+	return MLP{Name: "q/a", Sizes: []int{s.torsoOut(m), last, s.NumActions}, Activation: m.Activation, OutputGain: 1}
 }
 
-// Init returns version-0 weights drawn from rng (orthogonal, as MLP.Init).
+// Init returns version-0 weights drawn from rng (orthogonal, as MLP.Init
+// and Conv.Init).
 func (s QSpec) Init(rng *rand.Rand) *Weights {
 	w := &Weights{}
+	s.Conv().Init(w, rng)
 	if !s.Dueling {
 		s.Plain().Init(w, rng)
 		return w
@@ -97,6 +143,8 @@ func DuelingQ(q, v, adv []float32, batch, numActions int) {
 // step, Weights.CopyFrom) updates the network. Not safe for concurrent use.
 type QNetwork struct {
 	spec             QSpec
+	act              Activation // the torso's output activation (dueling)
+	conv             *ConvForward
 	plain, torso     *Forward
 	value, advantage *Forward
 	q                []float32
@@ -104,11 +152,18 @@ type QNetwork struct {
 
 // NewQNetwork binds spec's networks to the tensors in w.
 func NewQNetwork(spec QSpec, w *Weights) (*QNetwork, error) {
-	if len(spec.Model.Hidden) == 0 {
+	m := spec.Model.Resolve()
+	if len(m.Hidden) == 0 {
 		return nil, fmt.Errorf("q-network: want at least one hidden layer")
 	}
-	n := &QNetwork{spec: spec}
+	if err := spec.checkConv(); err != nil {
+		return nil, fmt.Errorf("q-network: %w", err)
+	}
+	n := &QNetwork{spec: spec, act: m.Activation}
 	var err error
+	if n.conv, err = NewConvForward(spec.Conv(), w); err != nil {
+		return nil, err
+	}
 	if !spec.Dueling {
 		n.plain, err = NewForward(spec.Plain(), w)
 		return n, err
@@ -134,7 +189,7 @@ func (n *QNetwork) Spec() QSpec { return n.spec }
 // [batch, NumActions], valid until the next call.
 func (n *QNetwork) Q(obs []float32, batch int) []float32 {
 	if !n.spec.Dueling {
-		return n.plain.Run(obs, batch)
+		return n.plain.Run(n.conv.Run(obs, batch), batch)
 	}
 	v, adv := n.Streams(obs, batch)
 	na := n.spec.NumActions
@@ -154,10 +209,10 @@ func (n *QNetwork) Streams(obs []float32, batch int) (v, adv []float32) {
 	if !n.spec.Dueling {
 		panic("policy: Streams of a Q-network without a dueling head")
 	}
-	h := obs
+	h := n.conv.Run(obs, batch)
 	if n.torso != nil {
-		h = n.torso.Run(obs, batch)
-		activate(n.spec.Model.Activation, h)
+		h = n.torso.Run(h, batch)
+		activate(n.act, h)
 	}
 	return n.value.Run(h, batch), n.advantage.Run(h, batch)
 }
