@@ -155,10 +155,7 @@ func benchBroadcast(b *testing.B, transport string, n int) {
 				// and the next poll waits instead of getting a task.
 				bt, err := rwk.Sample(ctx)
 				if err == nil {
-					var data []byte
-					if data, err = bt.Encode(); err == nil {
-						_, err = invoke[UploadReply](ctx, cc, methodUpload, &UploadRequest{WorkerID: reg.WorkerID, TaskID: rep.TaskID, Batch: data}, 10*time.Second)
-					}
+					_, err = invoke[UploadReply](ctx, cc, methodUpload, &UploadRequest{WorkerID: reg.WorkerID, TaskID: rep.TaskID, Batch: bt}, 10*time.Second)
 				}
 				if err != nil {
 					if ctx.Err() == nil {

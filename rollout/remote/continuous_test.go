@@ -2,6 +2,7 @@ package remote
 
 import (
 	"context"
+	"github.com/rlgo/rlgo/algorithms"
 	"math"
 	"strings"
 	"sync"
@@ -60,7 +61,7 @@ func TestRemotePPOPendulumWithNormalisation(t *testing.T) {
 	var rec *batchRecorder
 	pcfg := ppo.DefaultConfig()
 	pcfg.Epochs, pcfg.Minibatches = 2, 2
-	p, err := ppo.New(pcfg, ppo.Setup{
+	p, err := ppo.New(pcfg, algorithms.Setup{
 		EnvID: run.EnvID, Wrappers: run.Wrappers, Seed: run.Seed,
 		Model:   policy.ModelConfig{Hidden: []int{16}, Activation: policy.Tanh},
 		Rollout: run.Rollout, Device: "cpu",
@@ -220,11 +221,7 @@ func TestCheckBatchContinuous(t *testing.T) {
 			t.Fatalf("the worker's batch: ObsStats %v, ActionDim %d; want statistics and 1", b.ObsStats, b.ActionDim)
 		}
 		tt.edit(b)
-		data, err := b.Encode()
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = fw.upload(task, data)
+		_, err := fw.upload(task, b)
 		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: UploadBatch = %v; want InvalidArgument containing %q", tt.name, err, tt.want)
 		}
@@ -271,11 +268,7 @@ func TestCheckBatchObsStatsMatchTheRun(t *testing.T) {
 			t.Fatal(err)
 		}
 		tt.edit(b)
-		data, err := b.Encode()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got, err := fw.upload(task, data); status.Code(err) != codes.InvalidArgument {
+		if got, err := fw.upload(task, b); status.Code(err) != codes.InvalidArgument {
 			t.Errorf("%s: UploadBatch = %v, %v; want InvalidArgument", tt.name, got, err)
 		}
 	}

@@ -86,7 +86,8 @@ type Fleet struct {
 	ready   bool          // NewFleet has set the spec and weights
 	closed  bool
 	spec    rollout.PolicySpec
-	stale   uint64 // rollout.FleetSpec.MaxStaleness
+	stale   uint64          // rollout.FleetSpec.MaxStaleness
+	columns rollout.Columns // rollout.FleetSpec.Columns, resolved
 	version uint64
 	weights []byte // msgpack of the current weights
 
@@ -191,7 +192,7 @@ func (f *Fleet) configure(spec rollout.FleetSpec, w *policy.Weights) error {
 	if f.ready {
 		return errors.New("remote fleet: the server already has a fleet")
 	}
-	f.spec, f.stale, f.version, f.weights, f.ready = spec.Policy, spec.MaxStaleness, w.Version, b, true
+	f.spec, f.stale, f.columns, f.version, f.weights, f.ready = spec.Policy, spec.MaxStaleness, spec.Columns.Resolve(), w.Version, b, true
 	f.notify()
 	return nil
 }
@@ -448,6 +449,7 @@ func (f *Fleet) register(ctx context.Context, req *RegisterRequest) (*RegisterRe
 		EnvsPerWorker:   f.run.Rollout.EnvsPerWorker,
 		FragmentLength:  f.run.Rollout.FragmentLength,
 		Seed:            f.run.Seed,
+		Columns:         f.columns,
 		Spec:            f.spec,
 		Version:         f.version,
 		Weights:         f.weights,
@@ -544,7 +546,8 @@ func (f *Fleet) waitWork(ctx context.Context, req *WaitWorkRequest, maxWait time
 	}
 }
 
-// upload judges one uploaded batch: accepted, stale or duplicate.
+// upload judges one uploaded batch, which the codec has already walked
+// and decoded: accepted, stale or duplicate.
 func (f *Fleet) upload(req *UploadRequest, wireBytes int, transfer time.Duration) (*UploadReply, error) {
 	f.mu.Lock()
 	m, err := f.member(req.WorkerID)
@@ -559,10 +562,16 @@ func (f *Fleet) upload(req *UploadRequest, wireBytes int, transfer time.Duration
 		return &UploadReply{Status: verdict}, nil
 	}
 
-	// Decode outside the lock: the guard and msgpack take a while.
-	b, err := rollout.UnmarshalSampleBatch(req.Batch)
-	if err == nil {
-		err = f.checkBatch(b)
+	// Check outside the lock: a pass over every value.
+	b, err := req.Batch, req.decodeErr
+	switch {
+	case err != nil:
+	case b == nil:
+		err = errors.New("no batch")
+	default:
+		if err = b.Validate(); err == nil {
+			err = f.checkBatch(b)
+		}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -622,10 +631,13 @@ func (f *Fleet) judge(m *member, task string) (UploadStatus, *round) {
 	return "", r
 }
 
-// checkBatch checks what UnmarshalSampleBatch cannot know: the shapes of
-// this run, actions in range and finite numbers, so that nothing a
-// worker sends can crash or poison the learner.
+// checkBatch checks what SampleBatch.Validate cannot know: the shapes
+// and columns of this run, actions in range and finite numbers, so that
+// nothing a worker sends can crash or poison the learner.
 func (f *Fleet) checkBatch(b *rollout.SampleBatch) error {
+	if c := b.Columns.Resolve(); c != f.columns {
+		return fmt.Errorf("columns %v, want %v", c, f.columns)
+	}
 	if b.NumEnvs != f.run.Rollout.EnvsPerWorker || b.Steps != f.run.Rollout.FragmentLength || b.ObsDim != f.spec.ObsDim() {
 		return fmt.Errorf("shape steps=%d envs=%d obs_dim=%d, want %d, %d, %d", b.Steps, b.NumEnvs, b.ObsDim,
 			f.run.Rollout.FragmentLength, f.run.Rollout.EnvsPerWorker, f.spec.ObsDim())

@@ -229,21 +229,17 @@ func (f *fakeWorker) task() string {
 	return ""
 }
 
-func (f *fakeWorker) sample() []byte {
+func (f *fakeWorker) sample() *rollout.SampleBatch {
 	f.t.Helper()
 	b, err := f.rw.Sample(context.Background())
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	data, err := b.Encode()
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return data
+	return b
 }
 
-func (f *fakeWorker) upload(task string, data []byte) (UploadStatus, error) {
-	rep, err := invoke[UploadReply](context.Background(), f.cc, methodUpload, &UploadRequest{WorkerID: f.reg.WorkerID, TaskID: task, Batch: data}, 5*time.Second)
+func (f *fakeWorker) upload(task string, b *rollout.SampleBatch) (UploadStatus, error) {
+	rep, err := invoke[UploadReply](context.Background(), f.cc, methodUpload, &UploadRequest{WorkerID: f.reg.WorkerID, TaskID: task, Batch: b}, 5*time.Second)
 	if err != nil {
 		return "", err
 	}

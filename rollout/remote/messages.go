@@ -9,7 +9,10 @@ import "github.com/rlgo/rlgo/rollout"
 // Version 3: env wrappers and custom metrics in RegisterReply; weights may
 // carry observation-normalisation statistics, which workers must apply,
 // and batches continuous actions and raw observation statistics.
-const ProtocolVersion = 3
+// Version 4: numeric columns and weight tensors are little-endian bins;
+// UploadRequest carries the batch inline (not msgpack inside a bin);
+// RegisterReply.Columns says which optional columns to fill.
+const ProtocolVersion = 4
 
 // RegisterRequest is a worker joining the learner.
 type RegisterRequest struct {
@@ -42,11 +45,15 @@ type RegisterReply struct {
 	EnvsPerWorker  int                  `msgpack:"envs_per_worker"`
 	FragmentLength int                  `msgpack:"fragment_length"`
 	Seed           uint64               `msgpack:"seed"`
+	// Columns are the optional batch columns the algorithm reads (zero:
+	// all): the worker computes and uploads only those.
+	Columns rollout.Columns `msgpack:"columns"`
 
 	// Spec is the policy to act with: policy.ActorCritic, or
 	// policy.EpsilonGreedy taking ε from the weights.
 	Spec rollout.PolicySpec `msgpack:"spec"`
-	// Version and Weights (msgpack policy.Weights) are the current weights.
+	// Version and Weights (msgpack policy.Weights, encoded once per
+	// version and sent as is to every worker) are the current weights.
 	Version uint64 `msgpack:"version"`
 	Weights []byte `msgpack:"weights"`
 
@@ -83,9 +90,20 @@ type WaitWorkReply struct {
 type UploadRequest struct {
 	WorkerID string `msgpack:"worker_id"`
 	TaskID   string `msgpack:"task_id"`
-	// Batch is msgpack rollout.SampleBatch, decoded with its own guard.
-	Batch []byte `msgpack:"batch"`
+	// Batch is the fragment, inline: the codec walks the whole request's
+	// headers once and decodes it in one pass (rollout.SampleBatch's own
+	// msgpack coding, numeric columns as bins); the learner then checks
+	// its shapes (SampleBatch.Validate) and its values against the run.
+	Batch *rollout.SampleBatch `msgpack:"batch"`
+
+	// decodeErr is set by the codec when the request is well-formed
+	// msgpack but not an upload (a field of the wrong type, a column of
+	// a size no batch has): the learner answers InvalidArgument and counts
+	// the batch as rejected, rather than grpc answering Internal.
+	decodeErr error
 }
+
+func (r *UploadRequest) decodeFailed(err error) { r.decodeErr = err }
 
 // UploadStatus is the learner's verdict on an uploaded batch.
 type UploadStatus string

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmihailenco/msgpack/v5"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -86,6 +87,11 @@ func TestServerRejectsHostilePayloads(t *testing.T) {
 	}
 }
 
+// TestUploadHostileBatchBytes puts hostile bytes where an upload's batch
+// goes. The batch is inline in the request, so the codec's one walk over
+// the request refuses the malformed ones before anything is decoded
+// (grpc answers Internal; the handler never runs), and well-formed msgpack
+// that is no batch is answered InvalidArgument and counted as rejected.
 func TestUploadHostileBatchBytes(t *testing.T) {
 	s := startBuf(t, fastConfig(), cartPoleRun())
 	f, _ := s.Fleet(cartPoleSpec(), initWeights(cartPoleSpec(), 1))
@@ -94,13 +100,44 @@ func TestUploadHostileBatchBytes(t *testing.T) {
 	}
 	fw := newFakeWorker(t, s.conn(t))
 	task := fw.task()
+	raw := s.conn(t, grpc.WithDefaultCallOptions(grpc.ForceCodec(rawCodec{})))
+	upload := func(batch []byte) error {
+		in, err := wire.Marshal(struct { // an UploadRequest, batch last
+			WorkerID string             `msgpack:"worker_id"`
+			TaskID   string             `msgpack:"task_id"`
+			Batch    msgpack.RawMessage `msgpack:"batch"`
+		}{fw.reg.WorkerID, task, batch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []byte
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return raw.Invoke(ctx, fullMethod(methodUpload), &in, &out)
+	}
 	for _, h := range hostile {
-		if _, err := fw.upload(task, h.b); status.Code(err) != codes.InvalidArgument {
-			t.Errorf("UploadBatch(%s) = %v; want InvalidArgument", h.name, err)
+		if err := upload(h.b); status.Code(err) != codes.Internal || !strings.Contains(err.Error(), "malformed message") {
+			t.Errorf("UploadBatch(%s) = %v; want Internal: malformed message", h.name, err)
 		}
 	}
-	if st := f.Stats(); st.Total.Rejected != int64(len(hostile)) || st.Total.Fragments != 0 {
-		t.Errorf("Stats() = %+v; want %d rejected, 0 fragments", st.Total, len(hostile))
+	notBatches := []struct {
+		name string
+		b    []byte
+	}{
+		{"a string", []byte{0xa1, 'x'}},
+		{"obs a string", []byte{0x81, 0xa3, 'o', 'b', 's', 0xa1, 'x'}},
+		{"obs of 3 bytes", []byte{0x81, 0xa3, 'o', 'b', 's', 0xc4, 3, 1, 2, 3}},
+		{"a terminated byte of 2", []byte{0x81, 0xaa, 't', 'e', 'r', 'm', 'i', 'n', 'a', 't', 'e', 'd', 0xc4, 1, 2}},
+		{"an empty map", []byte{0x80}},
+		{"nil", []byte{0xc0}},
+	}
+	for _, nb := range notBatches {
+		if err := upload(nb.b); status.Code(err) != codes.InvalidArgument {
+			t.Errorf("UploadBatch(%s) = %v; want InvalidArgument", nb.name, err)
+		}
+	}
+	if st := f.Stats(); st.Total.Rejected != int64(len(notBatches)) || st.Total.Fragments != 0 {
+		t.Errorf("Stats() = %+v; want %d rejected, 0 fragments", st.Total, len(notBatches))
 	}
 	// A well-formed batch for the same task is still accepted.
 	if got, err := fw.upload(task, fw.sample()); err != nil || got != Accepted {

@@ -226,7 +226,7 @@ func (h *handlers) WaitWork(ctx context.Context, req *WaitWorkRequest) (*WaitWor
 }
 
 func (h *handlers) UploadBatch(ctx context.Context, req *UploadRequest) (*UploadReply, error) {
-	n, dt := len(req.Batch), time.Duration(0)
+	n, dt := 0, time.Duration(0) // the stats handler below measures them
 	if st, ok := ctx.Value(uploadStatsKey{}).(*uploadStat); ok && st.wire > 0 {
 		n, dt = st.wire, st.recv.Sub(st.begin)
 	}

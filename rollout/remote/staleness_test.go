@@ -2,27 +2,22 @@ package remote
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/rlgo/rlgo/envs"
 	"github.com/rlgo/rlgo/policy"
 	"github.com/rlgo/rlgo/rollout"
 )
 
-// withVersion re-encodes a batch as if acted with weights version v.
-func withVersion(t *testing.T, data []byte, v uint64) []byte {
-	t.Helper()
-	b, err := rollout.UnmarshalSampleBatch(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+// withVersion returns b stamped as if acted with weights version v.
+func withVersion(b *rollout.SampleBatch, v uint64) *rollout.SampleBatch {
 	b.WeightsVersion = v
-	out, err := b.Encode()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return b
 }
 
 // TestStalenessBound: with FleetSpec.MaxStaleness k (DQN's
@@ -61,7 +56,7 @@ func TestStalenessBound(t *testing.T) {
 		{v, Accepted},
 	} {
 		task := fw.task()
-		if got, err := fw.upload(task, withVersion(t, fw.sample(), c.version)); err != nil || got != c.want {
+		if got, err := fw.upload(task, withVersion(fw.sample(), c.version)); err != nil || got != c.want {
 			t.Errorf("UploadBatch(v%d batch, iteration v%d, bound %d) = %v, %v; want %v", c.version, v, k, got, err, c.want)
 		}
 	}
@@ -108,5 +103,50 @@ func TestQPolicySpec(t *testing.T) {
 	}
 	if _, err := rollout.NewPolicy(rollout.PolicySpec{Kind: "nope"}, rw); err == nil {
 		t.Error("NewPolicy(kind nope) = nil error")
+	}
+}
+
+// TestColumnsReachWorkers: the columns an algorithm declares in its
+// FleetSpec reach the workers, which compute only those, and the learner
+// refuses a batch with other columns.
+func TestColumnsReachWorkers(t *testing.T) {
+	const cols = rollout.ColFinalObs | rollout.ColLastObs // DQN's
+	run := cartPoleRun()
+	run.Rollout.Workers = 1
+	s := startBuf(t, fastConfig(), run)
+	spec := cartPoleSpec()
+	f, err := s.FleetFor(rollout.FleetSpec{Policy: rollout.ActorCriticPolicy(spec), Columns: cols}, initWeights(spec, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := f.SetWeights(ctx, initWeights(spec, 1)); err != nil {
+		t.Fatal(err)
+	}
+	fw := newFakeWorker(t, s.conn(t))
+	if fw.reg.Columns != cols {
+		t.Fatalf("RegisterReply.Columns = %v; want %v", fw.reg.Columns, cols)
+	}
+	task := fw.task()
+	full := fw.sample()
+	full.Columns, full.Values, full.LogProbs = cols|rollout.ColValues|rollout.ColLogProbs, make([]float32, full.Len()), make([]float32, full.Len())
+	if _, err := fw.upload(task, full); status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "columns") {
+		t.Errorf("UploadBatch(batch with more columns) = %v; want InvalidArgument naming the columns", err)
+	}
+	b := fw.sample()
+	if b.Columns != cols || b.Values != nil || b.LogProbs != nil || b.LastObs == nil {
+		t.Fatalf("the worker's batch has columns %v (values %d, logp %d, last_obs %d); want %v", b.Columns, len(b.Values), len(b.LogProbs), len(b.LastObs), cols)
+	}
+	uploaded := make(chan struct{})
+	go func() {
+		defer close(uploaded)
+		if got, err := fw.upload(task, b); err != nil || got != Accepted {
+			t.Errorf("UploadBatch = %v, %v; want accepted", got, err)
+		}
+	}()
+	bs, _, err := sampleWithin(f, 5*time.Second)
+	<-uploaded
+	if err != nil || len(bs) != 1 || bs[0].Columns != cols {
+		t.Fatalf("Sample = %d batches, %v; want 1 with columns %v", len(bs), err, cols)
 	}
 }

@@ -281,7 +281,7 @@ func rolloutWorker(reg *RegisterReply, pol rollout.Policy, build int) (*rollout.
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	spec := rollout.WorkerSpec{EnvID: reg.EnvID, EnvOptions: opts, Wrappers: wrappers, Metrics: reg.Metrics}
+	spec := rollout.WorkerSpec{EnvID: reg.EnvID, EnvOptions: opts, Wrappers: wrappers, Metrics: reg.Metrics, Columns: reg.Columns}
 	// Check the learner's spec against the env before acting with it.
 	sp, err := rollout.EnvSpaces(spec)
 	if err != nil {
@@ -328,6 +328,7 @@ func (w *remoteWorker) session(ctx context.Context, reg *RegisterReply) error {
 	defer stopHB()
 	wg.Go(func() { w.heartbeats(hbCtx, reg) })
 
+	b := new(rollout.SampleBatch)
 	for {
 		if ctx.Err() != nil {
 			return nil
@@ -356,7 +357,9 @@ func (w *remoteWorker) session(ctx context.Context, reg *RegisterReply) error {
 		if rep.TaskID == "" || pol.Version() != rep.Version {
 			continue // no task, or weights to fetch first: poll again
 		}
-		b, err := rw.Sample(ctx)
+		// One batch is refilled every fragment: it is encoded and sent
+		// before the next one is sampled.
+		err = rw.SampleInto(ctx, b)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -382,11 +385,7 @@ func (w *remoteWorker) session(ctx context.Context, reg *RegisterReply) error {
 		}
 		w.cfg.metrics().Sampled(b.Len())
 		b.ID = rep.TaskID
-		data, err := b.Encode()
-		if err != nil {
-			return err
-		}
-		if err := w.upload(ctx, log, &UploadRequest{WorkerID: reg.WorkerID, TaskID: rep.TaskID, Batch: data}); err != nil {
+		if err := w.upload(ctx, log, &UploadRequest{WorkerID: reg.WorkerID, TaskID: rep.TaskID, Batch: b}); err != nil {
 			return err
 		}
 	}
