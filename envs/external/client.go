@@ -145,6 +145,12 @@ func newVectorEnv(ctx context.Context, be backend, opts Options) (*VectorEnv, er
 	if err != nil {
 		return nil, err
 	}
+	v.init(spec)
+	return v, nil
+}
+
+// init sizes the VectorEnv's buffers for spec.
+func (v *VectorEnv) init(spec *Spec) {
 	v.spec = spec
 	if v.opts.EnvID == "" {
 		v.opts.EnvID = spec.ID
@@ -168,7 +174,6 @@ func newVectorEnv(ctx context.Context, be backend, opts Options) (*VectorEnv, er
 	v.reply.lim = lim
 	v.lim.recv = lim.MaxBytes
 	v.req.Actions = make([]byte, 0, n*v.adim*4)
-	return v, nil
 }
 
 // fetchSpec calls Spec, waiting for the server to come up within
@@ -184,7 +189,11 @@ func (v *VectorEnv) fetchSpec(ctx context.Context) (*Spec, error) {
 	}
 	spec, err := decodeSpec(&r)
 	if err != nil {
-		return nil, &ReplyError{EnvID: v.opts.EnvID, Server: v.be.describe(), Method: methodSpec, Err: err}
+		id := v.opts.EnvID
+		if id == "" {
+			id = r.ID
+		}
+		return nil, &ReplyError{EnvID: id, Server: v.be.describe(), Method: methodSpec, Err: err}
 	}
 	if spec.NumEnvs != v.opts.NumEnvs {
 		return nil, fmt.Errorf("external env %s (%s): the server serves %d envs, want %d (a supervised server takes the number from RLGO_ENV_NUM_ENVS: do not fix it in the command)",

@@ -257,6 +257,8 @@ type envServer interface {
 	rpcReset(context.Context, *resetRequest) (*resetReply, error)
 	rpcStep(context.Context, *stepRequest) (*stepReply, error)
 	rpcClose(context.Context, *closeRequest) (*closeReply, error)
+	// requestBounds bounds Reset and Step requests.
+	requestBounds() wire.Limits
 }
 
 var serviceDesc = grpc.ServiceDesc{
@@ -264,8 +266,8 @@ var serviceDesc = grpc.ServiceDesc{
 	HandlerType: (*envServer)(nil),
 	Methods: []grpc.MethodDesc{
 		unary(methodSpec, envServer.rpcSpec, nil),
-		unary(methodReset, envServer.rpcReset, func(s envServer, r *resetRequest) { r.lim = s.(*server).reqLim }),
-		unary(methodStep, envServer.rpcStep, func(s envServer, r *stepRequest) { r.lim = s.(*server).reqLim }),
+		unary(methodReset, envServer.rpcReset, func(s envServer, r *resetRequest) { r.lim = s.requestBounds() }),
+		unary(methodStep, envServer.rpcStep, func(s envServer, r *stepRequest) { r.lim = s.requestBounds() }),
 		unary(methodClose, envServer.rpcClose, nil),
 	},
 	Metadata: "envs/external/messages.go",
@@ -310,6 +312,8 @@ type server struct {
 	reqLim    wire.Limits
 	reset     bool // Reset was called since the envs were made
 }
+
+func (s *server) requestBounds() wire.Limits { return s.reqLim }
 
 func (s *server) makeEnvs() error {
 	list := make([]envs.Env, s.n)
