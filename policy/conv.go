@@ -92,16 +92,17 @@ func (c ModelConfig) validateConv() error {
 		return fmt.Errorf("preset: unknown preset %q (want %s or none)", c.Preset, NatureCNN)
 	}
 	// The preset sets the torso, the hidden layers and the activation.
-	// Settings equal to the defaults are taken as unset (a config file is
-	// decoded onto DefaultModelConfig); anything else would be ignored.
+	// Settings left empty or equal to the defaults are taken as unset (a
+	// config file is decoded onto DefaultModelConfig); anything else would
+	// be ignored, so it is an error.
 	if len(c.Conv) > 0 {
 		return fmt.Errorf("conv: preset %s sets the convolutions; remove one of them", c.Preset)
 	}
 	def, r := DefaultModelConfig(), c.Resolve()
-	if !slices.Equal(c.Hidden, def.Hidden) && !slices.Equal(c.Hidden, r.Hidden) {
+	if len(c.Hidden) > 0 && !slices.Equal(c.Hidden, def.Hidden) && !slices.Equal(c.Hidden, r.Hidden) {
 		return fmt.Errorf("hidden: preset %s sets the hidden layers to %v; remove one of them", c.Preset, r.Hidden)
 	}
-	if c.Activation != def.Activation && c.Activation != r.Activation {
+	if c.Activation != "" && c.Activation != def.Activation && c.Activation != r.Activation {
 		return fmt.Errorf("activation: preset %s sets the activation to %s; remove one of them", c.Preset, r.Activation)
 	}
 	return nil
