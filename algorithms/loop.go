@@ -21,6 +21,8 @@ type Loop struct {
 	Name string
 	// Setup is the validated setup the run was built from.
 	Setup Setup
+	// Config is the algorithm's own config section (e.g. *ppo.Config).
+	Config Config
 	// Fleet steps the envs.
 	Fleet rollout.Fleet
 	// Window holds the last 100 completed training episodes.
@@ -42,8 +44,8 @@ type Loop struct {
 // or a local fleet of goroutine workers) with weights w, which are the
 // learner's (observation statistics are merged into w.ObsNorm), and
 // broadcasts them as version 1.
-func NewLoop(ctx context.Context, name string, s Setup, fs rollout.FleetSpec, w *policy.Weights) (*Loop, error) {
-	l := &Loop{Name: name, Setup: s, Window: NewEpisodeWindow(100), weights: w}
+func NewLoop(ctx context.Context, name string, cfg Config, s Setup, fs rollout.FleetSpec, w *policy.Weights) (*Loop, error) {
+	l := &Loop{Name: name, Setup: s, Config: cfg, Window: NewEpisodeWindow(100), weights: w}
 	l.Window.SetMetricNames(MetricNames(s.Metrics))
 	var err error
 	if s.NewFleet != nil {
@@ -62,6 +64,20 @@ func NewLoop(ctx context.Context, name string, s Setup, fs rollout.FleetSpec, w 
 	}
 	l.start = time.Now()
 	return l, nil
+}
+
+// Description says what an algorithm is, so that a run can be recorded
+// (config.yaml) and rebuilt by name: its registered name, its own config
+// section and the shared setup.
+type Description struct {
+	Name   string
+	Config Config
+	Setup  Setup
+}
+
+// Describe returns the algorithm's description.
+func (l *Loop) Describe() Description {
+	return Description{Name: l.Name, Config: l.Config, Setup: l.Setup}
 }
 
 // Begin starts the next iteration.

@@ -137,3 +137,27 @@ func (r Registration) PolicySpec(cfg Config, s Setup) (rollout.PolicySpec, error
 	}
 	return spec, nil
 }
+
+// Of returns the Registration of an algorithm whose config section is
+// the struct C (with a Validate method on C): defaults gives the
+// section's defaults, build the algorithm, and policy the acting policy's
+// spec for an env's spaces. It panics if *C is not a Config.
+func Of[C any, A Algorithm](name string, defaults func() C, build func(C, Setup) (A, error), policy func(C, Setup, rollout.Spaces) (rollout.PolicySpec, error)) Registration {
+	if _, ok := any(new(C)).(Config); !ok {
+		panic(fmt.Sprintf("algorithms: Of(%q): *%T has no Validate() error method", name, *new(C)))
+	}
+	return Registration{
+		Name:      name,
+		NewConfig: func() Config { c := defaults(); return any(&c).(Config) },
+		New: func(c Config, s Setup) (Algorithm, error) {
+			a, err := build(*any(c).(*C), s)
+			if err != nil {
+				return nil, err
+			}
+			return a, nil
+		},
+		Policy: func(c Config, s Setup, sp rollout.Spaces) (rollout.PolicySpec, error) {
+			return policy(*any(c).(*C), s, sp)
+		},
+	}
+}

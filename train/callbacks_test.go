@@ -58,7 +58,7 @@ type columnsTracker struct {
 	cols []string
 }
 
-func (c *columnsTracker) Start(run RunInfo) error {
+func (c *columnsTracker) Start(_ context.Context, run RunInfo) error {
 	for _, col := range run.Columns {
 		c.cols = append(c.cols, col.Name())
 	}
@@ -94,7 +94,7 @@ func TestRunCallbacks(t *testing.T) {
 	}
 	dir := t.TempDir()
 	tr := &columnsTracker{}
-	if _, err := Run(context.Background(), cfg, Options{Out: dir, Callbacks: cb, Trackers: []Tracker{tr}}); err != nil {
+	if _, err := RunConfig(context.Background(), &cfg.Config, Options{Out: dir, Callbacks: cb, Trackers: []Tracker{tr}}); err != nil {
 		t.Fatal(err)
 	}
 	// CartPole at random ends an episode within 32 steps on some of 4 envs.
@@ -150,7 +150,7 @@ func TestRunCallbackErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Run(context.Background(), cfg, Options{Out: t.TempDir(), Callbacks: tt.cb})
+			_, err := RunConfig(context.Background(), &cfg.Config, Options{Out: t.TempDir(), Callbacks: tt.cb})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Run = %v; want an error containing %q", err, tt.want)
 			}

@@ -24,41 +24,63 @@ import (
 	"github.com/rlgo/rlgo/train/config"
 )
 
-// Options are the run flags shared by rltrain train and rltrain learner.
+// Options configure a run. The zero value is usable: a run directory
+// runs/<name>-<time>, 1,000,000 env steps, checkpoints every 20
+// iterations, no evaluation, no trackers.
 type Options struct {
+	// Name names the run (result.json, runs/<name>-<time>). Default "run".
+	Name string
 	// Out is the run directory itself; "" means runs/<name>-<YYYYmmdd-HHMMSS>.
 	Out string
-	// AsTest makes success (the stop.episode_return_mean target) the exit
-	// criterion: Outcome.TargetMet false means exit code 3.
+	// Stop ends the run at the first criterion met; EnvSteps 0 means
+	// 1,000,000. EpisodeReturnMean is the success criterion.
+	Stop Stop
+	// Evaluation runs the greedy policy on separate envs every
+	// Evaluation.Interval iterations (0: never); Episodes 0 means 10.
+	Evaluation Evaluation
+	// Checkpoint says how often to checkpoint and how many to keep; the
+	// zero value means checkpoint.DefaultConfig() (every 20 iterations).
+	Checkpoint checkpoint.Config
+	// Config, when set, is the run's configuration of record (the
+	// resolved YAML rltrain train loaded): it is written to config.yaml
+	// and checkpoints, and Name, Stop, Evaluation and Checkpoint are
+	// taken from it. Nil derives it from the algorithm
+	// (algorithms.Loop.Describe) and the fields above, so that
+	// `rltrain evaluate`, `export` and `train --resume` work on the run.
+	Config *config.Config
+	// AsTest makes success (Stop.EpisodeReturnMean) the exit criterion:
+	// Outcome.TargetMet false means the target was missed.
 	AsTest bool
 	// Stdout receives one line per iteration; nil discards them.
 	Stdout io.Writer
 	// Progress draws a progress bar under the lines (stdout is a terminal).
 	Progress bool
-	// Log receives one-off messages (device choice); nil discards them.
+	// Log receives one-off messages (resume notes); nil discards them.
 	Log io.Writer
-	// Checkpoint says how often to checkpoint and how many to keep.
-	Checkpoint checkpoint.Config
 	// Resume continues the run in Out from its latest valid checkpoint
 	// (rows after it in progress.csv are redone); with no checkpoint yet
-	// the run starts over in the same directory.
+	// the run starts over in the same directory. The algorithm must be
+	// built as the run's was.
 	Resume bool
 	// ResumeFrom, with Resume, names the checkpoint (iter-NNNNNN) to
 	// continue from instead of the latest valid one.
 	ResumeFrom string
 	// Trackers receive the run's progress as it goes (TensorBoard, MLflow,
-	// Prometheus, reports); a tracker's error fails the run.
+	// Prometheus, reports); a tracker's error fails the run, and every
+	// tracker started is finished, whatever ends the run.
 	Trackers []Tracker
-	// NewFleet builds the rollout fleet for the algorithm's acting policy
-	// (rltrain learner passes the remote fleet); nil means local goroutine
-	// workers.
-	NewFleet rollout.NewFleetFunc
 	// Callbacks are called after every iteration: OnEpisodeEnd for each
 	// episode it completed, then OnIterationEnd before its row is
 	// written. Callbacks.Metrics add progress.csv columns custom/<name>
 	// after env.metrics'.
 	Callbacks algorithms.Callbacks
 }
+
+// Stop is a run's stop criteria (config key stop).
+type Stop = config.StopConfig
+
+// Evaluation schedules evaluation during training (config key evaluation).
+type Evaluation = config.EvaluationConfig
 
 // Outcome is how a run ended.
 type Outcome struct {
@@ -78,19 +100,21 @@ type Outcome struct {
 
 // Tracker sends a run's progress where users already look. Start is
 // called once the run directory exists, Iteration after every progress
-// row is written, Finish after result.json is written (also for failed
-// and interrupted runs).
+// row is written, Finish after result.json is written — for every
+// tracker whose Start succeeded, whatever ended the run.
 type Tracker interface {
-	Start(run RunInfo) error
-	Iteration(r algorithms.Result) error
-	Finish(result *ResultFile) error
+	Start(ctx context.Context, run RunInfo) error
+	Iteration(ctx context.Context, r algorithms.Result) error
+	Finish(ctx context.Context, result *ResultFile) error
 }
 
 // RunInfo describes a starting run to trackers.
 type RunInfo struct {
 	// Dir is the run directory.
 	Dir string
-	// Config is the resolved config.
+	// Config is the run's config of record (Options.Config or the one
+	// derived from the algorithm); nil for an algorithm that cannot
+	// describe itself.
 	Config *config.Config
 	// Columns are the metric columns, in progress.csv order.
 	Columns []Column
@@ -126,8 +150,9 @@ type ResultFile struct {
 	LastCheckpoint string `json:"last_checkpoint"`
 }
 
-// NewAlgorithm builds the configured algorithm through its registration
-// (algorithms.Lookup); newFleet nil means a local fleet.
+// NewAlgorithm builds the algorithm cfg names through its registration
+// (algorithms.Lookup); newFleet nil means a local fleet. Config errors
+// are *config.Error naming the key.
 func NewAlgorithm(cfg *config.Config, log io.Writer, newFleet rollout.NewFleetFunc) (algorithms.Algorithm, error) {
 	dev, err := learner.SelectDevice(cfg.Learner.Device)
 	if err != nil {
@@ -151,7 +176,8 @@ func NewAlgorithm(cfg *config.Config, log io.Writer, newFleet rollout.NewFleetFu
 	return algo, nil
 }
 
-// RunDir returns the run directory for cfg and opts, without creating it.
+// RunDir returns the run directory for a run named name and the --out
+// flag out, without creating it.
 func RunDir(name, out string, now time.Time) string {
 	if out != "" {
 		return out
@@ -159,38 +185,92 @@ func RunDir(name, out string, now time.Time) string {
 	return filepath.Join("runs", name+"-"+now.Format("20060102-150405"))
 }
 
-// Run trains cfg to its stop criteria, writing the run directory. A
-// cancelled ctx ends the run early with Outcome.Interrupted (not an error).
-func Run(ctx context.Context, cfg *config.Loaded, opts Options) (*Outcome, error) {
-	if opts.AsTest && cfg.Stop.EpisodeReturnMean == nil {
-		return nil, &config.Error{Where: cfg.Path, Key: "stop.episode_return_mean", Msg: "--as-test needs a success criterion: set stop.episode_return_mean"}
+// describer is an algorithm that can say what it is (algorithms.Loop).
+type describer interface {
+	Describe() algorithms.Description
+}
+
+// record returns the run's config of record and the options its
+// sections set.
+func (o Options) record(algo algorithms.Algorithm) (*config.Config, Options) {
+	if o.Config != nil {
+		c := o.Config
+		o.Name, o.Stop, o.Evaluation, o.Checkpoint = c.Name, c.Stop, c.Evaluation, c.Checkpoint
+		return c, o
 	}
-	dir := RunDir(cfg.Name, opts.Out, time.Now())
+	if o.Name == "" {
+		o.Name = "run"
+	}
+	if o.Stop.EnvSteps == 0 {
+		o.Stop.EnvSteps = config.Default().Stop.EnvSteps
+	}
+	if o.Evaluation.Episodes == 0 {
+		o.Evaluation.Episodes = config.Default().Evaluation.Episodes
+	}
+	if o.Evaluation.Seed == 0 {
+		o.Evaluation.Seed = config.Default().Evaluation.Seed
+	}
+	if o.Checkpoint == (checkpoint.Config{}) {
+		o.Checkpoint = checkpoint.DefaultConfig()
+	}
+	d, ok := algo.(describer)
+	if !ok {
+		return nil, o
+	}
+	c := config.FromDescription(d.Describe())
+	c.Name, c.Stop, c.Evaluation, c.Checkpoint = o.Name, o.Stop, o.Evaluation, o.Checkpoint
+	return &c, o
+}
+
+// Run trains algo to the stop criteria of opts, writing the run
+// directory (config.yaml, progress.csv, result.jsonl, result.json,
+// checkpoints) and feeding the trackers and callbacks — everything
+// `rltrain train` does, from Go. A cancelled ctx ends the run early with
+// Outcome.Interrupted (not an error), after a final checkpoint. Run does
+// not close algo.
+func Run(ctx context.Context, algo algorithms.Algorithm, opts Options) (*Outcome, error) {
+	cfg, opts := opts.record(algo)
+	if opts.AsTest && opts.Stop.EpisodeReturnMean == nil {
+		return nil, &config.Error{Key: "stop.episode_return_mean", Msg: "--as-test needs a success criterion: set stop.episode_return_mean"}
+	}
+	if opts.Evaluation.Interval > 0 {
+		if _, ok := algo.(algorithms.GreedyPolicy); !ok {
+			return nil, fmt.Errorf("evaluation: algorithm %T has no greedy policy", algo)
+		}
+		if cfg == nil {
+			return nil, fmt.Errorf("evaluation: algorithm %T does not describe its env (algorithms.Loop)", algo)
+		}
+	}
+	var metricSpecs []rollout.MetricSpec
+	if cfg != nil {
+		metricSpecs = cfg.Env.Metrics
+	}
+	custom, err := customNames(metricSpecs, opts.Callbacks)
+	if err != nil {
+		return nil, err
+	}
+	dir := RunDir(opts.Name, opts.Out, time.Now())
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create run directory: %w", err)
 	}
-	y, err := cfg.YAML()
-	if err != nil {
-		return nil, err
+	var y []byte
+	if cfg != nil {
+		if y, err = cfg.YAML(); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "config.yaml"), y, 0o644); err != nil {
+			return nil, fmt.Errorf("write config: %w", err)
+		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), y, 0o644); err != nil {
-		return nil, fmt.Errorf("write config: %w", err)
-	}
-	custom, err := customNames(&cfg.Config, opts.Callbacks)
-	if err != nil {
-		return nil, err
-	}
-	algo, err := NewAlgorithm(&cfg.Config, opts.Log, opts.NewFleet)
-	if err != nil {
-		return nil, err
-	}
-	defer algo.Close()
-
 	log := opts.Log
 	if log == nil {
 		log = io.Discard
 	}
-	ck, err := newCheckpointer(dir, opts.Checkpoint, algo, cfg.Algorithm, y)
+	algoName := fmt.Sprintf("%T", algo)
+	if cfg != nil {
+		algoName = cfg.Algorithm
+	}
+	ck, err := newCheckpointer(dir, opts.Checkpoint, algo, algoName, y)
 	if err != nil {
 		return nil, err
 	}
@@ -210,18 +290,33 @@ func Run(ctx context.Context, cfg *config.Loaded, opts Options) (*Outcome, error
 	}
 	defer prog.Close()
 
-	for _, t := range opts.Trackers {
-		if err := t.Start(RunInfo{Dir: dir, Config: &cfg.Config, Columns: cols}); err != nil {
-			return nil, fmt.Errorf("start tracker: %w", err)
+	rf := &ResultFile{Name: opts.Name, Algorithm: algoName, Target: opts.Stop.EpisodeReturnMean}
+	if cfg != nil {
+		rf.Env, rf.Seed = cfg.Env.ID, cfg.Seed
+	}
+	var started []Tracker
+	finish := func(runErr error) error {
+		for _, t := range started {
+			if err := t.Finish(context.WithoutCancel(ctx), rf); err != nil && runErr == nil {
+				runErr = fmt.Errorf("finish tracker: %w", err)
+			}
 		}
+		return runErr
+	}
+	for _, t := range opts.Trackers {
+		if err := t.Start(ctx, RunInfo{Dir: dir, Config: cfg, Columns: cols}); err != nil {
+			err = fmt.Errorf("start tracker: %w", err)
+			rf.Status, rf.Error = "error", err.Error()
+			return nil, finish(err)
+		}
+		started = append(started, t)
 	}
 	out := &Outcome{RunDir: dir}
-	rf := &ResultFile{Name: cfg.Name, Algorithm: cfg.Algorithm, Env: cfg.Env.ID, Seed: cfg.Seed, Target: cfg.Stop.EpisodeReturnMean}
 	stdout := opts.Stdout
 	if stdout == nil {
 		stdout = io.Discard
 	}
-	bar := &progressBar{w: stdout, enabled: opts.Progress, total: cfg.Stop.EnvSteps}
+	bar := &progressBar{w: stdout, enabled: opts.Progress, total: opts.Stop.EnvSteps}
 	runErr := func() error {
 		for {
 			r, err := algo.Train(ctx)
@@ -232,8 +327,8 @@ func Run(ctx context.Context, cfg *config.Loaded, opts Options) (*Outcome, error
 				}
 				return err
 			}
-			if ev := cfg.Evaluation; ev.Interval > 0 && r.Iteration%ev.Interval == 0 {
-				if err := evaluate(ctx, algo, &cfg.Config, &r); err != nil {
+			if ev := opts.Evaluation; ev.Interval > 0 && r.Iteration%ev.Interval == 0 {
+				if err := evaluate(ctx, algo, cfg, &r); err != nil {
 					if ctx.Err() != nil {
 						out.Interrupted, out.StopReason = true, "interrupted"
 						return nil
@@ -250,7 +345,7 @@ func Run(ctx context.Context, cfg *config.Loaded, opts Options) (*Outcome, error
 				return err
 			}
 			for _, t := range opts.Trackers {
-				if err := t.Iteration(r); err != nil {
+				if err := t.Iteration(ctx, r); err != nil {
 					return fmt.Errorf("tracker: %w", err)
 				}
 			}
@@ -264,7 +359,7 @@ func Run(ctx context.Context, cfg *config.Loaded, opts Options) (*Outcome, error
 				best := r.EpisodeReturnMean
 				rf.BestEpisodeReturnMean = &best
 			}
-			if reason := stopReason(cfg.Stop, r); reason != "" {
+			if reason := stopReason(opts.Stop, r); reason != "" {
 				out.StopReason = reason
 				if reason == "episode_return_mean" {
 					out.TargetMet = true
@@ -303,11 +398,7 @@ func Run(ctx context.Context, cfg *config.Loaded, opts Options) (*Outcome, error
 	if err := writeJSON(filepath.Join(dir, "result.json"), rf); err != nil && runErr == nil {
 		runErr = err
 	}
-	for _, t := range opts.Trackers {
-		if err := t.Finish(rf); err != nil && runErr == nil {
-			runErr = fmt.Errorf("finish tracker: %w", err)
-		}
-	}
+	runErr = finish(runErr)
 	if runErr != nil {
 		return out, runErr
 	}
@@ -316,11 +407,11 @@ func Run(ctx context.Context, cfg *config.Loaded, opts Options) (*Outcome, error
 
 // customNames returns the names of the run's custom metrics, in column
 // order: env.metrics, then the callbacks' own.
-func customNames(cfg *config.Config, cb algorithms.Callbacks) ([]string, error) {
+func customNames(specs []rollout.MetricSpec, cb algorithms.Callbacks) ([]string, error) {
 	if err := cb.Validate(); err != nil {
 		return nil, err
 	}
-	names := algorithms.MetricNames(cfg.Env.Metrics)
+	names := algorithms.MetricNames(specs)
 	for _, n := range cb.Metrics {
 		if slices.Contains(names, n) {
 			return nil, fmt.Errorf("callbacks: metric %q is already declared in env.metrics", n)
@@ -436,4 +527,17 @@ func (b *progressBar) done() {
 	if b.enabled {
 		fmt.Fprint(b.w, "\r\033[K")
 	}
+}
+
+// RunConfig builds the algorithm cfg describes (NewAlgorithm, local
+// workers) and runs it with cfg as the config of record — what
+// `rltrain train` does with a loaded YAML file.
+func RunConfig(ctx context.Context, cfg *config.Config, opts Options) (*Outcome, error) {
+	algo, err := NewAlgorithm(cfg, opts.Log, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer algo.Close()
+	opts.Config = cfg
+	return Run(ctx, algo, opts)
 }

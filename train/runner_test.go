@@ -105,15 +105,15 @@ func TestRunDir(t *testing.T) {
 
 type recordingTracker struct{ calls []string }
 
-func (r *recordingTracker) Start(run RunInfo) error {
+func (r *recordingTracker) Start(_ context.Context, run RunInfo) error {
 	r.calls = append(r.calls, "start "+run.Config.Name+" "+run.Columns[0].Name())
 	return nil
 }
-func (r *recordingTracker) Iteration(res algorithms.Result) error {
+func (r *recordingTracker) Iteration(_ context.Context, res algorithms.Result) error {
 	r.calls = append(r.calls, "iteration "+strconv.Itoa(res.Iteration))
 	return nil
 }
-func (r *recordingTracker) Finish(rf *ResultFile) error {
+func (r *recordingTracker) Finish(_ context.Context, rf *ResultFile) error {
 	r.calls = append(r.calls, "finish "+rf.Status)
 	return nil
 }
@@ -124,7 +124,7 @@ func TestTrackersSeeTheRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr := &recordingTracker{}
-	if _, err := Run(context.Background(), cfg, Options{Out: t.TempDir(), Trackers: []Tracker{tr}}); err != nil {
+	if _, err := RunConfig(context.Background(), &cfg.Config, Options{Out: t.TempDir(), Trackers: []Tracker{tr}}); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"start tracked iteration", "iteration 1", "iteration 2", "finish finished"}
@@ -139,7 +139,7 @@ func TestEvaluationColumnsAndStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if _, err := Run(context.Background(), cfg, Options{Out: dir}); err != nil {
+	if _, err := RunConfig(context.Background(), &cfg.Config, Options{Out: dir}); err != nil {
 		t.Fatal(err)
 	}
 	rows, _ := os.ReadFile(filepath.Join(dir, "result.jsonl"))

@@ -25,18 +25,13 @@ import (
 	"github.com/rlgo/rlgo/rollout"
 )
 
-func init() {
-	algorithms.Register(algorithms.Registration{
-		Name:      "dqn",
-		NewConfig: func() algorithms.Config { c := DefaultConfig(); return &c },
-		New: func(c algorithms.Config, s algorithms.Setup) (algorithms.Algorithm, error) {
-			return New(*c.(*Config), s)
-		},
-		Policy: func(c algorithms.Config, s algorithms.Setup, sp rollout.Spaces) (rollout.PolicySpec, error) {
-			spec, err := qSpec(s, sp, c.(*Config).Dueling)
-			return rollout.QPolicy(spec), err
-		},
-	})
+func init() { algorithms.Register(algorithms.Of("dqn", DefaultConfig, New, policySpec)) }
+
+// policySpec is the acting policy for an env's spaces: ε-greedy over the
+// Q-network.
+func policySpec(c Config, s algorithms.Setup, sp rollout.Spaces) (rollout.PolicySpec, error) {
+	spec, err := qSpec(s, sp, c.Dueling)
+	return rollout.QPolicy(spec), err
 }
 
 // DQN is one DQN training run; each Train call is one iteration: the
@@ -141,7 +136,7 @@ func New(cfg Config, s algorithms.Setup) (*DQN, error) {
 	lw := d.learner.Weights()
 	lw.Explore.Epsilon = float32(d.epsilonAt(0))
 	fs := rollout.FleetSpec{Policy: rollout.QPolicy(spec), MaxStaleness: uint64(cfg.MaxStaleness)}
-	if d.Loop, err = algorithms.NewLoop(context.Background(), "dqn", s, fs, lw); err != nil {
+	if d.Loop, err = algorithms.NewLoop(context.Background(), "dqn", &d.cfg, s, fs, lw); err != nil {
 		d.learner.Close()
 		return nil, err
 	}

@@ -24,17 +24,11 @@ import (
 	"github.com/rlgo/rlgo/rollout"
 )
 
-func init() {
-	algorithms.Register(algorithms.Registration{
-		Name:      "ppo",
-		NewConfig: func() algorithms.Config { c := DefaultConfig(); return &c },
-		New: func(c algorithms.Config, s algorithms.Setup) (algorithms.Algorithm, error) {
-			return New(*c.(*Config), s)
-		},
-		Policy: func(_ algorithms.Config, s algorithms.Setup, sp rollout.Spaces) (rollout.PolicySpec, error) {
-			return rollout.ActorCriticPolicy(actorCriticSpec(s, sp)), nil
-		},
-	})
+func init() { algorithms.Register(algorithms.Of("ppo", DefaultConfig, New, policySpec)) }
+
+// policySpec is the acting policy for an env's spaces: the actor-critic.
+func policySpec(_ Config, s algorithms.Setup, sp rollout.Spaces) (rollout.PolicySpec, error) {
+	return rollout.ActorCriticPolicy(actorCriticSpec(s, sp)), nil
 }
 
 // PPO is one PPO training run; each Train call is one iteration.
@@ -109,7 +103,7 @@ func New(cfg Config, s algorithms.Setup) (*PPO, error) {
 		return nil, fmt.Errorf("ppo: %w", err)
 	}
 	fs := rollout.FleetSpec{Policy: rollout.ActorCriticPolicy(spec)}
-	if p.Loop, err = algorithms.NewLoop(context.Background(), "ppo", s, fs, p.learner.Weights()); err != nil {
+	if p.Loop, err = algorithms.NewLoop(context.Background(), "ppo", &p.cfg, s, fs, p.learner.Weights()); err != nil {
 		p.learner.Close()
 		return nil, err
 	}

@@ -12,11 +12,19 @@
 package main
 
 import (
+	"context"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/rlgo/rlgo/cmd/rltrain/cli"
 )
 
 func main() {
-	os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr))
+	// SIGINT and SIGTERM interrupt a run gracefully: a final checkpoint,
+	// result.json, exit code 130.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Main(ctx, os.Args[1:], cli.Options{})
+	stop()
+	os.Exit(code)
 }

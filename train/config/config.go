@@ -684,3 +684,23 @@ func (c *Config) YAML() ([]byte, error) {
 	}
 	return b.Bytes(), enc.Close()
 }
+
+// FromDescription returns the config that rebuilds the algorithm d
+// describes (what `rltrain train --resume`, `evaluate` and `export` read
+// from a run's config.yaml): Default() with d's algorithm, section and
+// setup. Name, stop criteria, evaluation and checkpoints keep their
+// defaults for the caller to set.
+func FromDescription(d algorithms.Description) Config {
+	c := Default()
+	s := d.Setup
+	c.Algorithm, c.Section = d.Name, d.Config
+	c.Env = EnvConfig{ID: s.EnvID, Options: s.EnvOptions, Metrics: s.Metrics}
+	for _, w := range s.Wrappers {
+		c.Env.Wrappers = append(c.Env.Wrappers, Wrapper(w))
+	}
+	c.Seed, c.Model, c.Rollout = s.Seed, s.Model, s.Rollout
+	if s.Device != "" {
+		c.Learner.Device = s.Device
+	}
+	return c
+}

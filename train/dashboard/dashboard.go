@@ -5,6 +5,7 @@
 package dashboard
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -60,7 +61,7 @@ func NewTracker() *Tracker { return &Tracker{p: Progress{Status: "waiting", Rows
 var _ train.Tracker = (*Tracker)(nil)
 
 // Start records the run.
-func (t *Tracker) Start(run train.RunInfo) error {
+func (t *Tracker) Start(_ context.Context, run train.RunInfo) error {
 	c := run.Config
 	p := Progress{Run: filepath.Base(run.Dir), Algorithm: c.Algorithm, Env: c.Env.ID, Status: "running", Budget: c.Stop.EnvSteps, Rows: []Row{}}
 	if s, err := envs.Lookup(c.Env.ID); err == nil && s.HasThreshold {
@@ -77,7 +78,7 @@ func (t *Tracker) Start(run train.RunInfo) error {
 }
 
 // Iteration appends r's row.
-func (t *Tracker) Iteration(r algorithms.Result) error {
+func (t *Tracker) Iteration(_ context.Context, r algorithms.Result) error {
 	row := Row{Iteration: r.Iteration, EnvSteps: r.EnvSteps, TimeS: r.TimeS, StepsPerS: r.EnvStepsPerS}
 	if r.HasEpisodes {
 		v := r.EpisodeReturnMean
@@ -94,7 +95,7 @@ func (t *Tracker) Iteration(r algorithms.Result) error {
 }
 
 // Finish records how the run ended.
-func (t *Tracker) Finish(rf *train.ResultFile) error {
+func (t *Tracker) Finish(_ context.Context, rf *train.ResultFile) error {
 	t.mu.Lock()
 	t.p.Status = rf.Status
 	t.mu.Unlock()

@@ -67,7 +67,7 @@ func TestDashboardInChromium(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		_, err := train.Run(ctx, cfg, train.Options{Out: t.TempDir(), Trackers: []train.Tracker{tr}})
+		_, err := train.RunConfig(ctx, &cfg.Config, train.Options{Out: t.TempDir(), Trackers: []train.Tracker{tr}})
 		done <- err
 	}()
 	withEpisodes := func() int {
@@ -143,7 +143,7 @@ func TestProgressJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := train.Run(context.Background(), cfg, train.Options{Out: t.TempDir(), Trackers: []train.Tracker{tr}}); err != nil {
+	if _, err := train.RunConfig(context.Background(), &cfg.Config, train.Options{Out: t.TempDir(), Trackers: []train.Tracker{tr}}); err != nil {
 		t.Fatal(err)
 	}
 	p := get()

@@ -5,6 +5,7 @@
 package metrics
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -69,7 +70,7 @@ func NewTrainer(reg prometheus.Registerer) *Trainer {
 var _ train.Tracker = (*Trainer)(nil)
 
 // Start labels rlgo_run_info with the run.
-func (t *Trainer) Start(run train.RunInfo) error {
+func (t *Trainer) Start(_ context.Context, run train.RunInfo) error {
 	c := run.Config
 	t.info.Reset()
 	t.info.WithLabelValues(c.Name, c.Algorithm, c.Env.ID, strconv.FormatUint(c.Seed, 10)).Set(1)
@@ -77,7 +78,7 @@ func (t *Trainer) Start(run train.RunInfo) error {
 }
 
 // Iteration updates the metrics from r.
-func (t *Trainer) Iteration(r algorithms.Result) error {
+func (t *Trainer) Iteration(_ context.Context, r algorithms.Result) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if d := r.EnvSteps - t.lastSteps; d > 0 {
@@ -102,7 +103,7 @@ func (t *Trainer) Iteration(r algorithms.Result) error {
 }
 
 // Finish does nothing: the metrics stay as the last iteration left them.
-func (t *Trainer) Finish(*train.ResultFile) error { return nil }
+func (t *Trainer) Finish(context.Context, *train.ResultFile) error { return nil }
 
 // Worker is a remote.WorkerMetrics for rltrain worker.
 type Worker struct {

@@ -71,7 +71,7 @@ func TestScrapeDuringTraining(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		_, err := train.Run(ctx, cfg, train.Options{Out: t.TempDir(), Trackers: []train.Tracker{tr}})
+		_, err := train.RunConfig(ctx, &cfg.Config, train.Options{Out: t.TempDir(), Trackers: []train.Tracker{tr}})
 		done <- err
 	}()
 

@@ -64,7 +64,7 @@ func runTiny(t *testing.T, ctx context.Context, cfgYAML string, trackers ...trai
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	out, err := train.Run(ctx, cfg, train.Options{Out: dir, Trackers: trackers})
+	out, err := train.RunConfig(ctx, &cfg.Config, train.Options{Out: dir, Trackers: trackers})
 	return dir, out, err
 }
 
@@ -223,15 +223,15 @@ func readCSV(t *testing.T, path string) []map[string]float64 {
 // failingTracker fails the run at its nth iteration.
 type failingTracker struct{ n, seen int }
 
-func (f *failingTracker) Start(train.RunInfo) error { return nil }
-func (f *failingTracker) Iteration(algorithms.Result) error {
+func (f *failingTracker) Start(context.Context, train.RunInfo) error { return nil }
+func (f *failingTracker) Iteration(context.Context, algorithms.Result) error {
 	f.seen++
 	if f.seen == f.n {
 		return errors.New("disk on fire")
 	}
 	return nil
 }
-func (f *failingTracker) Finish(*train.ResultFile) error { return nil }
+func (f *failingTracker) Finish(context.Context, *train.ResultFile) error { return nil }
 
 // TestTrackerFailedRun: a run that errors is marked FAILED, with the
 // error as a tag, and the metrics before the error are logged.
@@ -264,9 +264,9 @@ func TestTrackerFailedRun(t *testing.T) {
 // cancelTracker cancels the run's context at its first iteration (Ctrl-C).
 type cancelTracker struct{ cancel context.CancelFunc }
 
-func (c *cancelTracker) Start(train.RunInfo) error         { return nil }
-func (c *cancelTracker) Iteration(algorithms.Result) error { c.cancel(); return nil }
-func (c *cancelTracker) Finish(*train.ResultFile) error    { return nil }
+func (c *cancelTracker) Start(context.Context, train.RunInfo) error         { return nil }
+func (c *cancelTracker) Iteration(context.Context, algorithms.Result) error { c.cancel(); return nil }
+func (c *cancelTracker) Finish(context.Context, *train.ResultFile) error    { return nil }
 
 // TestTrackerInterruptedRun: an interrupted run is marked KILLED.
 func TestTrackerInterruptedRun(t *testing.T) {

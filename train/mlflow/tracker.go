@@ -150,7 +150,7 @@ func FromConfig(c config.MLflowConfig, getenv func(string) string, log io.Writer
 var _ train.Tracker = (*Tracker)(nil)
 
 // Start queues the creation of the MLflow run and returns at once.
-func (t *Tracker) Start(run train.RunInfo) error {
+func (t *Tracker) Start(_ context.Context, run train.RunInfo) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.started {
@@ -221,7 +221,7 @@ func Params(c *config.Config) ([]Param, error) {
 }
 
 // Iteration queues the iteration's metrics; it never blocks on the server.
-func (t *Tracker) Iteration(r algorithms.Result) error {
+func (t *Tracker) Iteration(_ context.Context, r algorithms.Result) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if !t.started || t.disabled || t.finish != nil {
@@ -247,7 +247,7 @@ func (t *Tracker) Iteration(r algorithms.Result) error {
 // Finish waits (at most FinishTimeout) for the queued metrics, uploads the
 // artifacts, sets the run's status and writes RUN_DIR/mlflow.json. It
 // returns nil whatever the server did: tracking never fails a run.
-func (t *Tracker) Finish(rf *train.ResultFile) error {
+func (t *Tracker) Finish(_ context.Context, rf *train.ResultFile) error {
 	t.mu.Lock()
 	if !t.started || t.finish != nil {
 		t.mu.Unlock()

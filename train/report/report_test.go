@@ -353,14 +353,14 @@ type cancelAfter struct {
 	cancel context.CancelFunc
 }
 
-func (c *cancelAfter) Start(train.RunInfo) error { return nil }
-func (c *cancelAfter) Iteration(r algorithms.Result) error {
+func (c *cancelAfter) Start(context.Context, train.RunInfo) error { return nil }
+func (c *cancelAfter) Iteration(_ context.Context, r algorithms.Result) error {
 	if r.Iteration >= c.n {
 		c.cancel()
 	}
 	return nil
 }
-func (c *cancelAfter) Finish(*train.ResultFile) error { return nil }
+func (c *cancelAfter) Finish(context.Context, *train.ResultFile) error { return nil }
 
 // TestTrackerReportsInterruptedRun runs real tiny trainings with the
 // Tracker: one interrupted after 3 iterations and one interrupted before
@@ -376,7 +376,7 @@ func TestTrackerReportsInterruptedRun(t *testing.T) {
 			cancel()
 		}
 		dir := t.TempDir()
-		out, err := train.Run(ctx, cfg, train.Options{Out: dir, Trackers: []train.Tracker{&cancelAfter{n: n, cancel: cancel}, NewTracker()}})
+		out, err := train.RunConfig(ctx, &cfg.Config, train.Options{Out: dir, Trackers: []train.Tracker{&cancelAfter{n: n, cancel: cancel}, NewTracker()}})
 		cancel()
 		if err != nil {
 			t.Fatalf("interrupted after %d: %v", n, err)

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"context"
 	"path/filepath"
 
 	"github.com/rlgo/rlgo/algorithms"
@@ -24,18 +25,18 @@ func NewTracker() *Tracker { return &Tracker{} }
 var _ train.Tracker = (*Tracker)(nil)
 
 // Start records the run directory.
-func (t *Tracker) Start(run train.RunInfo) error {
+func (t *Tracker) Start(_ context.Context, run train.RunInfo) error {
 	t.dir = run.Dir
 	return nil
 }
 
 // Iteration does nothing: the report is drawn once, from the files the
 // runner wrote.
-func (t *Tracker) Iteration(algorithms.Result) error { return nil }
+func (t *Tracker) Iteration(context.Context, algorithms.Result) error { return nil }
 
 // Finish writes the report of the run (a run with no iteration yet gets
 // empty plots that say so).
-func (t *Tracker) Finish(*train.ResultFile) error {
+func (t *Tracker) Finish(context.Context, *train.ResultFile) error {
 	if t.dir == "" {
 		return nil
 	}

@@ -121,7 +121,7 @@ func TestTrackerRun(t *testing.T) {
 			t.Fatal(err)
 		}
 		dir := t.TempDir()
-		if _, err := train.Run(context.Background(), cfg, train.Options{Out: dir, Trackers: []train.Tracker{NewTracker()}}); err != nil {
+		if _, err := train.RunConfig(context.Background(), &cfg.Config, train.Options{Out: dir, Trackers: []train.Tracker{NewTracker()}}); err != nil {
 			t.Fatal(err)
 		}
 		files, _ := filepath.Glob(filepath.Join(dir, Dir, "events.out.tfevents.*"))
@@ -246,13 +246,13 @@ func TestTrackerMarksErrorsAndInterruptions(t *testing.T) {
 		cfg := config.Default()
 		cfg.Env.ID = "CartPole-v1"
 		tr := NewTracker(WithClock(func() time.Time { return time.Unix(100, 0) }))
-		if err := tr.Start(train.RunInfo{Dir: dir, Config: &cfg, Columns: train.Columns(ppo.LearnerMetrics)}); err != nil {
+		if err := tr.Start(context.Background(), train.RunInfo{Dir: dir, Config: &cfg, Columns: train.Columns(ppo.LearnerMetrics)}); err != nil {
 			t.Fatal(err)
 		}
-		if err := tr.Iteration(algorithms.Result{Iteration: 1, EnvSteps: 64}); err != nil {
+		if err := tr.Iteration(context.Background(), algorithms.Result{Iteration: 1, EnvSteps: 64}); err != nil {
 			t.Fatal(err)
 		}
-		if err := tr.Finish(&train.ResultFile{Status: tc.status, Error: "boom"}); err != nil {
+		if err := tr.Finish(context.Background(), &train.ResultFile{Status: tc.status, Error: "boom"}); err != nil {
 			t.Fatal(err)
 		}
 		files, _ := filepath.Glob(filepath.Join(dir, Dir, "events.*"))

@@ -1,6 +1,7 @@
 package tensorboard
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -48,7 +49,7 @@ func NewTracker(opts ...Option) *Tracker {
 var _ train.Tracker = (*Tracker)(nil)
 
 // Start creates the event file and writes the config and hparams.
-func (t *Tracker) Start(run train.RunInfo) error {
+func (t *Tracker) Start(_ context.Context, run train.RunInfo) error {
 	now := t.now()
 	w, err := NewWriter(filepath.Join(run.Dir, Dir), now)
 	if err != nil {
@@ -74,7 +75,7 @@ func (t *Tracker) Start(run train.RunInfo) error {
 
 // Iteration writes the iteration's metrics at step env_steps and flushes,
 // so TensorBoard shows a running run and a killed one keeps its rows.
-func (t *Tracker) Iteration(r algorithms.Result) error {
+func (t *Tracker) Iteration(_ context.Context, r algorithms.Result) error {
 	if t.w == nil {
 		return nil
 	}
@@ -93,7 +94,7 @@ func (t *Tracker) Iteration(r algorithms.Result) error {
 // Finish writes the hparams session end (success for a finished run,
 // failure for an error, unknown for an interrupted one) and a text
 // summary of result.json, and closes the file.
-func (t *Tracker) Finish(rf *train.ResultFile) error {
+func (t *Tracker) Finish(_ context.Context, rf *train.ResultFile) error {
 	if t.w == nil {
 		return nil
 	}

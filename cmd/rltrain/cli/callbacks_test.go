@@ -15,7 +15,7 @@ import (
 )
 
 // TestCustomMetricsAndCallbacks trains the custom-env example config
-// (env.metrics from step info) through RunWith with a Go callback, and
+// (env.metrics from step info) through Main with a Go callback, and
 // checks that progress.csv has the declared custom/ columns with values,
 // and that the callback saw every episode.
 func TestCustomMetricsAndCallbacks(t *testing.T) {
@@ -30,8 +30,8 @@ func TestCustomMetricsAndCallbacks(t *testing.T) {
 		},
 	}
 	var stdout, stderr bytes.Buffer
-	code := RunWith(context.Background(), []string{"train", "../../../examples/customenv/gridworld.yaml",
-		"--out", dir, "--set", "stop.iterations=3"}, &stdout, &stderr, Options{Callbacks: cb})
+	code := Main(context.Background(), []string{"train", "../../../examples/customenv/gridworld.yaml",
+		"--out", dir, "--set", "stop.iterations=3"}, Options{Stdout: &stdout, Stderr: &stderr, Callbacks: cb})
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}

@@ -10,10 +10,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -50,40 +48,33 @@ type exitError struct {
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
-// Main runs rltrain with args (without the program name) and returns the
-// exit code. SIGINT and SIGTERM interrupt a run gracefully.
-func Main(args []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return Run(ctx, args, stdout, stderr)
-}
-
-// Options customise the commands for a program that embeds rltrain.
+// Options customise rltrain for a program that embeds it (its own
+// envs registered, its own callbacks).
 type Options struct {
+	// Stdout and Stderr receive the commands' output; nil means
+	// os.Stdout and os.Stderr.
+	Stdout, Stderr io.Writer
 	// Callbacks are called by train and learner runs: on every completed
 	// training episode and at the end of every iteration, where they may
 	// add the custom metrics they declare (custom/<name> columns).
 	Callbacks algorithms.Callbacks
 }
 
-// MainWith is Main with Options, for a program's own rltrain that adds
-// Go callbacks to its runs.
-func MainWith(args []string, stdout, stderr io.Writer, opts Options) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return RunWith(ctx, args, stdout, stderr, opts)
-}
-
-// Run is Main with a caller-supplied context (cancel it to interrupt).
-func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	return RunWith(ctx, args, stdout, stderr, Options{})
-}
-
-// RunWith is Run with Options.
-func RunWith(ctx context.Context, args []string, stdout, stderr io.Writer, opts Options) int {
-	root := newRoot(stdout, stderr)
+// Main runs rltrain with args (without the program name) and returns the
+// exit code. Cancelling ctx interrupts a run gracefully (a final
+// checkpoint, exit code 130); a program's main cancels it on SIGINT and
+// SIGTERM with signal.NotifyContext, as cmd/rltrain does.
+func Main(ctx context.Context, args []string, opts Options) int {
+	if opts.Stdout == nil {
+		opts.Stdout = os.Stdout
+	}
+	if opts.Stderr == nil {
+		opts.Stderr = os.Stderr
+	}
+	stderr := opts.Stderr
+	root := newRoot(opts)
 	root.SetArgs(args)
-	err := root.ExecuteContext(context.WithValue(ctx, optionsKey{}, opts))
+	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
 	}
@@ -100,7 +91,8 @@ func RunWith(ctx context.Context, args []string, stdout, stderr io.Writer, opts 
 	return ExitUsage
 }
 
-func newRoot(stdout, stderr io.Writer) *cobra.Command {
+func newRoot(opts Options) *cobra.Command {
+	stdout, stderr := opts.Stdout, opts.Stderr
 	root := &cobra.Command{
 		Use:           "rltrain",
 		Short:         "Train reinforcement-learning agents from YAML configs",
@@ -109,16 +101,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newTrain(stdout, stderr), newLearner(stdout, stderr), newWorker(stdout, stderr), newEnvs(stdout), newDevices(stdout, stderr), newReport(stdout, stderr), newEvaluate(stdout, stderr), newExport(stdout, stderr), newCheckEnv(stdout, stderr))
+	root.AddCommand(newTrain(stdout, stderr, opts.Callbacks), newLearner(stdout, stderr, opts.Callbacks), newWorker(stdout, stderr), newEnvs(stdout), newDevices(stdout, stderr), newReport(stdout, stderr), newEvaluate(stdout, stderr), newExport(stdout, stderr), newCheckEnv(stdout, stderr))
 	return root
-}
-
-// optionsKey carries Options in the commands' context.
-type optionsKey struct{}
-
-func optionsFrom(ctx context.Context) Options {
-	o, _ := ctx.Value(optionsKey{}).(Options)
-	return o
 }
 
 // runFlags are the flags shared by the commands that run training.
@@ -172,7 +156,7 @@ func (f *runFlags) configArg(args []string) (string, error) {
 	return args[0], nil
 }
 
-func newTrain(stdout, stderr io.Writer) *cobra.Command {
+func newTrain(stdout, stderr io.Writer, cb algorithms.Callbacks) *cobra.Command {
 	var f runFlags
 	c := &cobra.Command{
 		Use:   "train CONFIG | --resume RUN_DIR",
@@ -183,7 +167,7 @@ func newTrain(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return &exitError{code: ExitUsage, err: err}
 			}
-			return runTrain(cmd.Context(), path, f, stdout, stderr, nil)
+			return runTrain(cmd.Context(), path, f, stdout, stderr, cb, nil)
 		},
 	}
 	f.register(c)
@@ -195,7 +179,7 @@ type fleetFactory func(cfg *config.Loaded) (rollout.NewFleetFunc, error)
 
 // runTrain loads the config and runs it to its stop criteria, mapping the
 // outcome to an exit code. rltrain train and rltrain learner share it.
-func runTrain(ctx context.Context, path string, f runFlags, stdout, stderr io.Writer, fleet fleetFactory) error {
+func runTrain(ctx context.Context, path string, f runFlags, stdout, stderr io.Writer, cb algorithms.Callbacks, fleet fleetFactory) error {
 	var s3 *s3Run
 	if isS3(f.out) {
 		// A run directory in S3: work in a local copy, upload as it goes.
@@ -264,15 +248,26 @@ func runTrain(ctx context.Context, path string, f runFlags, stdout, stderr io.Wr
 	if s3 != nil {
 		trackers = append(trackers, s3) // last: it uploads what the others wrote
 	}
-	out, err := train.Run(ctx, cfg, train.Options{
-		NewFleet:   newFleet,
+	algo, err := train.NewAlgorithm(&cfg.Config, stderr, newFleet)
+	if err != nil {
+		var ce *config.Error
+		if errors.As(err, &ce) {
+			if ce.Where == "" {
+				ce.Where = cfg.Where(ce.Key)
+			}
+			return &exitError{code: ExitUsage, err: err}
+		}
+		return &exitError{code: ExitError, err: err}
+	}
+	defer algo.Close()
+	out, err := train.Run(ctx, algo, train.Options{
+		Config:     &cfg.Config,
 		Trackers:   trackers,
 		Out:        f.out,
 		AsTest:     f.asTest,
 		Resume:     f.resume != "",
-		Callbacks:  optionsFrom(ctx).Callbacks,
+		Callbacks:  cb,
 		ResumeFrom: f.resumeFrom,
-		Checkpoint: cfg.Checkpoint,
 		Stdout:     stdout,
 		Progress:   isTerminal(stdout),
 		Log:        stderr,

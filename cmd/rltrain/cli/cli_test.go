@@ -22,7 +22,7 @@ const shipped = "../../../configs/cartpole-ppo.yaml"
 func run(t *testing.T, ctx context.Context, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code = Run(ctx, args, &out, &errb)
+	code = Main(ctx, args, Options{Stdout: &out, Stderr: &errb})
 	return code, out.String(), errb.String()
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rlgo/rlgo/algorithms"
 	"io"
 	"log/slog"
 	"os"
@@ -94,7 +95,7 @@ func (f *learnerFlags) config(stderr io.Writer) (remote.Config, error) {
 	return rc, rc.Validate()
 }
 
-func newLearner(stdout, stderr io.Writer) *cobra.Command {
+func newLearner(stdout, stderr io.Writer, cb algorithms.Callbacks) *cobra.Command {
 	var f runFlags
 	var lf learnerFlags
 	c := &cobra.Command{
@@ -139,7 +140,7 @@ unless --allow-plaintext. See docs/remote.md.`,
 					return &loggedFleet{Fleet: fl, log: rc.Logger}, nil
 				}, nil
 			}
-			return runTrain(cmd.Context(), path, f, stdout, stderr, factory)
+			return runTrain(cmd.Context(), path, f, stdout, stderr, cb, factory)
 		},
 	}
 	f.register(c)

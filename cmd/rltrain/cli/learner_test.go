@@ -17,8 +17,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/spf13/cobra"
 )
 
 // roleEnv makes this test binary act as `rltrain ARGS...` (the arguments
@@ -37,40 +35,9 @@ func init() {
 	os.Exit(remoteMain(args, os.Stdout, os.Stderr))
 }
 
-// remoteRoot is newRoot with the learner and worker commands added if
-// cli.go does not register them yet.
-func remoteRoot(stdout, stderr io.Writer) *cobra.Command {
-	root := newRoot(stdout, stderr)
-	has := map[string]bool{}
-	for _, c := range root.Commands() {
-		has[c.Name()] = true
-	}
-	if !has["learner"] {
-		root.AddCommand(newLearner(stdout, stderr))
-	}
-	if !has["worker"] {
-		root.AddCommand(newWorker(stdout, stderr))
-	}
-	return root
-}
-
-// remoteRun is Run over remoteRoot.
+// remoteRun is Main with the given output streams.
 func remoteRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	root := remoteRoot(stdout, stderr)
-	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
-	if err == nil {
-		return ExitOK
-	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.err != nil {
-			io.WriteString(stderr, "rltrain: "+ee.err.Error()+"\n")
-		}
-		return ee.code
-	}
-	io.WriteString(stderr, "rltrain: "+err.Error()+"\n")
-	return ExitUsage
+	return Main(ctx, args, Options{Stdout: stdout, Stderr: stderr})
 }
 
 func remoteMain(args []string, stdout, stderr io.Writer) int {

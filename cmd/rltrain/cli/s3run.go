@@ -94,19 +94,19 @@ func (r *s3Run) upload(ctx context.Context) error {
 }
 
 // Start implements train.Tracker.
-func (r *s3Run) Start(train.RunInfo) error { return r.upload(context.Background()) }
+func (r *s3Run) Start(ctx context.Context, _ train.RunInfo) error { return r.upload(ctx) }
 
 // Iteration uploads the run's files at every checkpoint.
-func (r *s3Run) Iteration(res algorithms.Result) error {
+func (r *s3Run) Iteration(ctx context.Context, res algorithms.Result) error {
 	if r.every > 0 && res.Iteration%r.every == 0 {
-		return r.upload(context.Background())
+		return r.upload(ctx)
 	}
 	return nil
 }
 
 // Finish uploads the final files and removes the working copy.
-func (r *s3Run) Finish(*train.ResultFile) error {
-	err := r.upload(context.Background())
+func (r *s3Run) Finish(ctx context.Context, _ *train.ResultFile) error {
+	err := r.upload(ctx)
 	if err == nil {
 		os.RemoveAll(r.local)
 	}

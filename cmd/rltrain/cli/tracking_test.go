@@ -114,8 +114,8 @@ func TestTrainTracking(t *testing.T) {
 	var stdout, stderr trackBuffer
 	code := make(chan int, 1)
 	go func() {
-		code <- Run(context.Background(), []string{"train", cfgPath, "--out", runDir, "--metrics-addr", "127.0.0.1:0", "--dashboard", "127.0.0.1:0",
-			"--set", "tracking.mlflow.uri=" + ml.URL}, &stdout, &stderr)
+		code <- Main(context.Background(), []string{"train", cfgPath, "--out", runDir, "--metrics-addr", "127.0.0.1:0", "--dashboard", "127.0.0.1:0",
+			"--set", "tracking.mlflow.uri=" + ml.URL}, Options{Stdout: &stdout, Stderr: &stderr})
 	}()
 	find := func(re *regexp.Regexp) string {
 		for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {

@@ -131,7 +131,7 @@ func TestKubernetesManifests(t *testing.T) {
 			}
 		}
 		// The args must parse with rltrain's own command and flags.
-		root := remoteRoot(io.Discard, io.Discard)
+		root := newRoot(Options{Stdout: io.Discard, Stderr: io.Discard})
 		cmd, rest, err := root.Find(c.Args)
 		if err != nil || cmd == root {
 			t.Errorf("%s: args %v name no rltrain command: %v", name, c.Args, err)

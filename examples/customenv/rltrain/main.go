@@ -16,7 +16,10 @@
 package main
 
 import (
+	"context"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/rlgo/rlgo/algorithms"
 	"github.com/rlgo/rlgo/cmd/rltrain/cli"
@@ -39,5 +42,8 @@ func main() {
 			r.AddCustom("long_episodes", float64(long)/float64(len(r.NewEpisodes)))
 		},
 	}
-	os.Exit(cli.MainWith(os.Args[1:], os.Stdout, os.Stderr, cli.Options{Callbacks: cb}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Main(ctx, os.Args[1:], cli.Options{Callbacks: cb})
+	stop()
+	os.Exit(code)
 }
