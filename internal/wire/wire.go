@@ -12,8 +12,10 @@
 package wire
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -79,14 +81,34 @@ func Unmarshal(b []byte, v any, lim Limits) error {
 	return nil
 }
 
-// Marshal encodes v with msgpack.Marshal.
+// Marshal encodes v as msgpack.Marshal does. It encodes into a pooled
+// buffer and returns an exact-size copy: one allocation, where a buffer
+// grown from empty allocated and copied about twice the message.
 func Marshal(v any) ([]byte, error) {
-	b, err := msgpack.Marshal(v)
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	enc := msgpack.GetEncoder()
+	enc.Reset(buf)
+	err := enc.Encode(v)
+	msgpack.PutEncoder(enc)
+	var out []byte
+	if err == nil {
+		out = bytes.Clone(buf.Bytes())
+	}
+	if buf.Cap() <= maxPooled {
+		bufPool.Put(buf)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("msgpack: encode %T: %w", v, err)
 	}
-	return b, nil
+	return out, nil
 }
+
+// maxPooled is the largest buffer Marshal keeps for reuse (a checkpoint's
+// replay buffer is not kept alive by the pool).
+const maxPooled = 4 << 20
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func malformed(format string, args ...any) error {
 	return fmt.Errorf("msgpack: "+format+": %w", append(args, ErrMalformed)...)
