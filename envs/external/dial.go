@@ -86,8 +86,8 @@ func (c Config) Validate() error {
 }
 
 // Open starts or connects to the server c describes, serving numEnvs
-// envs. opts supplies NumEnvs is overridden by numEnvs; c's timeouts,
-// token and TLS override opts'.
+// envs (opts.NumEnvs is set to it). c's timeouts, restarts, token and TLS
+// override opts'; opts supplies EnvID, Log and LogPrefix.
 func Open(ctx context.Context, c Config, numEnvs int, opts Options) (*VectorEnv, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
