@@ -6,10 +6,10 @@ import (
 	"github.com/rlgo/rlgo/rollout"
 )
 
-// Callbacks are Go functions a program that trains through the runner
-// (runner.Options.Callbacks) has called as training goes, to watch
+// Callbacks are Go functions a program that trains through train.Run
+// (train.Options.Callbacks) has called as training goes, to watch
 // episodes and add its own metrics. Any of them may be nil. They run on
-// the runner's goroutine, between iterations, so they need no locking but
+// the run loop's goroutine, between iterations, so they need no locking but
 // should be quick.
 type Callbacks struct {
 	// Metrics declares the names (without the "custom/" prefix) of the
