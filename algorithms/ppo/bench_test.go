@@ -1,7 +1,10 @@
 package ppo
 
 import (
+	"context"
 	"fmt"
+	"github.com/rlgo/rlgo/algorithms"
+	_ "github.com/rlgo/rlgo/envs/classic"
 	"testing"
 
 	"github.com/rlgo/rlgo/envs"
@@ -48,4 +51,28 @@ func BenchmarkLearnerStep(b *testing.B) {
 			b.ReportMetric(float64(m)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
 		})
 	}
+}
+
+// BenchmarkTrainIteration measures whole iterations of the shipped
+// CartPole config's shape (2 workers × 2 envs × 128 steps, 4 epochs × 4
+// minibatches): sampling, GAE, the flattened train batch, the updates and
+// the broadcast. Profile it with -cpuprofile to see where an iteration
+// goes (docs/benchmarks.md).
+func BenchmarkTrainIteration(b *testing.B) {
+	cfg := DefaultConfig()
+	cfg.LR = 3e-3
+	p, err := New(cfg, algorithms.Setup{EnvID: "CartPole-v1", Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := p.Train(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*512)/b.Elapsed().Seconds(), "env_steps/s")
 }

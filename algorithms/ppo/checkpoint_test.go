@@ -2,7 +2,10 @@ package ppo
 
 import (
 	"context"
+	"github.com/rlgo/rlgo/internal/wire"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -99,5 +102,58 @@ func TestLoadStateRejectsDamage(t *testing.T) {
 	delete(files, algorithms.FileState)
 	if _, err := p.LoadState(files); err == nil {
 		t.Error("LoadState without state.msgpack = nil error")
+	}
+}
+
+// TestLoadStateAppliesNothingOnError checks that a checkpoint whose
+// state file is bad leaves the run as it was: every file is decoded and
+// checked before anything is applied (the weights were applied first and
+// left half-restored before).
+func TestLoadStateAppliesNothingOnError(t *testing.T) {
+	cfg, setup := cleanRLCartPole(1)
+	p, err := New(cfg, setup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if _, err := p.Train(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	files, err := p.SaveState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := New(cfg, setup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	before := fresh.Weights().Clone()
+	// A state file that decodes but holds a random state no RNG accepts:
+	// the weights and optimizer files before it are good.
+	var st algorithms.LoopState
+	if err := algorithms.Decode(files, algorithms.FileState, &st); err != nil {
+		t.Fatal(err)
+	}
+	st.RNG = []byte("not a PCG state")
+	badRNG, err := wire.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string][]byte{algorithms.FileState: badRNG, algorithms.FileOptimizer: {0xc1}, algorithms.FileWorkers: {0xc1}}
+	for name, data := range cases {
+		bad := maps.Clone(files)
+		bad[name] = data // 0xc1 is never a valid msgpack byte
+		if _, err := fresh.LoadState(bad); err == nil {
+			t.Fatalf("LoadState with a bad %s = nil error", name)
+		}
+		for i, tn := range fresh.Weights().Tensors {
+			if !slices.Equal(tn.Data, before.Tensors[i].Data) {
+				t.Fatalf("a bad %s changed tensor %s", name, tn.Name)
+			}
+		}
+		if fresh.Iteration != 0 || fresh.EnvSteps != 0 {
+			t.Fatalf("a bad %s changed the counters to iteration %d, %d env steps", name, fresh.Iteration, fresh.EnvSteps)
+		}
 	}
 }
