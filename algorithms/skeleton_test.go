@@ -47,8 +47,12 @@ func (c testConfig) Validate() error {
 }
 
 func TestRegistry(t *testing.T) {
-	build := func(testConfig, algorithms.Setup) (algorithms.Algorithm, error) { return nil, errors.New("not built in this test") }
-	pol := func(testConfig, algorithms.Setup, rollout.Spaces) (rollout.PolicySpec, error) { return rollout.PolicySpec{}, nil }
+	build := func(testConfig, algorithms.Setup) (algorithms.Algorithm, error) {
+		return nil, errors.New("not built in this test")
+	}
+	pol := func(testConfig, algorithms.Setup, rollout.Spaces) (rollout.PolicySpec, error) {
+		return rollout.PolicySpec{}, nil
+	}
 	reg := algorithms.Of("skeleton-test", func() testConfig { return testConfig{N: 3} }, build, pol)
 	algorithms.Register(reg)
 	got, err := algorithms.Lookup("skeleton-test")
