@@ -22,7 +22,8 @@ type ModelConfig struct {
 	// Activation. Default none: an MLP on the flat observation.
 	Conv []ConvLayer `yaml:"conv,omitempty"`
 	// Preset names a whole network: nature_cnn (NatureCNN) sets conv,
-	// hidden and activation. Default none.
+	// hidden ([512]) and activation (relu); conv, or hidden or activation
+	// other than their defaults, alongside it are an error. Default none.
 	Preset string `yaml:"preset,omitempty"`
 }
 
