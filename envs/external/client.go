@@ -294,6 +294,25 @@ func (v *VectorEnv) resetSeeds(ctx context.Context, base uint64) error {
 		s := base + uint64(i)
 		seeds[i] = &s
 	}
+	return v.resetWith(ctx, seeds)
+}
+
+// resetUnseeded resets every env without reseeding it (Gymnasium's
+// reset(seed=None): each env's random stream continues).
+func (v *VectorEnv) resetUnseeded(ctx context.Context) error {
+	if v.closed {
+		return errClosed
+	}
+	if err := v.resetWith(ctx, make([]*uint64, v.n)); err != nil {
+		return err
+	}
+	v.steps = 0
+	return nil
+}
+
+// resetWith resets env i with seeds[i] (nil: not reseeded) and reads the
+// first observations.
+func (v *VectorEnv) resetWith(ctx context.Context, seeds []*uint64) error {
 	ctx, cancel := context.WithTimeout(ctx, v.opts.CallTimeout)
 	defer cancel()
 	var r resetReply
