@@ -1,0 +1,514 @@
+package serve
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/rlgo/rlgo/internal/wire"
+)
+
+// ServiceName is the gRPC service's full name. Its methods are Act
+// (ActRequest → ActReply) and Spec (SpecRequest → Spec), carried as
+// msgpack (content-type application/grpc+msgpack) without .proto files:
+// a client in any language with a msgpack library calls
+// "/rlgo.serve.v1.Policy/Act" with a map of the JSON request's keys.
+const ServiceName = "rlgo.serve.v1.Policy"
+
+// Full method names, for clients (grpc.ClientConn.Invoke).
+const (
+	MethodAct  = "/" + ServiceName + "/Act"
+	MethodSpec = "/" + ServiceName + "/Spec"
+)
+
+// ActRequest is an act call over gRPC, with the keys of the JSON request.
+type ActRequest struct {
+	Observation  []float32   `msgpack:"observation,omitempty"`
+	Observations [][]float32 `msgpack:"observations,omitempty"`
+	Explore      bool        `msgpack:"explore,omitempty"`
+	Seed         *uint64     `msgpack:"seed,omitempty"`
+	Session      string      `msgpack:"session,omitempty"`
+	Sessions     []string    `msgpack:"sessions,omitempty"`
+	Reset        bool        `msgpack:"reset,omitempty"`
+	Resets       []bool      `msgpack:"resets,omitempty"`
+	Probs        bool        `msgpack:"probs,omitempty"`
+	QValues      bool        `msgpack:"q_values,omitempty"`
+
+	decodeErr error
+}
+
+// ActReply is the answer to an act call, encoded with the keys of the
+// JSON reply: "action" (an int, or a list for a Box action space) for a
+// request with an observation, "actions" for one with observations,
+// "version", and "probs", "q_values" or "mean" and "std" when asked for.
+type ActReply struct {
+	Version uint64
+	// Batch says the request had observations (the reply has actions).
+	Batch bool
+	// Actions holds one Discrete action per observation; Continuous one
+	// row of ActionDim values per observation for a Box action space.
+	Actions    []int
+	Continuous [][]float32
+	// Probs (actor-critic) or QValues (Q-network), one row per
+	// observation, when asked for; Mean and Std for a Gaussian actor.
+	Probs, QValues, Mean, Std [][]float32
+}
+
+// SpecRequest asks for the Spec (it has no fields).
+type SpecRequest struct{}
+
+// EncodeMsgpack writes r as the JSON reply's map.
+func (r *ActReply) EncodeMsgpack(enc *msgpack.Encoder) error {
+	n := 2
+	for _, x := range [][][]float32{r.Probs, r.QValues, r.Mean, r.Std} {
+		if x != nil {
+			n++
+		}
+	}
+	if err := enc.EncodeMapLen(n); err != nil {
+		return err
+	}
+	key := "action"
+	if r.Batch {
+		key = "actions"
+	}
+	if err := enc.EncodeString(key); err != nil {
+		return err
+	}
+	var err error
+	switch {
+	case r.Continuous != nil && r.Batch:
+		err = enc.Encode(r.Continuous)
+	case r.Continuous != nil:
+		err = enc.Encode(r.Continuous[0])
+	case r.Batch:
+		err = enc.Encode(r.Actions)
+	case len(r.Actions) == 1:
+		err = enc.EncodeInt(int64(r.Actions[0]))
+	default:
+		err = errors.New("serve: reply without an action")
+	}
+	if err != nil {
+		return err
+	}
+	if err := enc.EncodeString("version"); err != nil {
+		return err
+	}
+	if err := enc.EncodeUint(r.Version); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		key string
+		v   [][]float32
+	}{{"probs", r.Probs}, {"q_values", r.QValues}, {"mean", r.Mean}, {"std", r.Std}} {
+		if f.v == nil {
+			continue
+		}
+		if err := enc.EncodeString(f.key); err != nil {
+			return err
+		}
+		if r.Batch {
+			err = enc.Encode(f.v)
+		} else {
+			err = enc.Encode(f.v[0])
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DecodeMsgpack reads what EncodeMsgpack writes.
+func (r *ActReply) DecodeMsgpack(dec *msgpack.Decoder) error {
+	n, err := dec.DecodeMapLen()
+	if err != nil {
+		return err
+	}
+	*r = ActReply{}
+	for range n {
+		key, err := dec.DecodeString()
+		if err != nil {
+			return err
+		}
+		switch key {
+		case "version":
+			r.Version, err = dec.DecodeUint64()
+		case "action", "actions":
+			r.Batch = key == "actions"
+			var v any
+			if v, err = dec.DecodeInterface(); err == nil {
+				err = r.setActions(v)
+			}
+		case "probs", "q_values", "mean", "std":
+			var rows [][]float32
+			if r.Batch {
+				err = dec.Decode(&rows)
+			} else {
+				var row []float32
+				err = dec.Decode(&row)
+				rows = [][]float32{row}
+			}
+			switch key {
+			case "probs":
+				r.Probs = rows
+			case "q_values":
+				r.QValues = rows
+			case "mean":
+				r.Mean = rows
+			default:
+				r.Std = rows
+			}
+		default:
+			err = dec.Skip()
+		}
+		if err != nil {
+			return fmt.Errorf("reply %s: %w", key, err)
+		}
+	}
+	return nil
+}
+
+// setActions reads a decoded action or list of actions.
+func (r *ActReply) setActions(v any) error {
+	rows := []any{v}
+	if r.Batch {
+		l, ok := v.([]any)
+		if !ok {
+			return fmt.Errorf("want a list, got %T", v)
+		}
+		rows = l
+	}
+	for _, row := range rows {
+		switch a := row.(type) {
+		case []any:
+			vec := make([]float32, len(a))
+			for j, x := range a {
+				f, ok := toFloat(x)
+				if !ok {
+					return fmt.Errorf("want numbers, got %T", x)
+				}
+				vec[j] = f
+			}
+			r.Continuous = append(r.Continuous, vec)
+		default:
+			i, ok := toInt(a)
+			if !ok {
+				return fmt.Errorf("want an int, got %T", a)
+			}
+			r.Actions = append(r.Actions, i)
+		}
+	}
+	return nil
+}
+
+func toFloat(x any) (float32, bool) {
+	switch v := x.(type) {
+	case float32:
+		return v, true
+	case float64:
+		return float32(v), true
+	}
+	i, ok := toInt(x)
+	return float32(i), ok
+}
+
+func toInt(x any) (int, bool) {
+	switch v := x.(type) {
+	case int8:
+		return int(v), true
+	case int16:
+		return int(v), true
+	case int32:
+		return int(v), true
+	case int64:
+		return int(v), true
+	case uint8:
+		return int(v), true
+	case uint16:
+		return int(v), true
+	case uint32:
+		return int(v), true
+	case uint64:
+		return int(v), true
+	}
+	return 0, false
+}
+
+// Codec is the msgpack codec of the service (as the rollout service's:
+// every message's headers are length-checked by wire.Validate before
+// msgpack decodes it). Clients pass it with grpc.ForceCodec; the server
+// forces it, so it answers any content-subtype.
+type Codec struct{}
+
+// Marshal encodes v as msgpack.
+func (Codec) Marshal(v any) ([]byte, error) { return wire.Marshal(v) }
+
+// Unmarshal checks and decodes data. An ActRequest that fails to decode
+// keeps its error, so the call is answered InvalidArgument naming it.
+func (Codec) Unmarshal(data []byte, v any) error {
+	if err := wire.Validate(data, wire.DefaultLimits); err != nil {
+		if r, ok := v.(*ActRequest); ok {
+			r.decodeErr = err
+			return nil
+		}
+		return err
+	}
+	if err := msgpack.Unmarshal(data, v); err != nil {
+		if r, ok := v.(*ActRequest); ok {
+			r.decodeErr = err
+			return nil
+		}
+		return fmt.Errorf("msgpack: decode %d bytes into %T: %w", len(data), v, err)
+	}
+	return nil
+}
+
+// Name is the content-subtype, "msgpack".
+func (Codec) Name() string { return "msgpack" }
+
+// policyServer is what the hand-written ServiceDesc dispatches to.
+type policyServer interface {
+	Act(context.Context, *ActRequest) (*ActReply, error)
+	Spec(context.Context, *SpecRequest) (*Spec, error)
+}
+
+var serviceDesc = grpc.ServiceDesc{
+	ServiceName: ServiceName,
+	HandlerType: (*policyServer)(nil),
+	Methods: []grpc.MethodDesc{
+		unary("Act", policyServer.Act),
+		unary("Spec", policyServer.Spec),
+	},
+	Metadata: "train/serve/grpc.go",
+}
+
+func unary[Req, Resp any](name string, call func(policyServer, context.Context, *Req) (*Resp, error)) grpc.MethodDesc {
+	return grpc.MethodDesc{
+		MethodName: name,
+		Handler: func(srv any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
+			in := new(Req)
+			if err := dec(in); err != nil {
+				return nil, err
+			}
+			if interceptor == nil {
+				return call(srv.(policyServer), ctx, in)
+			}
+			info := &grpc.UnaryServerInfo{Server: srv, FullMethod: "/" + ServiceName + "/" + name}
+			return interceptor(ctx, in, info, func(ctx context.Context, req any) (any, error) {
+				return call(srv.(policyServer), ctx, req.(*Req))
+			})
+		},
+	}
+}
+
+// newGRPC builds the gRPC server: forced msgpack codec, bounded
+// messages and streams, keepalive, the token check, and grpc.health.v1
+// (which needs no token).
+func (s *Server) newGRPC() (*grpc.Server, error) {
+	opts := []grpc.ServerOption{
+		grpc.ForceServerCodec(Codec{}),
+		grpc.MaxRecvMsgSize(s.cfg.MaxBodyBytes),
+		grpc.MaxSendMsgSize(64 << 20),
+		grpc.MaxConcurrentStreams(1024),
+		grpc.MaxHeaderListSize(64 << 10),
+		grpc.ConnectionTimeout(10 * time.Second),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+		grpc.ChainUnaryInterceptor(s.grpcAuth),
+	}
+	if s.cfg.TLSCertFile != "" {
+		creds, err := credentials.NewServerTLSFromFile(s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("serve: tls: %w", err)
+		}
+		opts = append(opts, grpc.Creds(creds))
+	}
+	g := grpc.NewServer(opts...)
+	g.RegisterService(&serviceDesc, grpcHandlers{s})
+	h := health.NewServer()
+	h.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	h.SetServingStatus(ServiceName, healthpb.HealthCheckResponse_SERVING)
+	healthpb.RegisterHealthServer(g, h)
+	return g, nil
+}
+
+// grpcAuth checks the bearer token of every call but the health service's.
+func (s *Server) grpcAuth(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if s.cfg.Token != "" && !strings.HasPrefix(info.FullMethod, "/grpc.health.v1.Health/") {
+		md, _ := metadata.FromIncomingContext(ctx)
+		vals := md.Get("authorization")
+		tok := ""
+		if len(vals) > 0 {
+			tok, _ = strings.CutPrefix(vals[0], "Bearer ")
+		}
+		if tok == "" {
+			s.metrics.request("grpc", outcomeUnauthorized)
+			return nil, status.Error(codes.Unauthenticated, "missing bearer token")
+		}
+		sum := sha256.Sum256([]byte(tok))
+		if subtle.ConstantTimeCompare(sum[:], s.auth[:]) != 1 {
+			s.metrics.request("grpc", outcomeUnauthorized)
+			return nil, status.Error(codes.PermissionDenied, "wrong token")
+		}
+	}
+	return handler(ctx, req)
+}
+
+type grpcHandlers struct{ s *Server }
+
+func (h grpcHandlers) Spec(context.Context, *SpecRequest) (*Spec, error) {
+	sp := h.s.Spec()
+	return &sp, nil
+}
+
+func (h grpcHandlers) Act(_ context.Context, req *ActRequest) (*ActReply, error) {
+	s := h.s
+	start := time.Now()
+	if req.decodeErr != nil {
+		s.metrics.request("grpc", outcomeBadRequest)
+		return nil, status.Errorf(codes.InvalidArgument, "request: %v", req.decodeErr)
+	}
+	c := s.free.get()
+	defer s.free.put(c)
+	if err := fillCall(req, c, s.cfg.MaxRequestRows); err == nil {
+		err = checkShapes(c, s.sessions.frame, s.sessions.frame*s.sessions.n)
+		if err == nil {
+			err = s.act(c)
+		}
+		if err != nil {
+			return nil, s.grpcError(err)
+		}
+	} else {
+		return nil, s.grpcError(err)
+	}
+	rep := replyOf(c)
+	s.metrics.request("grpc", outcomeOK)
+	s.metrics.latency["grpc"].Observe(time.Since(start).Seconds())
+	return rep, nil
+}
+
+func (s *Server) grpcError(err error) error {
+	var re *RequestError
+	var tm errTooManySessions
+	switch {
+	case errors.As(err, &re):
+		s.metrics.request("grpc", outcomeBadRequest)
+		return status.Error(codes.InvalidArgument, re.Error())
+	case errors.As(err, &tm):
+		s.metrics.request("grpc", outcomeOverloaded)
+		return status.Error(codes.ResourceExhausted, tm.Error())
+	case errors.Is(err, errOverloaded):
+		s.metrics.request("grpc", outcomeOverloaded)
+		return status.Error(codes.ResourceExhausted, err.Error())
+	}
+	s.metrics.request("grpc", outcomeUnavailable)
+	return status.Error(codes.Internal, err.Error())
+}
+
+// fillCall copies a gRPC request into c, with the JSON decoder's checks.
+func fillCall(req *ActRequest, c *call, maxRows int) error {
+	switch {
+	case req.Observation != nil && req.Observations != nil:
+		return badField("observations", "give observation or observations, not both")
+	case req.Session != "" && req.Sessions != nil:
+		return badField("sessions", "give session or sessions, not both")
+	case len(req.Observations) > maxRows:
+		return badField("observations", "more than %d observations (the limit of one request)", maxRows)
+	}
+	rows := req.Observations
+	if req.Observation != nil {
+		rows = [][]float32{req.Observation}
+	} else {
+		c.batch = true
+	}
+	for r, row := range rows {
+		if len(row) == 0 {
+			if c.batch {
+				return badField(indexed("observations", r), "empty")
+			}
+			return badField("observation", "empty")
+		}
+		for k, v := range row {
+			if v != v || v > 3.4028235e38 || v < -3.4028235e38 {
+				name := "observation"
+				if c.batch {
+					name = indexed("observations", r)
+				}
+				return badField(indexed(name, k), "NaN or infinite values are not accepted")
+			}
+		}
+		c.frames = append(c.frames, row...)
+		c.lens = append(c.lens, int32(len(row)))
+	}
+	c.rows = len(rows)
+	c.explore, c.probs, c.qValues = req.Explore, req.Probs, req.QValues
+	if req.Seed != nil {
+		c.hasSeed, c.seed = true, *req.Seed
+	}
+	ids := req.Sessions
+	if req.Session != "" {
+		ids = []string{req.Session}
+		if req.Reset {
+			c.resets = append(c.resets, true)
+		}
+	} else if req.Reset {
+		return badField("reset", "needs a session")
+	}
+	for i, id := range ids {
+		if len(id) == 0 || len(id) > maxSessionID {
+			field := "session"
+			if req.Sessions != nil {
+				field = indexed("sessions", i)
+			}
+			return badField(field, "want 1 to %d bytes, got %d", maxSessionID, len(id))
+		}
+		c.sessions = append(c.sessions, sessionRef{s: id})
+	}
+	if req.Resets != nil {
+		c.resets = append(c.resets, req.Resets...)
+	}
+	return nil
+}
+
+// replyOf copies c's answer into an ActReply.
+func replyOf(c *call) *ActReply {
+	r := &ActReply{Version: c.version, Batch: c.batch}
+	if c.actDim == 0 {
+		r.Actions = append([]int(nil), c.actions[:c.rows]...)
+	} else {
+		r.Continuous = rowsOf(c.cont, c.rows, c.actDim, c.actDim, 0)
+	}
+	switch {
+	case c.probs && c.actDim > 0:
+		r.Mean = rowsOf(c.extra, c.rows, 2*c.actDim, c.actDim, 0)
+		r.Std = rowsOf(c.extra, c.rows, 2*c.actDim, c.actDim, c.actDim)
+	case c.probs:
+		r.Probs = rowsOf(c.extra, c.rows, c.numAct, c.numAct, 0)
+	case c.qValues:
+		r.QValues = rowsOf(c.extra, c.rows, c.numAct, c.numAct, 0)
+	}
+	return r
+}
+
+func rowsOf(x []float32, rows, stride, width, off int) [][]float32 {
+	out := make([][]float32, rows)
+	for i := range out {
+		out[i] = append([]float32(nil), x[i*stride+off:i*stride+off+width]...)
+	}
+	return out
+}
