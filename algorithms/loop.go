@@ -51,7 +51,9 @@ func NewLoop(ctx context.Context, name string, cfg Config, s Setup, fs rollout.F
 	if s.NewFleet != nil {
 		l.Fleet, err = s.NewFleet(fs, w)
 	} else {
-		l.Fleet, err = rollout.NewLocalFleet(s.Rollout, s.WorkerSpec(), func() (rollout.Policy, error) {
+		ws := s.WorkerSpec()
+		ws.Columns = fs.Columns
+		l.Fleet, err = rollout.NewLocalFleet(s.Rollout, ws, func() (rollout.Policy, error) {
 			return rollout.NewPolicy(fs.Policy, w)
 		})
 	}

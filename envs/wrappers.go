@@ -97,6 +97,11 @@ const (
 // last. After Reset the N-1 older frames hold the padding (by default the
 // reset observation itself, see FramePadding); each Step drops the oldest
 // frame and appends the new observation.
+//
+// An image Box of shape (H, W, C) (channels last, as MinAtar and
+// Gymnasium's Atari give them) is stacked along its channels instead:
+// the stack has shape (H, W, N·C), each pixel's channels frame by frame,
+// oldest first — what a convolutional torso reads.
 type FrameStack struct {
 	Env
 	// N is the number of stacked frames.
@@ -105,7 +110,11 @@ type FrameStack struct {
 	frame   int
 	space   *Box
 	pad     []float32
-	buf     []float32
+	buf     []float32 // the frames, oldest first
+	// pixels and channels are the image's H·W and C when the stack is
+	// along channels (out holds it); 0 for a frame-major stack.
+	pixels, channels int
+	out              []float32
 }
 
 // NewFrameStack wraps env, whose observation space must be a *Box, to
@@ -132,7 +141,7 @@ func NewFrameStack(env Env, n int, padding FramePadding) (*FrameStack, error) {
 	for i := range pad {
 		pad[i] = min(max(0, box.Low[i]), box.High[i])
 	}
-	return &FrameStack{
+	f := &FrameStack{
 		Env:     env,
 		N:       n,
 		padding: padding,
@@ -140,10 +149,38 @@ func NewFrameStack(env Env, n int, padding FramePadding) (*FrameStack, error) {
 		space:   &Box{Low: low, High: high, Dims: append([]int{n}, box.Shape()...)},
 		pad:     pad,
 		buf:     make([]float32, n*size),
-	}, nil
+	}
+	if sh := box.Shape(); len(sh) == 3 {
+		f.pixels, f.channels = sh[0]*sh[1], sh[2]
+		f.out = make([]float32, n*size)
+		f.space = &Box{Low: f.interleave(low, make([]float32, n*size)), High: f.interleave(high, make([]float32, n*size)), Dims: []int{sh[0], sh[1], n * sh[2]}}
+	}
+	return f, nil
 }
 
-// ObservationSpace is the wrapped Box stacked N times, shape (N, ...).
+// interleave writes the frame-major stack frames into dst along channels:
+// pixel p's channels of frame 0, then of frame 1, ... It returns dst.
+func (f *FrameStack) interleave(frames, dst []float32) []float32 {
+	c := f.channels
+	for k := range f.N {
+		frame := frames[k*f.frame : (k+1)*f.frame]
+		for p := range f.pixels {
+			copy(dst[(p*f.N+k)*c:(p*f.N+k+1)*c], frame[p*c:(p+1)*c])
+		}
+	}
+	return dst
+}
+
+// stacked returns the observation: buf, or buf along channels.
+func (f *FrameStack) stacked() []float32 {
+	if f.out == nil {
+		return f.buf
+	}
+	return f.interleave(f.buf, f.out)
+}
+
+// ObservationSpace is the wrapped Box stacked N times: shape (N, ...), or
+// (H, W, N·C) for an image.
 func (f *FrameStack) ObservationSpace() Space { return f.space }
 
 // Reset resets the wrapped env and fills the stack: the older frames with
@@ -164,7 +201,7 @@ func (f *FrameStack) Reset(seed *uint64) ([]float32, Info, error) {
 		copy(f.buf[k*f.frame:], pad)
 	}
 	copy(f.buf[(f.N-1)*f.frame:], obs)
-	return f.buf, info, nil
+	return f.stacked(), info, nil
 }
 
 // Step steps the wrapped env and pushes its observation onto the stack.
@@ -178,7 +215,7 @@ func (f *FrameStack) Step(a Action) (StepResult, error) {
 	}
 	copy(f.buf, f.buf[f.frame:])
 	copy(f.buf[(f.N-1)*f.frame:], r.Obs)
-	r.Obs = f.buf
+	r.Obs = f.stacked()
 	return r, nil
 }
 

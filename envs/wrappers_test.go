@@ -422,3 +422,63 @@ func TestTransformReward(t *testing.T) {
 		t.Error("NewTransformReward accepted a nil function")
 	}
 }
+
+// TestFrameStackImagesAlongChannels checks that an (H, W, C) image stacks
+// to (H, W, N·C) with each pixel's channels frame by frame, oldest first.
+func TestFrameStackImagesAlongChannels(t *testing.T) {
+	const h, w, c, n = 2, 3, 2, 3
+	img := &imageEnv{box: &envs.Box{Low: make([]float32, h*w*c), High: ones(h * w * c), Dims: []int{h, w, c}}}
+	f, err := envs.NewFrameStack(img, n, envs.PadZero)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.ObservationSpace().Shape(); !slices.Equal(got, []int{h, w, n * c}) {
+		t.Fatalf("stacked shape %v; want [%d %d %d]", got, h, w, n*c)
+	}
+	f.Reset(nil)
+	f.Step(envs.DiscreteAction(0))
+	r, _ := f.Step(envs.DiscreteAction(0)) // frames 0 (reset), 1, 2
+	for p := range h * w {
+		for k := range n {
+			for ch := range c {
+				if got, want := r.Obs[(p*n+k)*c+ch], float32(100*k+10*p+ch); got != want {
+					t.Fatalf("pixel %d frame %d channel %d = %v; want %v", p, k, ch, got, want)
+				}
+			}
+		}
+	}
+}
+
+// imageEnv returns, at its t-th observation, 100·t + 10·pixel + channel.
+type imageEnv struct {
+	box *envs.Box
+	t   int
+}
+
+func (e *imageEnv) obs() []float32 {
+	o := make([]float32, e.box.Size())
+	c := e.box.Dims[2]
+	for i := range o {
+		o[i] = float32(100*e.t + 10*(i/c) + i%c)
+	}
+	return o
+}
+func (e *imageEnv) ObservationSpace() envs.Space { return e.box }
+func (e *imageEnv) ActionSpace() envs.Space      { return envs.Discrete{N: 1} }
+func (e *imageEnv) Reset(*uint64) ([]float32, envs.Info, error) {
+	e.t = 0
+	return e.obs(), nil, nil
+}
+func (e *imageEnv) Step(envs.Action) (envs.StepResult, error) {
+	e.t++
+	return envs.StepResult{Obs: e.obs()}, nil
+}
+func (e *imageEnv) Close() error { return nil }
+
+func ones(n int) []float32 {
+	o := make([]float32, n)
+	for i := range o {
+		o[i] = 1
+	}
+	return o
+}

@@ -135,7 +135,10 @@ func New(cfg Config, s algorithms.Setup) (*DQN, error) {
 	}
 	lw := d.learner.Weights()
 	lw.Explore.Epsilon = float32(d.epsilonAt(0))
-	fs := rollout.FleetSpec{Policy: rollout.QPolicy(spec), MaxStaleness: uint64(cfg.MaxStaleness)}
+	// DQN reads only the next observations (the final ones of episodes
+	// that ended, the last of the fragment): no values, no log-probabilities.
+	fs := rollout.FleetSpec{Policy: rollout.QPolicy(spec), MaxStaleness: uint64(cfg.MaxStaleness),
+		Columns: rollout.ColFinalObs | rollout.ColLastObs}
 	if d.Loop, err = algorithms.NewLoop(context.Background(), "dqn", &d.cfg, s, fs, lw); err != nil {
 		d.learner.Close()
 		return nil, err
@@ -148,7 +151,7 @@ func qSpec(s algorithms.Setup, sp rollout.Spaces, dueling bool) (policy.QSpec, e
 	if sp.Actions != nil {
 		return policy.QSpec{}, fmt.Errorf("env %s: action space %v: DQN supports Discrete actions only", s.EnvID, sp.Actions)
 	}
-	return policy.QSpec{ObsDim: sp.Obs.Size(), NumActions: sp.NumActions, Model: s.Model, Dueling: dueling}, nil
+	return policy.QSpec{ObsDim: sp.Obs.Size(), ObsShape: sp.Obs.Shape(), NumActions: sp.NumActions, Model: s.Model, Dueling: dueling}, nil
 }
 
 // Train runs one iteration: sample → store n-step transitions → the

@@ -39,6 +39,7 @@ func solve(t *testing.T, name string, seed uint64) (algorithms.Result, bool) {
 			t.Fatal(err)
 		}
 		if r.HasEpisodes && r.EpisodeReturnMean >= target {
+			checkGreedy(t, d, setup, target)
 			return r, true
 		}
 	}

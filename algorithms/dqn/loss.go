@@ -103,6 +103,14 @@ func (l *lossGraph) tdTerm(in [][]float32, grad []float32) float32 {
 // constant matrices, V·1ᵀ + A·(I − J/|A|).
 func qGraph(gr *learner.Graph, spec policy.QSpec, prefix string, obs *gorgonia.Node) (*gorgonia.Node, error) {
 	named := func(m policy.MLP) policy.MLP { m.Name = prefix + m.Name; return m }
+	// Image observations go through the convolutional torso first (none
+	// for vector observations: obs passes through).
+	conv := spec.Conv()
+	conv.Name = prefix + conv.Name
+	obs, err := gr.Conv(conv, obs)
+	if err != nil {
+		return nil, err
+	}
 	if !spec.Dueling {
 		return gr.MLP(named(spec.Plain()), obs)
 	}

@@ -127,6 +127,7 @@ func reachReturn(t *testing.T, cfg Config, setup algorithms.Setup, target float6
 		}
 		if r.HasEpisodes && r.EpisodeReturnMean >= target {
 			t.Logf("%s seed %d: episode_return_mean %.1f >= %g at %d env steps, iteration %d, %.2f s", setup.EnvID, setup.Seed, r.EpisodeReturnMean, target, r.EnvSteps, r.Iteration, r.TimeS)
+			checkGreedy(t, p, setup, target)
 			return
 		}
 	}

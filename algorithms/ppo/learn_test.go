@@ -62,6 +62,7 @@ func solveCartPole(t *testing.T, cfg Config, setup algorithms.Setup, budget int6
 		}
 		if r.HasEpisodes && r.EpisodeReturnMean >= solved {
 			t.Logf("seed %d solved: episode_return_mean %.1f at %d env steps, iteration %d, %.2f s", setup.Seed, r.EpisodeReturnMean, r.EnvSteps, r.Iteration, r.TimeS)
+			checkGreedy(t, p, setup, solved)
 			return
 		}
 	}

@@ -79,7 +79,7 @@ func buildLoss(w *policy.Weights, spec policy.ActorCriticSpec, m int, cfg Config
 	l.returns = gr.Input("returns", m)
 	l.oldValues = gr.Input("old_values", m)
 
-	logits, err := gr.MLP(spec.Actor(), l.obs.Node)
+	logits, err := gr.Network(spec.ActorConv(), spec.Actor(), l.obs.Node)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +92,7 @@ func buildLoss(w *policy.Weights, spec policy.ActorCriticSpec, m int, cfg Config
 	if err != nil {
 		return nil, err
 	}
-	v, err := gr.MLP(spec.Critic(), l.obs.Node)
+	v, err := gr.Network(spec.CriticConv(), spec.Critic(), l.obs.Node)
 	if err != nil {
 		return nil, err
 	}

@@ -102,7 +102,10 @@ func New(cfg Config, s algorithms.Setup) (*PPO, error) {
 	if p.learner, p.loss, err = newLearner(w, spec, batch/cfg.Minibatches, cfg, s.Device); err != nil {
 		return nil, fmt.Errorf("ppo: %w", err)
 	}
-	fs := rollout.FleetSpec{Policy: rollout.ActorCriticPolicy(spec)}
+	// PPO reads the log-probabilities and values its workers computed,
+	// and the values it bootstraps from (GAE, value clipping).
+	fs := rollout.FleetSpec{Policy: rollout.ActorCriticPolicy(spec),
+		Columns: rollout.ColLogProbs | rollout.ColValues | rollout.ColBootstrapValues | rollout.ColLastValues}
 	if p.Loop, err = algorithms.NewLoop(context.Background(), "ppo", &p.cfg, s, fs, p.learner.Weights()); err != nil {
 		p.learner.Close()
 		return nil, err
@@ -123,7 +126,7 @@ func New(cfg Config, s algorithms.Setup) (*PPO, error) {
 
 // actorCriticSpec is the actor-critic network for an env's spaces.
 func actorCriticSpec(s algorithms.Setup, sp rollout.Spaces) policy.ActorCriticSpec {
-	spec := policy.ActorCriticSpec{ObsDim: sp.Obs.Size(), NumActions: sp.NumActions, Model: s.Model}
+	spec := policy.ActorCriticSpec{ObsDim: sp.Obs.Size(), ObsShape: sp.Obs.Shape(), NumActions: sp.NumActions, Model: s.Model}
 	if sp.Actions != nil {
 		spec.ActionDim = sp.Actions.Size()
 	}

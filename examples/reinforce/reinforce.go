@@ -38,7 +38,7 @@ func policySpec(_ Config, s algorithms.Setup, sp rollout.Spaces) (rollout.Policy
 	if sp.Actions != nil {
 		return rollout.PolicySpec{}, errors.New("REINFORCE here supports Discrete actions only")
 	}
-	return rollout.ActorCriticPolicy(policy.ActorCriticSpec{ObsDim: sp.Obs.Size(), NumActions: sp.NumActions, Model: s.Model}), nil
+	return rollout.ActorCriticPolicy(policy.ActorCriticSpec{ObsDim: sp.Obs.Size(), ObsShape: sp.Obs.Shape(), NumActions: sp.NumActions, Model: s.Model}), nil
 }
 
 // Config is the reinforce: section. Defaults: lr 1e-3, gamma 0.99.
@@ -85,18 +85,18 @@ func New(cfg Config, s algorithms.Setup) (*Reinforce, error) {
 	if err != nil {
 		return nil, err
 	}
-	spec := policy.ActorCriticSpec{ObsDim: sp.Obs.Size(), NumActions: sp.NumActions, Model: s.Model}
+	spec := policy.ActorCriticSpec{ObsDim: sp.Obs.Size(), ObsShape: sp.Obs.Shape(), NumActions: sp.NumActions, Model: s.Model}
 	r := &Reinforce{cfg: cfg, spec: spec, rng: envs.NewRNG(s.Seed, 0x7e1)}
 	w := spec.Init(envs.NewRand(s.Seed, 0x1417))
 	gr := learner.NewGraph(w)
 	b := s.Rollout.StepsPerIteration()
 	r.obs, r.onehot = gr.Input("obs", b, spec.ObsDim), gr.Input("onehot", b, spec.NumActions)
 	r.ret, r.adv = gr.Input("returns", b), gr.Input("advantages", b)
-	logits, err := gr.MLP(spec.Actor(), r.obs.Node)
+	logits, err := gr.Network(spec.ActorConv(), spec.Actor(), r.obs.Node)
 	if err != nil {
 		return nil, err
 	}
-	v, err := gr.MLP(spec.Critic(), r.obs.Node)
+	v, err := gr.Network(spec.CriticConv(), spec.Critic(), r.obs.Node)
 	if err != nil {
 		return nil, err
 	}

@@ -46,7 +46,7 @@ Policy.Act, without gorgonia.`,
 				return &exitError{code: ExitError, err: fmt.Errorf("export: %w", err)}
 			}
 			exp := &policy.Exported{
-				EnvID: cfg.Env.ID, ObsLow: spaces.Obs.Low, ObsHigh: spaces.Obs.High, NumActions: spaces.NumActions,
+				EnvID: cfg.Env.ID, ObsLow: spaces.Obs.Low, ObsHigh: spaces.Obs.High, ObsShape: spaces.Obs.Shape(), NumActions: spaces.NumActions,
 				Model: cfg.Model, Weights: w, Kind: spec.Kind, Dueling: spec.Q.Dueling,
 			}
 			if spaces.Actions != nil {
