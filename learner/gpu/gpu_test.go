@@ -2,6 +2,7 @@ package gpu
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -40,10 +41,15 @@ func TestDiscoverHere(t *testing.T) {
 			t.Errorf("Sample(0) error %v; want ErrNoDriver", err)
 		}
 	case err != nil:
-		t.Logf("Discover() error (driver present): %v", err)
+		// A driver is there (the error is not ErrNoDriver) and discovery
+		// still failed: that is a failure to report, not a way to pass.
+		t.Errorf("Discover() error with a driver present: %v; want the GPUs", err)
 	default:
-		for _, in := range infos {
+		for i, in := range infos {
 			t.Logf("GPU %d: %s %s, %d/%d MiB, driver %s, CUDA %s", in.Index, in.Name, in.UUID, in.MemoryUsed>>20, in.MemoryTotal>>20, in.DriverVersion, in.CUDAVersion)
+			if in.Index != i || in.Name == "" || !strings.HasPrefix(in.UUID, "GPU-") || in.MemoryTotal == 0 || in.MemoryUsed > in.MemoryTotal || in.DriverVersion == "" {
+				t.Errorf("GPU %d: %+v; want index %d, a name, a GPU- UUID, used ≤ total memory > 0 and a driver version", i, in, i)
+			}
 		}
 	}
 }

@@ -110,8 +110,8 @@ func TestPendulumTrainEvaluateExport(t *testing.T) {
 	if err := json.Unmarshal([]byte(evOut), &ev); err != nil {
 		t.Fatalf("evaluate --json printed %q: %v", evOut, err)
 	}
-	if ev.Env != "Pendulum-v1" || ev.Episodes != 2 || len(ev.Returns) != 2 || ev.LengthMean != 200 || !(ev.ReturnMean < 0) || math.IsInf(ev.ReturnMean, 0) {
-		t.Errorf("evaluation = %+v; want 2 Pendulum episodes of 200 steps with finite negative returns", ev)
+	if ev.Env != "Pendulum-v1" || ev.Episodes != 2 || len(ev.Returns) != 2 || ev.LengthMean != 200 {
+		t.Errorf("evaluation = %+v; want 2 Pendulum episodes of 200 steps", ev)
 	}
 	if _, again, _ := run(t, ctx, "evaluate", dir, "--episodes", "2", "--seed", "9", "--json"); again != evOut {
 		t.Errorf("evaluate is not deterministic:\n%s\n%s", evOut, again)
@@ -183,5 +183,39 @@ func TestPendulumTrainEvaluateExport(t *testing.T) {
 	}
 	if !reflect.DeepEqual(served.Returns, ev.Returns) {
 		t.Errorf("exported policy's returns %v; rltrain evaluate's %v: want equal", served.Returns, ev.Returns)
+	}
+	// And they are the env's own returns: Pendulum-v1 stepped here, reset
+	// with seeds 9 and 10, with the exported policy's actions, summing its
+	// raw rewards (no reward normalisation). Three iterations cannot beat a
+	// random policy on Pendulum, so this pins the numbers instead.
+	env, err := envs.Make("Pendulum-v1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.Close()
+	for ep, want := range ev.Returns {
+		obs, _, err := env.Reset(envs.Seed(9 + uint64(ep)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ret float64
+		for {
+			a, err := p.ActContinuous(obs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := env.Step(envs.ContinuousAction(a...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ret += r.Reward
+			if r.Done() {
+				break
+			}
+			obs = r.Obs
+		}
+		if math.Abs(ret-want) > 1e-9*math.Abs(ret) || !(ret < 0) {
+			t.Errorf("episode %d: Pendulum-v1's own return with the exported policy = %v; rltrain evaluate said %v", ep, ret, want)
+		}
 	}
 }
