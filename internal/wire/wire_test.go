@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"runtime"
+	"sort"
 	"strings"
 	"testing"
 
@@ -304,11 +306,32 @@ func FuzzUnmarshal(f *testing.F) {
 			f.Add(tc.b)
 		}
 	}
+	f.Add(mustMarshal(f, &cols{F: []float32{1, -2}, I: []int32{3}, B: []bool{true}}))
+	f.Add(mustMarshal(f, []any{[]float32{1.5}, []int32{-4}, []bool{false}}))
+	// msgpack builds its per-type caches on first use: do that before
+	// allocations are counted.
+	for _, v := range []any{new(step), new(any), new(cols)} {
+		_ = Unmarshal(mustMarshal(f, sampleStep()), v, DefaultLimits)
+		_, _ = Marshal(v)
+		canonical(f, v)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var s step
 		var a any
+		var c cols
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
 		errS := Unmarshal(b, &s, DefaultLimits)
 		errA := Unmarshal(b, &a, DefaultLimits)
+		errC := Unmarshal(b, &c, DefaultLimits)
+		runtime.ReadMemStats(&after)
+		// Once the walk has passed, every declared length is backed by
+		// bytes: an element of at least one byte decodes into at most
+		// ~100 bytes of Go value (a map[string]any entry), a bin into
+		// its own size. Three decodes of b share the bound.
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > uint64(3*(128*len(b)+16<<10)) {
+			t.Fatalf("decoding %d bytes three times allocated %d bytes", len(b), grew)
+		}
 		err := Validate(b, DefaultLimits)
 		if again := Validate(b, DefaultLimits); fmt.Sprint(again) != fmt.Sprint(err) {
 			t.Fatalf("Validate is not deterministic: %v, then %v", err, again)
@@ -324,14 +347,92 @@ func FuzzUnmarshal(f *testing.F) {
 		if err := msgpack.NewDecoder(r).Skip(); err != nil || r.Len() != 0 {
 			t.Fatalf("Validate accepted % x but msgpack Skip says %v with %d bytes left", b, err, r.Len())
 		}
+		// Round trips: what decoded re-encodes to bytes that pass the walk
+		// and decode again to the same encoding (compared as canonical
+		// bytes, so NaNs compare by their bits and maps by sorted keys).
 		if errS == nil {
-			if out, err := Marshal(s); err != nil {
-				t.Fatalf("re-encode: %v", err)
-			} else if err := Validate(out, DefaultLimits); err != nil {
-				t.Fatalf("re-encoded % x is rejected: %v", out, err)
-			}
+			roundTrip(t, &s, func() any { return new(step) })
+		}
+		if errA == nil {
+			roundTrip(t, &a, func() any { return new(any) })
+		}
+		if errC == nil {
+			roundTrip(t, &c, func() any { return new(cols) })
 		}
 	})
+}
+
+// canonical returns v's encoding decoded as generic msgpack data with
+// maps as key-sorted pairs and floats as their bits, so that two values
+// compare with reflect.DeepEqual whatever the order of map keys and
+// however NaNs are spelt.
+func canonical(t testing.TB, v any) any {
+	t.Helper()
+	b, err := Marshal(v)
+	if err != nil {
+		t.Fatalf("re-encode %T: %v", v, err)
+	}
+	var g any
+	if err := Unmarshal(b, &g, DefaultLimits); err != nil {
+		t.Fatalf("re-encoded % x does not decode: %v", b, err)
+	}
+	return normalize(g)
+}
+
+type floatBits struct{ bits uint64 }
+
+func normalize(x any) any {
+	pairs := func(n int, each func(func(k, v any))) any {
+		ps := make([][2]any, 0, n)
+		each(func(k, v any) { ps = append(ps, [2]any{normalize(k), normalize(v)}) })
+		sort.Slice(ps, func(i, j int) bool { return fmt.Sprintf("%#v", ps[i][0]) < fmt.Sprintf("%#v", ps[j][0]) })
+		return ps
+	}
+	switch v := x.(type) {
+	case map[string]any:
+		return pairs(len(v), func(f func(k, v any)) {
+			for k, e := range v {
+				f(k, e)
+			}
+		})
+	case map[any]any:
+		return pairs(len(v), func(f func(k, v any)) {
+			for k, e := range v {
+				f(k, e)
+			}
+		})
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = normalize(e)
+		}
+		return out
+	case float32:
+		return floatBits{uint64(math.Float32bits(v))}
+	case float64:
+		return floatBits{math.Float64bits(v)}
+	}
+	return x
+}
+
+// roundTrip checks that v encodes to a message that Validate accepts and
+// that decodes (into newV()) to an equal value.
+func roundTrip(t *testing.T, v any, newV func() any) {
+	t.Helper()
+	out, err := Marshal(v)
+	if err != nil {
+		t.Fatalf("re-encode %T: %v", v, err)
+	}
+	if err := Validate(out, DefaultLimits); err != nil {
+		t.Fatalf("re-encoded % x is rejected: %v", out, err)
+	}
+	again := newV()
+	if err := Unmarshal(out, again, DefaultLimits); err != nil {
+		t.Fatalf("re-encoded % x does not decode into %T: %v", out, again, err)
+	}
+	if a, b := canonical(t, v), canonical(t, again); !reflect.DeepEqual(a, b) {
+		t.Fatalf("round trip of %T changed it:\n%v\n%v", v, a, b)
+	}
 }
 
 func ExampleUnmarshal() {
