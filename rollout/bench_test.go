@@ -87,3 +87,45 @@ func BenchmarkSampleBatchWalk(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWorkerSample is one CartPole fragment of configs/cartpole-ppo.yaml
+// (2 envs × 128 steps, 64-64 tanh policy) sampled into a new batch
+// (Worker.Sample) or refilled into the last one (SampleInto, as the
+// fleets do), with every column, PPO's or DQN's.
+func BenchmarkWorkerSample(b *testing.B) {
+	spec := policy.ActorCriticSpec{ObsDim: 4, NumActions: 2, Model: policy.ModelConfig{Hidden: []int{64, 64}, Activation: policy.Tanh}}
+	for _, tc := range []struct {
+		name  string
+		cols  Columns
+		reuse bool
+	}{
+		{"all/new", 0, false},
+		{"all/reuse", 0, true},
+		{"ppo/reuse", ColLogProbs | ColValues | ColBootstrapValues | ColLastValues, true},
+		{"dqn/reuse", ColFinalObs | ColLastObs, true},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			w := spec.Init(envs.NewRand(1, 2))
+			p, err := policy.NewActorCritic(spec, w)
+			if err != nil {
+				b.Fatal(err)
+			}
+			wk, err := NewWorker(0, Config{Workers: 1, EnvsPerWorker: 2, FragmentLength: 128}, WorkerSpec{EnvID: "CartPole-v1", Seed: 1, Columns: tc.cols}, p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer wk.Close()
+			var batch SampleBatch
+			b.ReportAllocs()
+			for b.Loop() {
+				if !tc.reuse {
+					batch = SampleBatch{}
+				}
+				if err := wk.SampleInto(context.Background(), &batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(batch.Len()*b.N)/b.Elapsed().Seconds(), "steps/s")
+		})
+	}
+}
