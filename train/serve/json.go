@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -151,8 +152,8 @@ func (d *jsonDecoder) object() error {
 		if err != nil {
 			return err
 		}
-		if err := d.expect(':', string(key), "':'"); err != nil {
-			return err
+		if err := d.expect(':', "", "':'"); err != nil {
+			return badField(string(key), "want ':' after the field name")
 		}
 		bit, err := d.field(key, seen)
 		if err != nil {
@@ -242,7 +243,7 @@ func (d *jsonDecoder) field(key []byte, seen int) (int, error) {
 			return 0, badField("session", "give session or sessions, not both")
 		}
 		var s []byte
-		if s, err = d.sessionID("session"); err == nil {
+		if s, err = d.sessionID("session", -1); err == nil {
 			c.sessions = append(c.sessions[:0], sessionRef{b: s})
 		}
 	case "sessions":
@@ -305,29 +306,48 @@ func (d *jsonDecoder) uint(field string) (uint64, error) {
 }
 
 // sessionID reads a session id: 1 to 128 bytes of printable ASCII other
-// than '"' and '\'.
-func (d *jsonDecoder) sessionID(field string) ([]byte, error) {
+// than '"' and '\'. i is its index in a list field (-1: not a list).
+func (d *jsonDecoder) sessionID(list string, i int) ([]byte, error) {
+	id, err := d.sessionIDBytes()
+	if err != nil {
+		field := list
+		if i >= 0 {
+			field = indexed(list, i)
+		}
+		return nil, badField(field, "%s", err.Error())
+	}
+	return id, nil
+}
+
+// sessionIDBytes reads a session id; its errors are plain messages that
+// sessionID attributes to the field.
+func (d *jsonDecoder) sessionIDBytes() ([]byte, error) {
 	if d.peek() != '"' {
-		return nil, d.syntax(field, "a string")
+		return nil, errNotString
 	}
 	d.i++
 	start := d.i
 	for d.i < len(d.b) && d.b[d.i] != '"' {
 		if ch := d.b[d.i]; ch < 0x20 || ch > 0x7e || ch == '\\' {
-			return nil, badField(field, "want printable ASCII without '\\'")
+			return nil, errSessionChars
 		}
 		d.i++
 	}
 	if d.i >= len(d.b) {
-		return nil, d.syntax(field, "a closing '\"'")
+		return nil, errNotString
 	}
 	id := d.b[start:d.i]
 	d.i++
 	if len(id) == 0 || len(id) > maxSessionID {
-		return nil, badField(field, "want 1 to %d bytes, got %d", maxSessionID, len(id))
+		return nil, fmt.Errorf("want 1 to %d bytes, got %d", maxSessionID, len(id))
 	}
 	return id, nil
 }
+
+var (
+	errNotString    = errors.New("want a string")
+	errSessionChars = errors.New("want printable ASCII without '\\'")
+)
 
 func (d *jsonDecoder) sessionIDs() error {
 	c := d.c
@@ -343,7 +363,7 @@ func (d *jsonDecoder) sessionIDs() error {
 		if len(c.sessions) >= d.max {
 			return badField("sessions", "more than %d ids", d.max)
 		}
-		id, err := d.sessionID(indexed("sessions", len(c.sessions)))
+		id, err := d.sessionID("sessions", len(c.sessions))
 		if err != nil {
 			return err
 		}
