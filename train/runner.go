@@ -31,6 +31,8 @@ type Options struct {
 	// Name names the run (result.json, runs/<name>-<time>). Default "run".
 	Name string
 	// Out is the run directory itself; "" means runs/<name>-<YYYYmmdd-HHMMSS>.
+	// A new run (not Resume) needs it missing or empty: anything else is
+	// a *NotEmptyError.
 	Out string
 	// Stop ends the run at the first criterion met; EnvSteps 0 means
 	// 1,000,000. EpisodeReturnMean is the success criterion.
@@ -228,6 +230,10 @@ func (o Options) record(algo algorithms.Algorithm) (*config.Config, Options) {
 // `rltrain train` does, from Go. A cancelled ctx ends the run early with
 // Outcome.Interrupted (not an error), after a final checkpoint. Run does
 // not close algo.
+//
+// Run holds the run directory's lock (Lock) while it runs: a second Run
+// of the same directory, in this process or another, fails with a
+// *LockedError. A new run refuses a non-empty directory (*NotEmptyError).
 func Run(ctx context.Context, algo algorithms.Algorithm, opts Options) (*Outcome, error) {
 	cfg, opts := opts.record(algo)
 	if opts.AsTest && opts.Stop.EpisodeReturnMean == nil {
@@ -250,8 +256,17 @@ func Run(ctx context.Context, algo algorithms.Algorithm, opts Options) (*Outcome
 		return nil, err
 	}
 	dir := RunDir(opts.Name, opts.Out, time.Now())
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create run directory: %w", err)
+	// One process per run directory; a new run only into an empty one,
+	// checked under the lock, so two runs never write one directory.
+	lock, err := Lock(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Unlock()
+	if !opts.Resume {
+		if err := checkEmpty(dir); err != nil {
+			return nil, err
+		}
 	}
 	var y []byte
 	if cfg != nil {

@@ -22,6 +22,7 @@ import (
 	_ "github.com/rlgo/rlgo/envs/classic" // the built-in envs
 	"github.com/rlgo/rlgo/rollout"
 	"github.com/rlgo/rlgo/train"
+	"github.com/rlgo/rlgo/train/checkpoint"
 	"github.com/rlgo/rlgo/train/config"
 	"github.com/rlgo/rlgo/train/dashboard"
 	"github.com/rlgo/rlgo/train/metrics"
@@ -185,8 +186,13 @@ func runTrain(ctx context.Context, path string, f runFlags, stdout, stderr io.Wr
 		// A run directory in S3: work in a local copy, upload as it goes.
 		var err error
 		if s3, err = newS3Run(ctx, f.out, f.resume != ""); err != nil {
+			var held *checkpoint.LeaseHeldError
+			if errors.As(err, &held) {
+				return &exitError{code: ExitError, err: err}
+			}
 			return &exitError{code: ExitUsage, err: err}
 		}
+		defer s3.release(ctx)
 		f.out = s3.local
 		if f.resume != "" {
 			f.resume, path = s3.local, filepath.Join(s3.local, "config.yaml")
@@ -273,11 +279,7 @@ func runTrain(ctx context.Context, path string, f runFlags, stdout, stderr io.Wr
 		Log:        stderr,
 	})
 	if err != nil {
-		var ce *config.Error
-		if errors.As(err, &ce) {
-			return &exitError{code: ExitUsage, err: err}
-		}
-		return &exitError{code: ExitError, err: err}
+		return runError(err)
 	}
 	if s3 != nil {
 		out.RunDir = s3.remote
@@ -290,6 +292,18 @@ func runTrain(ctx context.Context, path string, f runFlags, stdout, stderr io.Wr
 		return &exitError{code: ExitTargetMissed, err: fmt.Errorf("--as-test: episode_return_mean %.1f after %d env steps did not reach %v", out.Last.EpisodeReturnMean, out.Last.EnvSteps, *cfg.Stop.EpisodeReturnMean)}
 	}
 	return nil
+}
+
+// runError maps an error that stopped a run to its exit code: config
+// errors and a non-empty --out directory are usage errors (2), a run
+// directory in use by another process and anything else exit 1.
+func runError(err error) error {
+	var ce *config.Error
+	var ne *train.NotEmptyError
+	if errors.As(err, &ce) || errors.As(err, &ne) {
+		return &exitError{code: ExitUsage, err: err}
+	}
+	return &exitError{code: ExitError, err: err}
 }
 
 // finished reports whether the run in dir ended normally (result.json

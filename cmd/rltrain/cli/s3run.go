@@ -18,11 +18,18 @@ import (
 // the other files (config, progress, results, TensorBoard, report) are
 // uploaded at every checkpoint and when the run ends. Resuming downloads
 // them first.
+//
+// The run holds a lease on the location (checkpoint.AcquireLease: the
+// object rltrain.lease with its holder and a heartbeat every 20 s) from
+// start to end, so a second train or --resume of the same location is
+// refused while the first runs; a lease whose holder stopped renewing it
+// for 60 s (a crash) lapses.
 type s3Run struct {
 	remote string
 	local  string
 	store  checkpoint.Store
 	every  int
+	lease  *checkpoint.Lease
 }
 
 func isS3(loc string) bool { return strings.HasPrefix(loc, "s3://") }
@@ -34,20 +41,52 @@ func newS3Run(ctx context.Context, remote string, resume bool) (*s3Run, error) {
 	if err != nil {
 		return nil, err
 	}
+	remote = strings.TrimSuffix(remote, "/")
+	host, _ := os.Hostname()
+	lease, err := checkpoint.AcquireLease(ctx, store, checkpoint.LeaseOptions{Holder: fmt.Sprintf("host %s pid %d", host, os.Getpid())})
+	if err != nil {
+		return nil, err
+	}
+	r, err := openS3Run(ctx, remote, store, resume)
+	if err != nil {
+		lease.Release(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	r.lease = lease
+	return r, nil
+}
+
+func openS3Run(ctx context.Context, remote string, store checkpoint.Store, resume bool) (*s3Run, error) {
+	keys, err := store.List(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", remote, err)
+	}
+	isRun := false
+	var other []string
+	for _, k := range keys {
+		switch {
+		case k == "config.yaml" || k == "progress.csv":
+			isRun = true
+		case k != checkpoint.LeaseKey:
+			other = append(other, k)
+		}
+	}
+	if !resume && (isRun || len(other) > 0) {
+		return nil, &train.NotEmptyError{Dir: remote, IsRun: isRun}
+	}
+	if resume && !isRun {
+		return nil, fmt.Errorf("--resume %s: not a run directory (no config.yaml there)", remote)
+	}
 	local, err := os.MkdirTemp("", "rltrain-s3-run-")
 	if err != nil {
 		return nil, err
 	}
-	r := &s3Run{remote: strings.TrimSuffix(remote, "/"), local: local, store: store}
+	r := &s3Run{remote: remote, local: local, store: store}
 	if !resume {
 		return r, nil
 	}
-	keys, err := store.List(ctx, "")
-	if err != nil {
-		return nil, fmt.Errorf("resume %s: %w", remote, err)
-	}
 	for _, k := range keys {
-		if strings.HasPrefix(k, checkpoint.Dir+"/") {
+		if strings.HasPrefix(k, checkpoint.Dir+"/") || k == checkpoint.LeaseKey {
 			continue
 		}
 		data, err := store.Get(ctx, k)
@@ -96,8 +135,12 @@ func (r *s3Run) upload(ctx context.Context) error {
 // Start implements train.Tracker.
 func (r *s3Run) Start(ctx context.Context, _ train.RunInfo) error { return r.upload(ctx) }
 
-// Iteration uploads the run's files at every checkpoint.
+// Iteration uploads the run's files at every checkpoint, and stops the
+// run if another process has taken its lease over.
 func (r *s3Run) Iteration(ctx context.Context, res algorithms.Result) error {
+	if err := r.lease.Err(); err != nil {
+		return err
+	}
 	if r.every > 0 && res.Iteration%r.every == 0 {
 		return r.upload(ctx)
 	}
@@ -111,4 +154,10 @@ func (r *s3Run) Finish(ctx context.Context, _ *train.ResultFile) error {
 		os.RemoveAll(r.local)
 	}
 	return err
+}
+
+// release gives the run's lease back (deferred by runTrain, whatever
+// ended the run).
+func (r *s3Run) release(ctx context.Context) error {
+	return r.lease.Release(context.WithoutCancel(ctx))
 }
