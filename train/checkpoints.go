@@ -103,7 +103,7 @@ func (c *checkpointer) restore(ctx context.Context, from string, log io.Writer) 
 		var aside []error
 		ck, aside, err = checkpoint.Latest(ctx, c.store)
 		for _, a := range aside {
-			fmt.Fprintf(log, "resume: set aside %v\n", a)
+			fmt.Fprintf(log, "resume: set aside an unusable checkpoint, falling back to an earlier one: %v\n", a)
 		}
 		if errors.Is(err, checkpoint.ErrNone) {
 			fmt.Fprintln(log, "resume: no checkpoint yet; starting over in the same run directory")

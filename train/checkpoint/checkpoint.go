@@ -1,8 +1,9 @@
 // Package checkpoint writes and finds crash-safe checkpoints in a run's
 // Store: RUN/checkpoints/iter-NNNNNN/ holds one state file per part
 // (weights, optimizer, ...) and metadata.json, written last. Metadata
-// names every file with its size and CRC32C, so a checkpoint is complete
-// only once its metadata is in place, and a damaged or partial one is
+// names every file with its size and CRC32C and ends with the CRC32C of
+// its own bytes, so a checkpoint is complete only once its metadata is
+// in place, and a damaged or partial one — any bit of any file — is
 // recognised on load, set aside, and the previous good one used.
 //
 // The package stores bytes; what they mean (typed msgpack state) belongs
@@ -10,6 +11,7 @@
 package checkpoint
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,7 +26,17 @@ import (
 )
 
 // FormatVersion is the version of the checkpoint layout written here.
-const FormatVersion = 1
+// Version 2 added the metadata's own checksum; version 1 checkpoints
+// (without it) are still read.
+const FormatVersion = 2
+
+// metaTrailer ends metadata.json: the CRC32C (Castagnoli) of every byte
+// before it. It is the last key of the JSON object, so the file stays
+// JSON that any tool reads.
+const metaTrailer = ",\n  \"metadata_crc32c\": \"%08x\"\n}\n"
+
+// metaTrailerStart is how metaTrailer begins, to find it.
+const metaTrailerStart = ",\n  \"metadata_crc32c\": \""
 
 // Dir is the directory of checkpoints inside a run.
 const Dir = "checkpoints"
@@ -79,7 +91,7 @@ func Write(ctx context.Context, s Store, meta Meta, files map[string][]byte) (st
 		}
 		meta.Files[name] = FileSum{Size: int64(len(data)), CRC32C: crc32.Checksum(data, castagnoli)}
 	}
-	b, err := json.MarshalIndent(meta, "", "  ")
+	b, err := encodeMeta(meta)
 	if err != nil {
 		return "", fmt.Errorf("checkpoint %s: %w", dir, err)
 	}
@@ -111,8 +123,60 @@ func (c *Checkpoint) File(name string) ([]byte, error) {
 // its checksums.
 var ErrDamaged = errors.New("damaged or incomplete checkpoint")
 
+// ErrUnsupported is wrapped by Load for an intact checkpoint in a format
+// this rltrain does not read (written by a newer one).
+var ErrUnsupported = errors.New("checkpoint format not supported")
+
 // ErrNone is returned by Latest when the store holds no valid checkpoint.
 var ErrNone = errors.New("no checkpoint")
+
+// encodeMeta writes meta as indented JSON ending with metaTrailer.
+func encodeMeta(meta Meta) ([]byte, error) {
+	b, err := json.MarshalIndent(meta, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	body := bytes.TrimSuffix(b, []byte("\n}"))
+	if len(body) == len(b) {
+		return nil, fmt.Errorf("metadata JSON does not end in a closing brace")
+	}
+	return append(body, fmt.Sprintf(metaTrailer, crc32.Checksum(body, castagnoli))...), nil
+}
+
+// decodeMeta verifies and parses metadata.json. Errors wrap ErrDamaged
+// (a checksum mismatch, bad JSON, a bad file name) or ErrUnsupported.
+func decodeMeta(raw []byte) (Meta, error) {
+	var meta Meta
+	i := bytes.LastIndex(raw, []byte(metaTrailerStart))
+	if i >= 0 {
+		body := raw[:i]
+		sum := crc32.Checksum(body, castagnoli)
+		if want := fmt.Sprintf(metaTrailer, sum); string(raw[i:]) != want {
+			return meta, fmt.Errorf("%s fails its checksum (its bytes have CRC32C %08x; the file ends %q): %w", MetadataFile, sum, raw[i:], ErrDamaged)
+		}
+	}
+	if err := json.Unmarshal(raw, &meta); err != nil {
+		return meta, fmt.Errorf("%s: %v: %w", MetadataFile, err, ErrDamaged)
+	}
+	switch {
+	case i < 0 && meta.FormatVersion != 1:
+		// Only version 1 was written without the checksum.
+		return meta, fmt.Errorf("%s has no metadata_crc32c but says format version %d: %w", MetadataFile, meta.FormatVersion, ErrDamaged)
+	case i >= 0 && meta.FormatVersion < 2:
+		return meta, fmt.Errorf("%s says format version %d, which had no checksum: %w", MetadataFile, meta.FormatVersion, ErrDamaged)
+	case meta.FormatVersion > FormatVersion:
+		return meta, fmt.Errorf("format version %d, this rltrain reads up to %d: %w", meta.FormatVersion, FormatVersion, ErrUnsupported)
+	}
+	for name := range meta.Files {
+		if name == "" || name == MetadataFile || name == "." || name == ".." || strings.ContainsAny(name, "/\\") {
+			return meta, fmt.Errorf("%s names a bad file %q: %w", MetadataFile, name, ErrDamaged)
+		}
+	}
+	if meta.Iteration < 1 {
+		return meta, fmt.Errorf("%s says iteration %d: %w", MetadataFile, meta.Iteration, ErrDamaged)
+	}
+	return meta, nil
+}
 
 // Load reads and verifies the checkpoint at key (checkpoints/iter-NNNNNN).
 func Load(ctx context.Context, s Store, key string) (*Checkpoint, error) {
@@ -124,12 +188,12 @@ func Load(ctx context.Context, s Store, key string) (*Checkpoint, error) {
 		}
 		return nil, fmt.Errorf("checkpoint %s: %w", key, err)
 	}
-	var meta Meta
-	if err := json.Unmarshal(raw, &meta); err != nil {
-		return nil, fmt.Errorf("checkpoint %s: %s: %v: %w", key, MetadataFile, err, ErrDamaged)
+	meta, err := decodeMeta(raw)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", key, err)
 	}
-	if meta.FormatVersion != FormatVersion {
-		return nil, fmt.Errorf("checkpoint %s: format version %d, this rltrain reads %d", key, meta.FormatVersion, FormatVersion)
+	if want := Name(meta.Iteration); path.Base(key) != want && strings.HasPrefix(path.Base(key), "iter-") {
+		return nil, fmt.Errorf("checkpoint %s: %s says iteration %d: %w", key, MetadataFile, meta.Iteration, ErrDamaged)
 	}
 	c := &Checkpoint{Key: key, Meta: meta, files: map[string][]byte{}}
 	for name, sum := range meta.Files {
@@ -172,9 +236,11 @@ func List(ctx context.Context, s Store) ([]int, error) {
 }
 
 // Latest returns the newest valid checkpoint. Damaged or partial ones
-// newer than it are moved aside to checkpoints/damaged/iter-NNNNNN and
-// reported in setAside (one error each, naming what was wrong); ErrNone
-// means there is no valid checkpoint.
+// newer than it are moved aside to checkpoints/damaged/iter-NNNNNN, and
+// intact ones in a format this rltrain cannot read to
+// checkpoints/unsupported/iter-NNNNNN; each is reported in setAside (one
+// error each, naming what was wrong). ErrNone means there is no valid
+// checkpoint.
 func Latest(ctx context.Context, s Store) (c *Checkpoint, setAside []error, err error) {
 	its, err := List(ctx, s)
 	if err != nil {
@@ -186,10 +252,14 @@ func Latest(ctx context.Context, s Store) (c *Checkpoint, setAside []error, err 
 		if err == nil {
 			return c, setAside, nil
 		}
-		if !errors.Is(err, ErrDamaged) {
+		aside := "damaged"
+		switch {
+		case errors.Is(err, ErrUnsupported):
+			aside = "unsupported"
+		case !errors.Is(err, ErrDamaged):
 			return nil, setAside, err
 		}
-		if mvErr := move(ctx, s, key, path.Join(Dir, "damaged", Name(it))); mvErr != nil {
+		if mvErr := move(ctx, s, key, path.Join(Dir, aside, Name(it))); mvErr != nil {
 			return nil, setAside, fmt.Errorf("set aside %s: %w", key, mvErr)
 		}
 		setAside = append(setAside, err)

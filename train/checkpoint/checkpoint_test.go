@@ -2,10 +2,14 @@ package checkpoint
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -117,3 +121,132 @@ func TestLocalStoreIgnoresTempFiles(t *testing.T) {
 		t.Errorf("List = %v, %v; want no keys (only a temporary file exists)", keys, err)
 	}
 }
+
+// TestMetadataBitFlips (issue 13, Broken 5): every single-bit flip
+// anywhere in metadata.json is detected — a flipped iteration number
+// no longer loads as another checkpoint — and Latest falls back to the
+// previous checkpoint.
+func TestMetadataBitFlips(t *testing.T) {
+	ctx := context.Background()
+	s := memStore{}
+	write(t, s, 22)
+	write(t, s, 32)
+	key := "checkpoints/iter-000032/" + MetadataFile
+	orig := s[key]
+	if _, err := Load(ctx, s, "checkpoints/iter-000032"); err != nil {
+		t.Fatalf("intact checkpoint: %v", err)
+	}
+	flipped := make([]byte, len(orig))
+	for i := range orig {
+		for bit := range 8 {
+			copy(flipped, orig)
+			flipped[i] ^= 1 << bit
+			s[key] = flipped
+			if _, err := Load(ctx, s, "checkpoints/iter-000032"); !errors.Is(err, ErrDamaged) {
+				t.Fatalf("byte %d bit %d flipped (%q→%q): Load = %v; want ErrDamaged", i, bit, orig[i], flipped[i], err)
+			}
+		}
+	}
+	// "iteration": 32 → 22, the probe's flip: Latest skips it for iter-000022.
+	bad := strings.Replace(string(orig), `"iteration": 32`, `"iteration": 22`, 1)
+	s[key] = []byte(bad)
+	c, aside, err := Latest(ctx, s)
+	if err != nil || c.Meta.Iteration != 22 || c.Key != "checkpoints/iter-000022" {
+		t.Fatalf("Latest = %+v, %v; want iter-000022", c, err)
+	}
+	if len(aside) != 1 || !strings.Contains(aside[0].Error(), "checksum") {
+		t.Errorf("set aside %v; want one checksum error", aside)
+	}
+}
+
+// TestLatestSkipsUnusable (issue 13, Broken 5): an intact checkpoint in
+// a newer format, or one whose metadata names files that are not there,
+// is set aside with its reason and the previous one used, instead of
+// stopping the resume.
+func TestLatestSkipsUnusable(t *testing.T) {
+	ctx := context.Background()
+	rewrite := map[string]func(m *Meta){
+		"newer format":     func(m *Meta) { m.FormatVersion = FormatVersion + 1 },
+		"other files":      func(m *Meta) { m.Files["policy.msgpack"] = FileSum{Size: 3, CRC32C: 1} },
+		"path in files":    func(m *Meta) { m.Files["../../etc/passwd"] = FileSum{} },
+		"wrong iteration":  func(m *Meta) { m.Iteration = 2 },
+		"format version 1": func(m *Meta) { m.FormatVersion = 1 },
+	}
+	for name, change := range rewrite {
+		s := LocalStore{Root: t.TempDir()}
+		write(t, s, 2)
+		write(t, s, 3)
+		c, err := Load(ctx, s, "checkpoints/iter-000003")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := c.Meta
+		change(&m)
+		b, err := encodeMeta(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(s.Root, "checkpoints/iter-000003", MetadataFile), b, 0o644)
+		c, aside, err := Latest(ctx, s)
+		if err != nil || c.Meta.Iteration != 2 {
+			t.Errorf("%s: Latest = %v, %v; want iteration 2", name, c, err)
+			continue
+		}
+		if len(aside) != 1 || !strings.Contains(aside[0].Error(), "iter-000003") {
+			t.Errorf("%s: set aside %v; want one error naming iter-000003", name, aside)
+		}
+		if name == "newer format" && !errors.Is(aside[0], ErrUnsupported) {
+			t.Errorf("newer format: %v; want ErrUnsupported", aside[0])
+		}
+	}
+}
+
+// TestReadsVersion1Metadata: checkpoints written before the metadata
+// checksum (format version 1) still load.
+func TestReadsVersion1Metadata(t *testing.T) {
+	ctx := context.Background()
+	s := LocalStore{Root: t.TempDir()}
+	write(t, s, 4)
+	c, _ := Load(ctx, s, "checkpoints/iter-000004")
+	m := c.Meta
+	m.FormatVersion = 1
+	b, _ := json.MarshalIndent(m, "", "  ")
+	os.WriteFile(filepath.Join(s.Root, "checkpoints/iter-000004", MetadataFile), b, 0o644)
+	if c, err := Load(ctx, s, "checkpoints/iter-000004"); err != nil || c.Meta.Iteration != 4 {
+		t.Errorf("version 1 checkpoint: %v, %v", c, err)
+	}
+}
+
+// memStore is a Store in memory, for tests that load thousands of times.
+type memStore map[string][]byte
+
+func (m memStore) Put(_ context.Context, key string, data []byte) error {
+	m[key] = append([]byte(nil), data...)
+	return nil
+}
+
+func (m memStore) Get(_ context.Context, key string) ([]byte, error) {
+	b, ok := m[key]
+	if !ok {
+		return nil, fmt.Errorf("get %s: %w", key, fs.ErrNotExist)
+	}
+	return append([]byte(nil), b...), nil
+}
+
+func (m memStore) List(_ context.Context, prefix string) ([]string, error) {
+	var keys []string
+	for k := range m {
+		if strings.HasPrefix(k, strings.TrimSuffix(prefix, "/")+"/") {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys, nil
+}
+
+func (m memStore) Delete(_ context.Context, key string) error {
+	delete(m, key)
+	return nil
+}
+
+func (m memStore) String() string { return "mem" }
