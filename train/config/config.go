@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"reflect"
@@ -299,21 +300,29 @@ type Loaded struct {
 // Load reads the YAML file at path onto Default(), applies the --set
 // overrides in order, and validates the result.
 func Load(path string, sets []string) (*Loaded, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, &Error{Where: path, Msg: fmt.Sprintf("read config: %v", errors.Unwrap(err))}
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, &Error{Where: path, Msg: fmt.Sprintf("read config: %v", err)}
 	}
 	return Parse(path, data, sets)
 }
 
 // Parse is Load on bytes already read; path is used in messages.
 func Parse(path string, data []byte, sets []string) (*Loaded, error) {
+	if len(data) > MaxFileBytes {
+		return nil, &Error{Where: path, Msg: fmt.Sprintf("config is over %d bytes (%d KiB); a config is a short hand-written file", MaxFileBytes, MaxFileBytes>>10)}
+	}
 	l := &Loaded{Config: Default(), Path: path, where: map[string]string{}}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		msg := cleanYAML(err.Error())
-		if m := lineRE.FindStringSubmatch(msg); m != nil {
-			return nil, &Error{Where: path + ":" + m[1], Msg: m[2]}
+		line, msg := syntaxLine(cleanYAML(err.Error()))
+		if line > 0 {
+			return nil, &Error{Where: fmt.Sprintf("%s:%d", path, line), Msg: msg}
 		}
 		return nil, &Error{Where: path, Msg: msg}
 	}
@@ -338,6 +347,13 @@ func Parse(path string, data []byte, sets []string) (*Loaded, error) {
 	l.Section = reg.NewConfig()
 	doc := l.doc()
 	l.docType = doc.Type().Elem()
+	if err := checkNodes(&root, l.docType); err != nil {
+		var ve *valueError
+		if errors.As(err, &ve) {
+			return nil, &Error{Where: fmt.Sprintf("%s:%d", path, ve.line), Key: ve.key, Msg: ve.msg}
+		}
+		return nil, err
+	}
 	if err := strictDecode(data, doc.Interface()); err != nil {
 		return nil, decodeError(err, l.docType, func(line int, field string) (string, string) {
 			keys := lines[line]
@@ -387,6 +403,16 @@ func (l *Loaded) set(v reflect.Value, s string) error {
 		}
 	}
 	y.WriteString(" " + val + "\n")
+	var root yaml.Node
+	if err := yaml.Unmarshal([]byte(y.String()), &root); err == nil {
+		if err := checkNodes(&root, l.docType); err != nil {
+			var ve *valueError
+			if errors.As(err, &ve) {
+				return &Error{Where: where, Key: ve.key, Msg: ve.msg}
+			}
+			return err
+		}
+	}
 	if err := strictDecode([]byte(y.String()), v.Interface()); err != nil {
 		return decodeError(err, l.docType, func(int, string) (string, string) { return where, key })
 	}
@@ -601,6 +627,9 @@ func (l *Loaded) validate() error {
 	c := &l.Config
 	if c.Name == "" || strings.ContainsAny(c.Name, `/\`) {
 		return l.fieldError("name", fmt.Errorf("want a non-empty name without slashes, got %q", c.Name))
+	}
+	if len(c.Name) > MaxNameBytes {
+		return l.fieldError("name", fmt.Errorf("%d bytes long; the limit is %d (it names the run directory)", len(c.Name), MaxNameBytes))
 	}
 	reg, err := c.Registration()
 	if err != nil {
