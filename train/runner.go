@@ -154,7 +154,10 @@ type ResultFile struct {
 
 // NewAlgorithm builds the algorithm cfg names through its registration
 // (algorithms.Lookup); newFleet nil means a local fleet. Config errors
-// are *config.Error naming the key.
+// are *config.Error naming the key — including what only making an env
+// shows: an unknown env option (env.options.NAME, listing the options
+// the env takes) and an algorithm that cannot act in the env's spaces
+// (algorithm), so they are found before Run makes a run directory.
 func NewAlgorithm(cfg *config.Config, log io.Writer, newFleet rollout.NewFleetFunc) (algorithms.Algorithm, error) {
 	dev, err := learner.SelectDevice(cfg.Learner.Device)
 	if err != nil {
@@ -166,6 +169,16 @@ func NewAlgorithm(cfg *config.Config, log io.Writer, newFleet rollout.NewFleetFu
 	reg, err := cfg.Registration()
 	if err != nil {
 		return nil, &config.Error{Key: "algorithm", Msg: err.Error()}
+	}
+	if err := reg.Check(cfg.Section, cfg.Setup(newFleet).WithDefaults()); err != nil {
+		var fe *algorithms.FieldError
+		if errors.As(err, &fe) {
+			return nil, &config.Error{Key: fe.Key, Msg: fe.Msg}
+		}
+		return nil, err
+	}
+	if err := checkEnv(cfg, reg, cfg.Setup(newFleet)); err != nil {
+		return nil, err
 	}
 	algo, err := reg.Build(cfg.Section, cfg.Setup(newFleet))
 	if err != nil {
