@@ -81,8 +81,10 @@ func location(s checkpoint.Store, key string) string {
 // the checkpoint's iteration, or 0 (and no error) when there is none yet.
 //
 // from, when not empty, names one checkpoint (iter-NNNNNN) to restore
-// instead of the latest; it must be valid.
-func (c *checkpointer) restore(ctx context.Context, from string, log io.Writer) (int, error) {
+// instead of the latest; it must be valid. check, when not nil, is
+// called with the checkpoint before anything is changed (newer
+// checkpoints moved aside, the state loaded); its error stops the resume.
+func (c *checkpointer) restore(ctx context.Context, from string, log io.Writer, check func(*checkpoint.Checkpoint) error) (int, error) {
 	if c.algo == nil {
 		return 0, errors.New("resume: this algorithm cannot restore checkpoints")
 	}
@@ -91,13 +93,6 @@ func (c *checkpointer) restore(ctx context.Context, from string, log io.Writer) 
 	if from != "" {
 		if ck, err = checkpoint.Load(ctx, c.store, checkpoint.Dir+"/"+from); err != nil {
 			return 0, fmt.Errorf("resume: %w", err)
-		}
-		moved, err := checkpoint.Supersede(ctx, c.store, ck.Meta.Iteration)
-		if err != nil {
-			return 0, fmt.Errorf("resume: %w", err)
-		}
-		if len(moved) > 0 {
-			fmt.Fprintf(log, "resume: newer checkpoints %v moved to %s/superseded\n", moved, checkpoint.Dir)
 		}
 	} else {
 		var aside []error
@@ -111,6 +106,20 @@ func (c *checkpointer) restore(ctx context.Context, from string, log io.Writer) 
 		}
 		if err != nil {
 			return 0, fmt.Errorf("resume: %w", err)
+		}
+	}
+	if check != nil {
+		if err := check(ck); err != nil {
+			return 0, err
+		}
+	}
+	if from != "" {
+		moved, err := checkpoint.Supersede(ctx, c.store, ck.Meta.Iteration)
+		if err != nil {
+			return 0, fmt.Errorf("resume: %w", err)
+		}
+		if len(moved) > 0 {
+			fmt.Fprintf(log, "resume: newer checkpoints %v moved to %s/superseded\n", moved, checkpoint.Dir)
 		}
 	}
 	files := map[string][]byte{}

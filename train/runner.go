@@ -62,7 +62,9 @@ type Options struct {
 	// Resume continues the run in Out from its latest valid checkpoint
 	// (rows after it in progress.csv are redone); with no checkpoint yet
 	// the run starts over in the same directory. The algorithm must be
-	// built as the run's was.
+	// built as the run's was. A checkpoint that already meets a stop
+	// criterion (a spent budget, a reached return target) is refused with
+	// a *config.Error saying which --set goes on (ContinueHint).
 	Resume bool
 	// ResumeFrom, with Resume, names the checkpoint (iter-NNNNNN) to
 	// continue from instead of the latest valid one.
@@ -304,7 +306,8 @@ func Run(ctx context.Context, algo algorithms.Algorithm, opts Options) (*Outcome
 	}
 	resumedAt := 0
 	if opts.Resume {
-		if resumedAt, err = ck.restore(ctx, opts.ResumeFrom, log); err != nil {
+		check := func(c *checkpoint.Checkpoint) error { return resumeCheck(dir, opts.Stop, c) }
+		if resumedAt, err = ck.restore(ctx, opts.ResumeFrom, log, check); err != nil {
 			return nil, err
 		}
 		if err := truncateProgress(dir, resumedAt); err != nil {
@@ -499,7 +502,7 @@ func evaluate(ctx context.Context, algo algorithms.Algorithm, cfg *config.Config
 func formatLine(r algorithms.Result) string {
 	ret := "       -"
 	if r.HasEpisodes {
-		ret = fmt.Sprintf("%8.1f", r.EpisodeReturnMean)
+		ret = fmt.Sprintf("%8s", sig(r.EpisodeReturnMean))
 	}
 	return fmt.Sprintf("iter %5d  env_steps %9d  return_mean %s  steps/s %8.0f  time %7.1fs",
 		r.Iteration, r.EnvSteps, ret, r.EnvStepsPerS, r.TimeS)

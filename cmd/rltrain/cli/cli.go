@@ -117,9 +117,13 @@ type runFlags struct {
 	// metricsAddr serves Prometheus metrics; dashboard serves the live page.
 	metricsAddr string
 	dashboard   string
+	// command is the rltrain command these flags belong to (train,
+	// learner), for the --resume hint after an interruption.
+	command string
 }
 
 func (f *runFlags) register(c *cobra.Command) {
+	f.command = c.Name()
 	c.Flags().StringArrayVar(&f.sets, "set", nil, "override a config key, e.g. --set ppo.lr=1e-4 (repeatable)")
 	c.Flags().StringVar(&f.out, "out", "", "run directory (default runs/<name>-<YYYYmmdd-HHMMSS>)")
 	c.Flags().BoolVar(&f.asTest, "as-test", false, "exit 3 unless stop.episode_return_mean is reached within the budget")
@@ -199,8 +203,19 @@ func runTrain(ctx context.Context, path string, f runFlags, stdout, stderr io.Wr
 		}
 	}
 	if f.resume != "" {
-		if done, reason := finished(f.resume); done && len(f.sets) == 0 {
-			fmt.Fprintf(stdout, "run %s already finished (stopped by %s); extend its budget with --set to continue\n", f.resume, reason)
+		if err := checkRunDir(f.resume); err != nil {
+			return &exitError{code: ExitUsage, err: err}
+		}
+		// Resuming a finished run with nothing changed has nothing to do;
+		// from one of its checkpoints (a branch) it has.
+		if rf, done := finished(f.resume); done && len(f.sets) == 0 && f.resumeFrom == "" {
+			shown := f.resume
+			if s3 != nil {
+				shown = s3.remote
+			}
+			fmt.Fprintf(stdout, "run %s already finished (%s); %s\n", shown, stopText(rf.StopReason, rf.Iterations, rf.EnvSteps),
+				train.ContinueHint(rf.StopReason, config.StopConfig{EnvSteps: rf.EnvSteps, Iterations: rf.Iterations, TimeS: rf.TimeS},
+					algorithms.Result{Iteration: rf.Iterations, EnvSteps: rf.EnvSteps, TimeS: rf.TimeS}))
 			return nil
 		}
 	}
@@ -284,10 +299,10 @@ func runTrain(ctx context.Context, path string, f runFlags, stdout, stderr io.Wr
 	if s3 != nil {
 		out.RunDir = s3.remote
 	}
-	fmt.Fprintf(stdout, "run directory: %s (stopped by %s)\n", out.RunDir, out.StopReason)
+	fmt.Fprintf(stdout, "run directory: %s (%s)\n", out.RunDir, stopText(out.StopReason, out.Last.Iteration, out.Last.EnvSteps))
 	switch {
 	case out.Interrupted:
-		return &exitError{code: ExitInterrupted, err: errors.New("interrupted; results written to " + out.RunDir)}
+		return &exitError{code: ExitInterrupted, err: fmt.Errorf("interrupted; results written to %s; to go on: rltrain %s --resume %s", out.RunDir, f.command, out.RunDir)}
 	case f.asTest && !out.TargetMet:
 		return &exitError{code: ExitTargetMissed, err: fmt.Errorf("--as-test: episode_return_mean %.1f after %d env steps did not reach %v", out.Last.EpisodeReturnMean, out.Last.EnvSteps, *cfg.Stop.EpisodeReturnMean)}
 	}
@@ -306,18 +321,52 @@ func runError(err error) error {
 	return &exitError{code: ExitError, err: err}
 }
 
-// finished reports whether the run in dir ended normally (result.json
-// status finished), and why.
-func finished(dir string) (bool, string) {
-	b, err := os.ReadFile(filepath.Join(dir, "result.json"))
-	if err != nil {
-		return false, ""
-	}
+// finished returns the result.json of the run in dir and whether it
+// ended normally (status finished).
+func finished(dir string) (train.ResultFile, bool) {
 	var rf train.ResultFile
-	if json.Unmarshal(b, &rf) != nil {
-		return false, ""
+	b, err := os.ReadFile(filepath.Join(dir, "result.json"))
+	if err != nil || json.Unmarshal(b, &rf) != nil {
+		return rf, false
 	}
-	return rf.Status == "finished", rf.StopReason
+	return rf, rf.Status == "finished"
+}
+
+// checkRunDir says when --resume names something that is not a run
+// directory, before config.yaml's absence is reported as a config error.
+func checkRunDir(dir string) error {
+	st, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		return fmt.Errorf("--resume %s: no such run directory", dir)
+	case !st.IsDir():
+		return fmt.Errorf("--resume %s: not a run directory (a file; give the directory train --out wrote)", dir)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "config.yaml")); err != nil {
+		return fmt.Errorf("--resume %s: not a run directory (it has no config.yaml; give the directory train --out wrote)", dir)
+	}
+	return nil
+}
+
+// stopText says why a run stopped, for the closing line.
+func stopText(reason string, iteration int, envSteps int64) string {
+	switch reason {
+	case "interrupted":
+		return fmt.Sprintf("interrupted at iteration %d, %d env steps", iteration, envSteps)
+	case "episode_return_mean":
+		return fmt.Sprintf("reached its return target, stop.episode_return_mean, at iteration %d, %d env steps", iteration, envSteps)
+	case "evaluation_return_mean":
+		return fmt.Sprintf("reached its evaluation target, stop.evaluation_return_mean, at iteration %d, %d env steps", iteration, envSteps)
+	case "env_steps":
+		return fmt.Sprintf("spent its budget of stop.env_steps: %d env steps, %d iterations", envSteps, iteration)
+	case "iterations":
+		return fmt.Sprintf("spent its budget of stop.iterations: %d iterations, %d env steps", iteration, envSteps)
+	case "time_s":
+		return fmt.Sprintf("spent its budget of stop.time_s at iteration %d, %d env steps", iteration, envSteps)
+	case "":
+		return "stopped"
+	}
+	return "stopped by " + reason
 }
 
 func isTerminal(w io.Writer) bool {
