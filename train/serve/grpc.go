@@ -68,6 +68,105 @@ type ActReply struct {
 	Probs, QValues, Mean, Std [][]float32
 }
 
+// DecodeMsgpack reads an act request from any msgpack encoder: numbers
+// may be floats of either width or integers (Python's msgpack packs
+// floats as float64), and an unknown key is an error naming it, as in
+// the JSON request. Lists are bounded by the bytes that hold them
+// (wire.Validate ran first).
+func (r *ActRequest) DecodeMsgpack(dec *msgpack.Decoder) error {
+	n, err := dec.DecodeMapLen()
+	if err != nil {
+		return fmt.Errorf("want a map: %w", err)
+	}
+	for range n {
+		key, err := dec.DecodeString()
+		if err != nil {
+			return fmt.Errorf("field name: %w", err)
+		}
+		switch key {
+		case "observation":
+			r.Observation, err = decodeFloats(dec, "observation")
+		case "observations":
+			var m int
+			if m, err = dec.DecodeArrayLen(); err == nil && m > 0 {
+				r.Observations = make([][]float32, m)
+				for i := range m {
+					if r.Observations[i], err = decodeFloats(dec, indexed("observations", i)); err != nil {
+						break
+					}
+				}
+			}
+		case "explore":
+			r.Explore, err = dec.DecodeBool()
+		case "probs":
+			r.Probs, err = dec.DecodeBool()
+		case "q_values":
+			r.QValues, err = dec.DecodeBool()
+		case "reset":
+			r.Reset, err = dec.DecodeBool()
+		case "seed":
+			var v uint64
+			if v, err = dec.DecodeUint64(); err == nil {
+				r.Seed = &v
+			}
+		case "session":
+			r.Session, err = dec.DecodeString()
+		case "sessions":
+			var m int
+			if m, err = dec.DecodeArrayLen(); err == nil && m > 0 {
+				r.Sessions = make([]string, m)
+				for i := range m {
+					if r.Sessions[i], err = dec.DecodeString(); err != nil {
+						break
+					}
+				}
+			}
+		case "resets":
+			var m int
+			if m, err = dec.DecodeArrayLen(); err == nil && m > 0 {
+				r.Resets = make([]bool, m)
+				for i := range m {
+					if r.Resets[i], err = dec.DecodeBool(); err != nil {
+						break
+					}
+				}
+			}
+		default:
+			if len(key) > 40 {
+				key = key[:40] + "…"
+			}
+			return fmt.Errorf("%q: unknown field (known: observation, observations, explore, seed, session, sessions, reset, resets, probs, q_values)", key)
+		}
+		if err != nil {
+			if strings.HasPrefix(key, "observation") {
+				return err
+			}
+			return fmt.Errorf("%s: %w", key, err)
+		}
+	}
+	return nil
+}
+
+// decodeFloats reads a list of numbers (float32, float64 or integers).
+func decodeFloats(dec *msgpack.Decoder, field string) ([]float32, error) {
+	n, err := dec.DecodeArrayLen()
+	if err != nil {
+		return nil, fmt.Errorf("%s: want a list of numbers: %w", field, err)
+	}
+	if n <= 0 {
+		return nil, nil
+	}
+	out := make([]float32, n)
+	for i := range out {
+		v, err := dec.DecodeFloat64()
+		if err != nil {
+			return nil, fmt.Errorf("%s: want a number", indexed(field, i))
+		}
+		out[i] = float32(v)
+	}
+	return out, nil
+}
+
 // SpecRequest asks for the Spec (it has no fields).
 type SpecRequest struct{}
 

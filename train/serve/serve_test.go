@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmihailenco/msgpack/v5"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -565,5 +566,37 @@ func TestSpecAndMetrics(t *testing.T) {
 		if !strings.Contains(string(b), w) {
 			t.Errorf("/metrics lacks %s", w)
 		}
+	}
+}
+
+// TestGRPCFromAnyEncoder: a request as Python's msgpack packs it
+// (float64 and integer numbers, a plain map) is answered like the Go
+// client's float32 one; an unknown key is InvalidArgument naming it.
+func TestGRPCFromAnyEncoder(t *testing.T) {
+	e := testPolicy(t, "actor_critic", 1, 4)
+	ref := loaded(t, e)
+	s := serveTest(t, Config{}, e)
+	cc := s.dial(t)
+	for _, obs := range [][]any{{0.25, -1.5, 0.125, 2.0}, {0, 1, -2, 3}, {int64(-1), 0.5, uint8(2), float32(0.75)}} {
+		b, err := msgpack.Marshal(map[string]any{"observations": [][]any{obs}, "probs": true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rep ActReply
+		if err := cc.Invoke(context.Background(), MethodAct, rawMsg(b), &rep, grpc.ForceCodec(rawCodec{})); err != nil {
+			t.Fatalf("Act(%v): %v", obs, err)
+		}
+		f := make([]float32, len(obs))
+		for i, v := range obs {
+			f[i], _ = toFloat(v)
+		}
+		if w := want(t, ref, f); rep.Actions[0] != w || rep.Version != 4 || len(rep.Probs) != 1 {
+			t.Errorf("Act(%v) = %+v; want action %v, version 4, probs", obs, rep, w)
+		}
+	}
+	b, _ := msgpack.Marshal(map[string]any{"observation": []float64{0, 0, 0, 0}, "temperature": 1})
+	err := cc.Invoke(context.Background(), MethodAct, rawMsg(b), new(ActReply), grpc.ForceCodec(rawCodec{}))
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "temperature") {
+		t.Errorf("Act with an unknown key: %v; want InvalidArgument naming it", err)
 	}
 }
