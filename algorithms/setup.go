@@ -2,6 +2,7 @@ package algorithms
 
 import (
 	"errors"
+	"github.com/rlgo/rlgo/envs/external"
 	"regexp"
 	"strings"
 
@@ -30,6 +31,9 @@ type Setup struct {
 	Wrappers []envs.WrapperSpec
 	// Metrics are custom episode metrics read from step info.
 	Metrics []rollout.MetricSpec
+	// External, when set, steps the envs in server processes (an env in
+	// any language; see rollout.WorkerSpec.External); EnvID only names it.
+	External *external.Config
 	// Seed is the run seed; weights, sampling and every worker derive from it.
 	Seed uint64
 	// Model is the networks' shape.
@@ -90,7 +94,7 @@ var keyRE = regexp.MustCompile(`^[a-z_][a-z0-9_.\[\]]*$`)
 
 // WorkerSpec is what every worker of the run makes its envs from.
 func (s Setup) WorkerSpec() rollout.WorkerSpec {
-	return rollout.WorkerSpec{EnvID: s.EnvID, EnvOptions: s.EnvOptions, Wrappers: s.Wrappers, Metrics: s.Metrics, Seed: s.Seed}
+	return rollout.WorkerSpec{EnvID: s.EnvID, EnvOptions: s.EnvOptions, Wrappers: s.Wrappers, Metrics: s.Metrics, Seed: s.Seed, External: s.External}
 }
 
 // Spaces reads the spaces a worker's policy sees (rollout.EnvSpaces).

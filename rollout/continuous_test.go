@@ -220,7 +220,7 @@ func TestWorkerClipsContinuousActionsForTheEnv(t *testing.T) {
 				t.Error("ObsStats set without observation statistics in the weights")
 			}
 			for i := range N {
-				got := tt.envOf(w.venv.Env(i))
+				got := tt.envOf(w.venv.(*envs.VectorEnv).Env(i))
 				if len(got) != T {
 					t.Fatalf("env %d was stepped %d times, want %d", i, len(got), T)
 				}

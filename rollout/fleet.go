@@ -48,6 +48,9 @@ type Health struct {
 	BytesReceived int64 // fleet/bytes_received
 	// TransferTimeS is the time spent receiving them, in seconds.
 	TransferTimeS float64 // fleet/transfer_time_s
+	// EnvRestarts counts restarts of crashed or hung external env servers
+	// (their episodes in progress ended truncated).
+	EnvRestarts int64 // fleet/env_restarts
 }
 
 // LocalFleet runs Workers as goroutines, one per worker per Sample call,
@@ -124,7 +127,13 @@ func (f *LocalFleet) Sample(ctx context.Context) ([]*SampleBatch, error) {
 }
 
 // Health reports the worker count; local workers are never restarted.
-func (f *LocalFleet) Health() Health { return Health{Workers: len(f.workers)} }
+func (f *LocalFleet) Health() Health {
+	h := Health{Workers: len(f.workers)}
+	for _, w := range f.workers {
+		h.EnvRestarts += w.EnvRestarts()
+	}
+	return h
+}
 
 // Close closes every worker's envs.
 func (f *LocalFleet) Close() error {

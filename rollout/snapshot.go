@@ -26,7 +26,11 @@ func (w *Worker) Snapshot() (*WorkerState, error) {
 	if err != nil {
 		return nil, err
 	}
-	venv, err := w.venv.Snapshot()
+	sn, ok := w.venv.(snapshotter)
+	if !ok {
+		return nil, fmt.Errorf("worker %d: external envs: %w", w.index, envs.ErrNoSnapshot)
+	}
+	venv, err := sn.Snapshot()
 	if err != nil {
 		return nil, fmt.Errorf("worker %d: %w", w.index, err)
 	}
@@ -38,7 +42,11 @@ func (w *Worker) Restore(st *WorkerState) error {
 	if st.Index != w.index || st.Envs == nil {
 		return fmt.Errorf("worker %d: cannot restore the state of worker %d", w.index, st.Index)
 	}
-	if err := w.venv.Restore(st.Envs); err != nil {
+	sn, ok := w.venv.(snapshotter)
+	if !ok {
+		return fmt.Errorf("worker %d: external envs: %w", w.index, envs.ErrNoSnapshot)
+	}
+	if err := sn.Restore(st.Envs); err != nil {
 		return fmt.Errorf("worker %d: %w", w.index, err)
 	}
 	if err := w.rng.UnmarshalBinary(st.RNG); err != nil {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rlgo/rlgo/envs/external"
 	"math"
 	"math/rand/v2"
+	"os"
 
 	"github.com/rlgo/rlgo/envs"
 	"github.com/rlgo/rlgo/policy"
@@ -98,6 +100,40 @@ type WorkerSpec struct {
 	// Columns are the optional batch columns to compute and fill; the
 	// zero value fills them all (see Columns).
 	Columns Columns
+	// External, when set, steps the envs in a server process (an env in
+	// any language, e.g. a Python Gymnasium env through python/rlgo_env)
+	// instead of making them from the registry: each worker starts or
+	// dials its own server for all its envs and steps them in one call
+	// per step. EnvID then only names the env. Env wrappers other than
+	// normalize_observation cannot wrap remote envs and are refused.
+	External *external.Config `msgpack:"external,omitempty"`
+}
+
+// VectorEnv is what a worker steps: N envs in lock step with same-step
+// auto-reset, in this process (*envs.VectorEnv) or in a server process
+// (*external.VectorEnv), which the algorithms cannot tell apart.
+type VectorEnv interface {
+	// Reset seeds env i with seed+i and resets it.
+	Reset(seed uint64) error
+	// Step applies one action per env (see envs.VectorEnv.Step).
+	Step(actions []envs.Action) (*envs.VectorStep, error)
+	// Obs holds every env's current observation, env by env.
+	Obs() []float32
+	// ObsDim is one observation's size.
+	ObsDim() int
+	// Close releases the envs.
+	Close() error
+}
+
+// snapshotter is a VectorEnv whose envs can save and restore their state.
+type snapshotter interface {
+	Snapshot() (*envs.VectorState, error)
+	Restore(*envs.VectorState) error
+}
+
+// restarter is a VectorEnv that restarts crashed or hung env servers.
+type restarter interface {
+	Restarts() int64
 }
 
 // EnvWrappers returns the wrappers a worker applies to its envs: all but
@@ -124,9 +160,61 @@ func ObsNormWrapper(specs []envs.WrapperSpec) (envs.WrapperSpec, bool) {
 }
 
 // MakeEnv makes one env as a worker of spec does (wrappers included,
-// normalize_observation excepted).
+// normalize_observation excepted); with spec.External, one env of a server
+// (external.OpenEnv), which the caller must Close to stop it.
 func MakeEnv(spec WorkerSpec) (envs.Env, error) {
+	if spec.External != nil {
+		if err := checkExternalWrappers(spec); err != nil {
+			return nil, err
+		}
+		return external.OpenEnv(context.Background(), *spec.External, externalOptions(spec))
+	}
 	return envs.MakeWrapped(spec.EnvID, spec.EnvOptions, EnvWrappers(spec.Wrappers))
+}
+
+// checkExternalWrappers refuses env wrappers around external envs: they
+// would have to run inside the server.
+func checkExternalWrappers(spec WorkerSpec) error {
+	if w := EnvWrappers(spec.Wrappers); len(w) > 0 {
+		return fmt.Errorf("env %s: wrapper %s cannot wrap an external env (only normalize_observation, which the workers apply, can)", spec.EnvID, w[0].Name)
+	}
+	return nil
+}
+
+// externalOptions are the client options of spec's external envs: their
+// servers' output goes to this process's stderr, prefixed with the env.
+func externalOptions(spec WorkerSpec) external.Options {
+	return external.Options{EnvID: spec.EnvID, Log: os.Stderr}
+}
+
+// newVectorEnv makes a worker's n envs: in this process, or in a server.
+func newVectorEnv(spec WorkerSpec, n int) (VectorEnv, envs.Space, error) {
+	if spec.External != nil {
+		if err := checkExternalWrappers(spec); err != nil {
+			return nil, nil, err
+		}
+		v, err := external.Open(context.Background(), *spec.External, n, externalOptions(spec))
+		if err != nil {
+			return nil, nil, err
+		}
+		return v, v.ActionSpace(), nil
+	}
+	list := make([]envs.Env, n)
+	for i := range list {
+		e, err := MakeEnv(spec)
+		if err != nil {
+			for _, m := range list[:i] {
+				m.Close()
+			}
+			return nil, nil, fmt.Errorf("env %d: %w", i, err)
+		}
+		list[i] = e
+	}
+	venv, err := envs.NewVectorEnv(list)
+	if err != nil {
+		return nil, nil, err
+	}
+	return venv, list[0].ActionSpace(), nil
 }
 
 // Worker steps its own vector env with its own policy copy and RNG and
@@ -134,7 +222,7 @@ func MakeEnv(spec WorkerSpec) (envs.Env, error) {
 type Worker struct {
 	index   int
 	cfg     Config
-	venv    *envs.VectorEnv
+	venv    VectorEnv
 	policy  Policy
 	rng     *envs.RNG
 	seq     int
@@ -167,20 +255,13 @@ func WorkerSeed(runSeed uint64, index int) uint64 {
 // NewWorker creates worker index: cfg.EnvsPerWorker envs made from spec,
 // reset with seeds derived from spec.Seed and index, acting with p.
 func NewWorker(index int, cfg Config, spec WorkerSpec, p Policy) (*Worker, error) {
-	list := make([]envs.Env, cfg.EnvsPerWorker)
-	for i := range list {
-		e, err := MakeEnv(spec)
-		if err != nil {
-			return nil, fmt.Errorf("worker %d: env %d: %w", index, i, err)
-		}
-		list[i] = e
-	}
-	venv, err := envs.NewVectorEnv(list)
+	venv, actions, err := newVectorEnv(spec, cfg.EnvsPerWorker)
 	if err != nil {
 		return nil, fmt.Errorf("worker %d: %w", index, err)
 	}
 	seed := WorkerSeed(spec.Seed, index)
 	if err := venv.Reset(seed); err != nil {
+		venv.Close()
 		return nil, fmt.Errorf("worker %d: %w", index, err)
 	}
 	n := cfg.EnvsPerWorker
@@ -197,7 +278,7 @@ func NewWorker(index int, cfg Config, spec WorkerSpec, p Policy) (*Worker, error
 		logp:    make([]float32, n),
 		metrics: newEpisodeMetrics(spec.Metrics, n),
 	}
-	if box, ok := list[0].ActionSpace().(*envs.Box); ok {
+	if box, ok := actions.(*envs.Box); ok {
 		cp, ok := p.(ContinuousPolicy)
 		if !ok {
 			venv.Close()
@@ -209,6 +290,15 @@ func NewWorker(index int, cfg Config, spec WorkerSpec, p Policy) (*Worker, error
 		}
 	}
 	return w, nil
+}
+
+// EnvRestarts is how many times the worker's external env server was
+// restarted after a crash or a hang (0 for envs in this process).
+func (w *Worker) EnvRestarts() int64 {
+	if r, ok := w.venv.(restarter); ok {
+		return r.Restarts()
+	}
+	return 0
 }
 
 // Index returns the worker's index.

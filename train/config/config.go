@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/rlgo/rlgo/envs/external"
 	"io"
 	"net/url"
 	"os"
@@ -117,6 +118,13 @@ type EnvConfig struct {
 	// Metrics declares custom episode metrics read from the env's step
 	// info, reported as custom/<name> (mean of the last 100 episodes).
 	Metrics []rollout.MetricSpec `yaml:"metrics,omitempty"`
+	// External steps the env in a server process instead of the registry:
+	// an env in any language, e.g. a Python Gymnasium env
+	//   external: {command: [python3, -m, rlgo_env, serve, --env, CartPole-v1]}
+	// (every worker starts its own server for its envs), or a server
+	// someone else runs: external: {address: host:port}. ID then only
+	// names the env. See docs/external-envs.md.
+	External *external.Config `yaml:"external,omitempty"`
 }
 
 // Wrapper is one entry of env.wrappers: a wrapper name and its options.
@@ -226,7 +234,7 @@ func (c *Config) Registration() (algorithms.Registration, error) {
 // means a local fleet.
 func (c *Config) Setup(newFleet rollout.NewFleetFunc) algorithms.Setup {
 	return algorithms.Setup{
-		EnvID: c.Env.ID, EnvOptions: c.Env.Options, Wrappers: c.Env.WrapperSpecs(), Metrics: c.Env.Metrics,
+		EnvID: c.Env.ID, EnvOptions: c.Env.Options, Wrappers: c.Env.WrapperSpecs(), Metrics: c.Env.Metrics, External: c.Env.External,
 		Seed: c.Seed, Model: c.Model, Rollout: c.Rollout, Device: c.Learner.Device, NewFleet: newFleet,
 	}
 }
@@ -638,8 +646,21 @@ func (l *Loaded) validate() error {
 	if c.Env.ID == "" {
 		return &Error{Where: l.Path, Key: "env.id", Msg: "required (rltrain envs lists the registered ids)"}
 	}
-	if _, err := envs.Lookup(c.Env.ID); err != nil {
-		return &Error{Where: l.Where("env.id"), Key: "env.id", Msg: err.Error()}
+	if c.Env.External != nil {
+		if err := c.Env.External.Validate(); err != nil {
+			return l.fieldError("env.external", err)
+		}
+		for i, w := range c.Env.Wrappers {
+			if w.Name != envs.WrapNormalizeObservation {
+				key := fmt.Sprintf("env.wrappers[%d]", i)
+				return &Error{Where: l.Where(key), Key: key, Msg: fmt.Sprintf("%s cannot wrap an external env (only normalize_observation, which the workers apply, can): wrap the env in its server", w.Name)}
+			}
+		}
+		if len(c.Env.Options) > 0 {
+			return &Error{Where: l.Where("env.options"), Key: "env.options", Msg: "an external env takes its options in its server's command (e.g. rlgo_env serve --kwargs JSON)"}
+		}
+	} else if _, err := envs.Lookup(c.Env.ID); err != nil {
+		return &Error{Where: l.Where("env.id"), Key: "env.id", Msg: err.Error() + " (or set env.external to step an env in another process)"}
 	}
 	for i, w := range c.Env.Wrappers {
 		key := fmt.Sprintf("env.wrappers[%d]", i)
@@ -723,7 +744,7 @@ func FromDescription(d algorithms.Description) Config {
 	c := Default()
 	s := d.Setup
 	c.Algorithm, c.Section = d.Name, d.Config
-	c.Env = EnvConfig{ID: s.EnvID, Options: s.EnvOptions, Metrics: s.Metrics}
+	c.Env = EnvConfig{ID: s.EnvID, Options: s.EnvOptions, Metrics: s.Metrics, External: s.External}
 	for _, w := range s.Wrappers {
 		c.Env.Wrappers = append(c.Env.Wrappers, Wrapper(w))
 	}

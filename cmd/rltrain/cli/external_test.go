@@ -1,0 +1,235 @@
+package cli
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rlgo/rlgo/algorithms"
+	"github.com/rlgo/rlgo/algorithms/ppo"
+	"github.com/rlgo/rlgo/envs/external"
+	"github.com/rlgo/rlgo/policy"
+	"github.com/rlgo/rlgo/rollout"
+)
+
+// python returns a Python 3 that has the bridge's Debian packages
+// (python3-grpcio, python3-msgpack, python3-numpy), or skips the test
+// naming what is missing; .ci/run installs them.
+func python(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("RLGO_PYTHON"), "/usr/bin/python3", "python3"} {
+		if p == "" {
+			continue
+		}
+		if exec.Command(p, "-c", "import grpc, msgpack, numpy").Run() == nil {
+			return p
+		}
+	}
+	t.Skip("no python3 with grpc, msgpack and numpy: apt-get install python3-grpcio python3-msgpack python3-numpy")
+	return ""
+}
+
+// repoRoot is the repository's root, for the Python package's path.
+func repoRoot(t *testing.T) string {
+	root, err := filepath.Abs("../../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// pythonCartPole is the server command of python/tests/cartpole.py,
+// Gymnasium's CartPole line for line with Go's random stream and
+// trigonometry (rng "go"), so that its transitions equal CartPole-v1's.
+func pythonCartPole(t *testing.T) *external.Config {
+	root := repoRoot(t)
+	return &external.Config{
+		Command: []string{python(t), "-m", "rlgo_env", "serve", "--entry", "cartpole:CartPole", "--kwargs", `{"rng": "go"}`, "--max-episode-steps", "500"},
+		Env:     []string{"PYTHONPATH=" + filepath.Join(root, "python") + ":" + filepath.Join(root, "python", "tests")},
+	}
+}
+
+// learningColumns reads progress.csv without its wall-time columns.
+func learningColumns(t *testing.T, dir string) [][]string {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, "progress.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keep []int
+	for i, c := range rows[0] {
+		if !strings.HasSuffix(c, "time_s") && c != "env_steps_per_s" && !strings.HasPrefix(c, "fleet/") {
+			keep = append(keep, i)
+		}
+	}
+	out := make([][]string, len(rows))
+	for r, row := range rows {
+		for _, i := range keep {
+			out[r] = append(out[r], row[i])
+		}
+	}
+	return out
+}
+
+// TestExternalEnvTrainsLikeNative trains configs/cartpole-ppo.yaml with
+// its env stepped by the Python bridge (one server process per worker, a
+// vector of its envs per call) and natively, and checks that the
+// learning columns of progress.csv are identical: the algorithms cannot
+// tell a bridged env from a native one.
+func TestExternalEnvTrainsLikeNative(t *testing.T) {
+	ext := pythonCartPole(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "external.yaml")
+	data, err := os.ReadFile(shipped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := func(s string) string { return fmt.Sprintf("%q", s) }
+	var cmd []string
+	for _, c := range ext.Command {
+		cmd = append(cmd, q(c))
+	}
+	block := fmt.Sprintf("env:\n  id: CartPole-v1\n  external:\n    command: [%s]\n    env: [%s]\n", strings.Join(cmd, ", "), q(ext.Env[0]))
+	yaml := strings.Replace(string(data), "env: {id: CartPole-v1}\n", block, 1)
+	if yaml == string(data) {
+		t.Fatal("configs/cartpole-ppo.yaml no longer has the line env: {id: CartPole-v1}")
+	}
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, r := range []struct{ name, cfg string }{{"native", shipped}, {"external", cfg}} {
+		if code, _, stderr := run(t, ctx, "train", r.cfg, "--set", "stop.iterations=12", "--out", filepath.Join(dir, r.name)); code != ExitOK {
+			t.Fatalf("%s: exit %d: %s", r.name, code, stderr)
+		}
+	}
+	native, bridged := learningColumns(t, filepath.Join(dir, "native")), learningColumns(t, filepath.Join(dir, "external"))
+	if len(native) != 13 || !slices.EqualFunc(native, bridged, slices.Equal) {
+		t.Fatalf("progress.csv through the bridge differs from native:\nnative   %v\nexternal %v", native, bridged)
+	}
+}
+
+// fragment is what the kill test reads of a batch (the fleet reuses its
+// batches, so the recorder copies).
+type fragment struct {
+	ID                    string
+	Steps, NumEnvs        int
+	ObsDim                int
+	Obs                   []float32
+	Terminated, Truncated []bool
+}
+
+// recorder keeps a copy of every batch the fleet returns.
+type recorder struct {
+	rollout.Fleet
+	batches []fragment
+}
+
+func (r *recorder) Sample(ctx context.Context) ([]*rollout.SampleBatch, error) {
+	bs, err := r.Fleet.Sample(ctx)
+	for _, b := range bs {
+		r.batches = append(r.batches, fragment{ID: b.ID, Steps: b.Steps, NumEnvs: b.NumEnvs, ObsDim: b.ObsDim,
+			Obs: slices.Clone(b.Obs), Terminated: slices.Clone(b.Terminated), Truncated: slices.Clone(b.Truncated)})
+	}
+	return bs, err
+}
+
+// serverPids returns the pids of this process's rlgo_env servers.
+func serverPids(t *testing.T) []int {
+	out, _ := exec.Command("pgrep", "-P", fmt.Sprint(os.Getpid()), "-f", "rlgo_env").Output()
+	var pids []int
+	for _, f := range strings.Fields(string(out)) {
+		var pid int
+		fmt.Sscan(f, &pid)
+		pids = append(pids, pid)
+	}
+	return pids
+}
+
+// TestExternalEnvServerKilled kills a worker's Python env server with
+// SIGKILL in the middle of training: the run goes on, the restart is
+// counted in fleet/env_restarts, and no batch holds a transition across
+// the restart — the cut episode ends truncated and the next observation
+// is a fresh episode's first.
+func TestExternalEnvServerKilled(t *testing.T) {
+	ext := pythonCartPole(t)
+	var rec *recorder
+	s := algorithms.Setup{
+		EnvID: "CartPole-v1", Seed: 3, External: ext,
+		Model:   policy.ModelConfig{Hidden: []int{16}, Activation: policy.Tanh},
+		Rollout: rollout.Config{Workers: 2, EnvsPerWorker: 4, FragmentLength: 64, MinWorkers: 1},
+	}
+	s.NewFleet = func(fs rollout.FleetSpec, w *policy.Weights) (rollout.Fleet, error) {
+		ws := s.WorkerSpec()
+		ws.Columns = fs.Columns
+		f, err := rollout.NewLocalFleet(s.Rollout, ws, func() (rollout.Policy, error) { return rollout.NewPolicy(fs.Policy, w) })
+		rec = &recorder{Fleet: f}
+		return rec, err
+	}
+	p, err := ppo.New(ppo.DefaultConfig(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx := context.Background()
+	killedAt := -1
+	var r algorithms.Result
+	for it := 0; it < 12; it++ {
+		if it == 4 {
+			pids := serverPids(t)
+			if len(pids) != 2 {
+				t.Fatalf("%d env servers (%v); want one per worker", len(pids), pids)
+			}
+			if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(50 * time.Millisecond)
+			killedAt = len(rec.batches)
+		}
+		if r, err = p.Train(ctx); err != nil {
+			t.Fatalf("iteration %d: %v", it+1, err)
+		}
+	}
+	if r.Fleet.EnvRestarts != 1 {
+		t.Errorf("fleet/env_restarts = %d; want 1", r.Fleet.EnvRestarts)
+	}
+	// Every truncation after the kill — the cut of the killed server's
+	// envs, or a time limit — is followed by a fresh episode.
+	cuts := 0
+	for _, b := range rec.batches[killedAt:] {
+		N, D := b.NumEnvs, b.ObsDim
+		for k := range b.Truncated {
+			i, step := k%N, k/N
+			if !b.Truncated[k] || b.Terminated[k] {
+				continue
+			}
+			cuts++
+			if step+1 < b.Steps { // the next observation starts a fresh episode: |x| ≤ 0.05 (CartPole's reset)
+				next := b.Obs[(k+N)*D : (k+N+1)*D]
+				for _, x := range next {
+					if math.Abs(float64(x)) > 0.05 {
+						t.Errorf("batch %s step %d env %d: observation %v after the cut is not a fresh reset", b.ID, step, i, next)
+						break
+					}
+				}
+			}
+		}
+	}
+	if cuts < 4 {
+		t.Errorf("%d truncated steps after the kill; want at least the 4 envs of the killed server cut", cuts)
+	}
+}
