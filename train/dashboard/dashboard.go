@@ -13,6 +13,8 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -46,24 +48,41 @@ type Progress struct {
 	Threshold *float64 `json:"threshold"`
 	// Budget is stop.env_steps.
 	Budget int64 `json:"env_steps_budget"`
-	Rows   []Row `json:"rows"`
+	// Started identifies the run: when it started (RFC 3339). A page
+	// that sees it change starts its curve over.
+	Started string `json:"started"`
+	// Full reports that Rows are all the rows kept (no ?since=, or a
+	// since the run does not know); otherwise Rows are only those after
+	// since, to append.
+	Full bool `json:"full"`
+	// Rows are the iterations, oldest first: all of them up to MaxRows,
+	// then thinned (every other old row dropped) to stay under it.
+	Rows []Row `json:"rows"`
 }
+
+// MaxRows bounds the rows the tracker keeps (and the page draws): a run
+// of any length costs at most MaxRows rows of memory on both sides.
+const MaxRows = 4096
 
 // Tracker is a train.Tracker that keeps the run's progress for the page.
 type Tracker struct {
-	mu sync.Mutex
-	p  Progress
+	mu  sync.Mutex
+	p   Progress
+	now func() time.Time
 }
 
 // NewTracker returns a Tracker with no run yet.
-func NewTracker() *Tracker { return &Tracker{p: Progress{Status: "waiting", Rows: []Row{}}} }
+func NewTracker() *Tracker {
+	return &Tracker{p: Progress{Status: "waiting", Rows: []Row{}}, now: time.Now}
+}
 
 var _ train.Tracker = (*Tracker)(nil)
 
 // Start records the run.
 func (t *Tracker) Start(_ context.Context, run train.RunInfo) error {
 	c := run.Config
-	p := Progress{Run: filepath.Base(run.Dir), Algorithm: c.Algorithm, Env: c.Env.ID, Status: "running", Budget: c.Stop.EnvSteps, Rows: []Row{}}
+	p := Progress{Run: filepath.Base(run.Dir), Algorithm: c.Algorithm, Env: c.Env.ID, Status: "running", Budget: c.Stop.EnvSteps,
+		Started: t.now().UTC().Format(time.RFC3339Nano), Rows: []Row{}}
 	if s, err := envs.Lookup(c.Env.ID); err == nil && s.HasThreshold {
 		v := s.RewardThreshold
 		p.Threshold = &v
@@ -90,8 +109,24 @@ func (t *Tracker) Iteration(_ context.Context, r algorithms.Result) error {
 	}
 	t.mu.Lock()
 	t.p.Rows = append(t.p.Rows, row)
+	if len(t.p.Rows) > MaxRows {
+		t.p.Rows = thin(t.p.Rows)
+	}
 	t.mu.Unlock()
 	return nil
+}
+
+// thin drops every other row but the last, halving rows in place.
+func thin(rows []Row) []Row {
+	n := 0
+	for i, r := range rows {
+		if i%2 == 0 || i == len(rows)-1 {
+			rows[n] = r
+			n++
+		}
+	}
+	clear(rows[n:])
+	return rows[:n]
 }
 
 // Finish records how the run ended.
@@ -102,16 +137,29 @@ func (t *Tracker) Finish(_ context.Context, rf *train.ResultFile) error {
 	return nil
 }
 
-// Snapshot returns a copy of the progress.
-func (t *Tracker) Snapshot() Progress {
+// Snapshot returns a copy of the progress, every row kept.
+func (t *Tracker) Snapshot() Progress { return t.Since(0) }
+
+// Since returns a copy of the progress with the rows after iteration
+// since; since 0, or a since past the last row (a new run), returns all
+// of them (Full).
+func (t *Tracker) Since(since int) Progress {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	p := t.p
-	p.Rows = append(make([]Row, 0, len(t.p.Rows)), t.p.Rows...)
+	rows := t.p.Rows
+	p.Full = true
+	if n := len(rows); since > 0 && n > 0 && since <= rows[n-1].Iteration {
+		i := sort.Search(n, func(i int) bool { return rows[i].Iteration > since })
+		rows, p.Full = rows[i:], false
+	}
+	p.Rows = append(make([]Row, 0, len(rows)), rows...)
 	return p
 }
 
-// Handler serves the page at / and the progress at /api/progress.
+// Handler serves the page at / and the progress at /api/progress
+// (?since=ITERATION: only the rows after it, so a page open all day
+// fetches what is new rather than every row at every poll).
 func Handler(t *Tracker) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -119,15 +167,28 @@ func Handler(t *Tracker) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		// No script or style from anywhere but this response.
 		w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:")
-		p := t.Snapshot()
-		if err := page.Execute(w, p); err != nil {
+		p := t.Since(0)
+		data := struct {
+			Progress
+			MaxRows int
+		}{p, MaxRows}
+		if err := page.Execute(w, data); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 		}
 	})
 	mux.HandleFunc("GET /api/progress", func(w http.ResponseWriter, r *http.Request) {
+		since := 0
+		if s := r.URL.Query().Get("since"); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 0 {
+				http.Error(w, "since: want an iteration number >= 0", http.StatusBadRequest)
+				return
+			}
+			since = n
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
-		json.NewEncoder(w).Encode(t.Snapshot())
+		json.NewEncoder(w).Encode(t.Since(since))
 	})
 	return mux
 }
@@ -209,6 +270,19 @@ text { font-size: 11px; fill: #555; }
     if (a >= 1e3) return (v / 1e3).toFixed(a >= 1e4 ? 0 : 1) + "k";
     return a >= 10 || v === 0 ? v.toFixed(0) : v.toFixed(1);
   }
+  // The page keeps at most MAX rows: past it, every other old row goes,
+  // as the server thins its own.
+  const MAX = {{.MaxRows}};
+  let rows = [], started = null, since = 0;
+  function merge(p) {
+    if (p.full || p.started !== started) rows = [];
+    started = p.started;
+    rows = rows.concat(p.rows);
+    if (rows.length > MAX) rows = rows.filter((r, i) => i % 2 === 0 || i === rows.length - 1);
+    since = rows.length ? rows[rows.length - 1].iteration : 0;
+    p.rows = rows;
+    return p;
+  }
   function draw(p) {
     document.getElementById("status").textContent = p.status;
     document.getElementById("run").textContent = p.run;
@@ -253,8 +327,8 @@ text { font-size: 11px; fill: #555; }
     if (busy) return;
     busy = true;
     try {
-      const resp = await fetch("api/progress", {cache: "no-store"});
-      if (resp.ok) draw(await resp.json());
+      const resp = await fetch("api/progress?since=" + since, {cache: "no-store"});
+      if (resp.ok) draw(merge(await resp.json()));
     } catch (e) {
       document.getElementById("status").textContent = "unreachable (" + e + ")";
     } finally {

@@ -3,7 +3,9 @@ package dashboard
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"regexp"
@@ -12,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rlgo/rlgo/algorithms"
 	_ "github.com/rlgo/rlgo/envs/classic"
 	"github.com/rlgo/rlgo/train"
 	"github.com/rlgo/rlgo/train/config"
@@ -162,5 +165,64 @@ func TestProgressJSON(t *testing.T) {
 	resp.Body.Close()
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
 		t.Errorf("page CSP %q", csp)
+	}
+}
+
+// TestProgressSince (issue 13): ?since=N returns only the rows after
+// iteration N, so a page polling all day fetches increments; a since the
+// run does not know (a new run) returns every row; the tracker keeps at
+// most MaxRows however long the run, thinning old rows.
+func TestProgressSince(t *testing.T) {
+	tr := NewTracker()
+	cfg, err := config.Parse("d.yaml", []byte("name: dash\nenv: {id: CartPole-v1}\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	tr.Start(ctx, train.RunInfo{Dir: "runs/dash", Config: &cfg.Config})
+	for i := 1; i <= 10; i++ {
+		tr.Iteration(ctx, algorithms.Result{Iteration: i, EnvSteps: int64(100 * i)})
+	}
+	srv := httptest.NewServer(Handler(tr))
+	defer srv.Close()
+	get := func(q string) (Progress, int) {
+		resp, err := http.Get(srv.URL + "/api/progress" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		var p Progress
+		json.Unmarshal(b, &p)
+		return p, len(b)
+	}
+	all, allBytes := get("")
+	if !all.Full || len(all.Rows) != 10 {
+		t.Fatalf("no since: full %v, %d rows; want all 10", all.Full, len(all.Rows))
+	}
+	inc, incBytes := get("?since=7")
+	if inc.Full || len(inc.Rows) != 3 || inc.Rows[0].Iteration != 8 || incBytes >= allBytes {
+		t.Errorf("since=7: full %v, rows %+v (%d bytes, all %d); want iterations 8..10 only", inc.Full, inc.Rows, incBytes, allBytes)
+	}
+	if p, _ := get("?since=10"); p.Full || len(p.Rows) != 0 {
+		t.Errorf("since=10: %+v; want no rows", p)
+	}
+	if p, _ := get("?since=99"); !p.Full || len(p.Rows) != 10 {
+		t.Errorf("since=99 (a run the page does not know): %+v; want all rows", p)
+	}
+	if resp, err := http.Get(srv.URL + "/api/progress?since=x"); err != nil || resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("since=x: %v %v; want 400", resp.Status, err)
+	}
+	for i := 11; i <= 5*MaxRows; i++ {
+		tr.Iteration(ctx, algorithms.Result{Iteration: i})
+	}
+	p := tr.Snapshot()
+	if len(p.Rows) > MaxRows || len(p.Rows) < MaxRows/2 || p.Rows[0].Iteration != 1 || p.Rows[len(p.Rows)-1].Iteration != 5*MaxRows {
+		t.Errorf("after %d iterations: %d rows from %d to %d; want at most %d, first and last kept", 5*MaxRows, len(p.Rows), p.Rows[0].Iteration, p.Rows[len(p.Rows)-1].Iteration, MaxRows)
+	}
+	for i := 1; i < len(p.Rows); i++ {
+		if p.Rows[i].Iteration <= p.Rows[i-1].Iteration {
+			t.Fatalf("rows out of order at %d", i)
+		}
 	}
 }
