@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -117,6 +118,9 @@ type runFlags struct {
 	// metricsAddr serves Prometheus metrics; dashboard serves the live page.
 	metricsAddr string
 	dashboard   string
+	// dashboardLinger is how long the dashboard stays up after the run
+	// ends: "" until Ctrl-C, else a duration.
+	dashboardLinger string
 	// command is the rltrain command these flags belong to (train,
 	// learner), for the --resume hint after an interruption.
 	command string
@@ -130,6 +134,7 @@ func (f *runFlags) register(c *cobra.Command) {
 	c.Flags().StringVar(&f.resume, "resume", "", "continue the run in `RUN_DIR` from its latest valid checkpoint, or from RUN_DIR/checkpoints/iter-NNNNNN (no CONFIG; --set may extend the budget)")
 	c.Flags().StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://`ADDR`/metrics while the run goes (e.g. :9090)")
 	c.Flags().StringVar(&f.dashboard, "dashboard", "", "serve a live learning-curve page at http://`ADDR`/ while the run goes (e.g. localhost:8080)")
+	c.Flags().StringVar(&f.dashboardLinger, "dashboard-linger", "", "keep serving --dashboard this `DURATION` after the run ends (e.g. 10m; 0 stops at once; default until Ctrl-C)")
 }
 
 // configArg resolves the CONFIG argument: required, unless --resume names
@@ -248,6 +253,15 @@ func runTrain(ctx context.Context, path string, f runFlags, stdout, stderr io.Wr
 		defer srv.Close()
 		fmt.Fprintf(stderr, "metrics: %s\n", srv.URL())
 	}
+	linger, dashURL := time.Duration(-1), "" // until Ctrl-C
+	if f.dashboardLinger != "" {
+		if f.dashboard == "" {
+			return &exitError{code: ExitUsage, err: errors.New("--dashboard-linger needs --dashboard")}
+		}
+		if linger, err = time.ParseDuration(f.dashboardLinger); err != nil || linger < 0 {
+			return &exitError{code: ExitUsage, err: fmt.Errorf("--dashboard-linger %q: want a duration >= 0, e.g. 10m", f.dashboardLinger)}
+		}
+	}
 	if f.dashboard != "" {
 		dt := dashboard.NewTracker()
 		trackers = append(trackers, dt)
@@ -256,7 +270,8 @@ func runTrain(ctx context.Context, path string, f runFlags, stdout, stderr io.Wr
 			return &exitError{code: ExitError, err: fmt.Errorf("--dashboard: %w", err)}
 		}
 		defer srv.Close()
-		fmt.Fprintf(stderr, "dashboard: %s\n", srv.URL())
+		dashURL = srv.URL()
+		fmt.Fprintf(stderr, "dashboard: %s\n", dashURL)
 	}
 	// MLflow goes last: it uploads the report the report tracker wrote.
 	mlf, err := mlflow.FromConfig(cfg.Tracking.MLflow, os.Getenv, stderr)
@@ -300,6 +315,10 @@ func runTrain(ctx context.Context, path string, f runFlags, stdout, stderr io.Wr
 		out.RunDir = s3.remote
 	}
 	fmt.Fprintf(stdout, "run directory: %s (%s)\n", out.RunDir, stopText(out.StopReason, out.Last.Iteration, out.Last.EnvSteps))
+	if dashURL != "" {
+		// Keep the page up after the run, so a short run can be looked at.
+		lingerDashboard(ctx, dashURL, linger, stderr)
+	}
 	switch {
 	case out.Interrupted:
 		return &exitError{code: ExitInterrupted, err: fmt.Errorf("interrupted; results written to %s; to go on: rltrain %s --resume %s", out.RunDir, f.command, out.RunDir)}
@@ -307,6 +326,27 @@ func runTrain(ctx context.Context, path string, f runFlags, stdout, stderr io.Wr
 		return &exitError{code: ExitTargetMissed, err: fmt.Errorf("--as-test: episode_return_mean %.1f after %d env steps did not reach %v", out.Last.EpisodeReturnMean, out.Last.EnvSteps, *cfg.Stop.EpisodeReturnMean)}
 	}
 	return nil
+}
+
+// lingerDashboard waits, after the run, until ctx is cancelled (Ctrl-C)
+// or linger has passed (linger < 0: no limit), so the dashboard stays up.
+// An interrupted run (ctx already cancelled) does not wait.
+func lingerDashboard(ctx context.Context, url string, linger time.Duration, stderr io.Writer) {
+	if linger == 0 || ctx.Err() != nil {
+		return
+	}
+	if linger < 0 {
+		fmt.Fprintf(stderr, "dashboard: the run has ended; still serving %s until Ctrl-C (--dashboard-linger sets a limit)\n", url)
+		<-ctx.Done()
+		return
+	}
+	fmt.Fprintf(stderr, "dashboard: the run has ended; still serving %s for %s or until Ctrl-C\n", url, linger)
+	t := time.NewTimer(linger)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }
 
 // runError maps an error that stopped a run to its exit code: config

@@ -114,7 +114,7 @@ func TestTrainTracking(t *testing.T) {
 	var stdout, stderr trackBuffer
 	code := make(chan int, 1)
 	go func() {
-		code <- Main(context.Background(), []string{"train", cfgPath, "--out", runDir, "--metrics-addr", "127.0.0.1:0", "--dashboard", "127.0.0.1:0",
+		code <- Main(context.Background(), []string{"train", cfgPath, "--out", runDir, "--metrics-addr", "127.0.0.1:0", "--dashboard", "127.0.0.1:0", "--dashboard-linger", "0",
 			"--set", "tracking.mlflow.uri=" + ml.URL}, Options{Stdout: &stdout, Stderr: &stderr})
 	}()
 	find := func(re *regexp.Regexp) string {
