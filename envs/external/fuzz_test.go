@@ -1,9 +1,12 @@
 package external
 
 import (
+	"bytes"
 	"context"
+	"runtime"
 	"testing"
 
+	"github.com/vmihailenco/msgpack/v5"
 	"google.golang.org/grpc"
 
 	"github.com/rlgo/rlgo/envs"
@@ -34,6 +37,55 @@ func marshal(t testing.TB, v any) []byte {
 	return b
 }
 
+// allocatedBytes returns the bytes the heap allocated while f ran.
+func allocatedBytes(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// checkAlloc fails t if decoding in bytes allocated more than 64 KiB
+// plus 64 bytes per input byte: the guards must keep a short message
+// from declaring a huge allocation (facts.md, msgpack's 5-byte crash).
+func checkAlloc(t *testing.T, what string, in []byte, n uint64) {
+	t.Helper()
+	if limit := 64<<10 + 64*uint64(len(in)); n > limit {
+		t.Fatalf("%s of %d bytes allocated %d bytes; want at most %d", what, len(in), n, limit)
+	}
+}
+
+// canonical is v's msgpack encoding with sorted map keys, to compare
+// decoded messages (NaNs included) by value.
+func canonical(t *testing.T, v any) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	enc := msgpack.NewEncoder(&buf)
+	enc.SetSortMapKeys(true)
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// roundTrip checks that v, decoded from accepted bytes, re-encodes with
+// the codec to bytes that decode into fresh (empty, with v's bounds) to
+// the same value.
+func roundTrip(t *testing.T, v, fresh any) {
+	t.Helper()
+	b, err := codec{}.Marshal(v)
+	if err != nil {
+		t.Fatalf("re-encoding an accepted message: %v", err)
+	}
+	if err := (codec{}).Unmarshal(b, fresh); err != nil {
+		t.Fatalf("decoding the re-encoding %x of an accepted message: %v", b, err)
+	}
+	if a, c := canonical(t, v), canonical(t, fresh); !bytes.Equal(a, c) {
+		t.Fatalf("round trip changed the message:\n%x\n%x", a, c)
+	}
+}
+
 // FuzzSpecReply: any bytes as a Spec reply decode to a checked Spec or an
 // error, within specLimits, never a panic or a huge allocation.
 func FuzzSpecReply(f *testing.F) {
@@ -44,10 +96,17 @@ func FuzzSpecReply(f *testing.F) {
 	f.Add([]byte{0xdd, 0xff, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var r specReply
-		if err := (codec{}).Unmarshal(b, &r); err != nil {
+		var s *Spec
+		var derr, err error
+		checkAlloc(t, "a Spec reply", b, allocatedBytes(func() {
+			if derr = (codec{}).Unmarshal(b, &r); derr == nil {
+				s, err = decodeSpec(&r)
+			}
+		}))
+		if derr != nil {
 			return
 		}
-		s, err := decodeSpec(&r)
+		roundTrip(t, &r, &specReply{})
 		if err != nil {
 			return
 		}
@@ -76,10 +135,17 @@ func FuzzStepReply(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		v := fuzzVector(3)
 		v.reply.Infos = nil
-		if err := (codec{}).Unmarshal(b, &v.reply); err != nil {
+		var s *envs.VectorStep
+		var derr, err error
+		checkAlloc(t, "a Step reply", b, allocatedBytes(func() {
+			if derr = (codec{}).Unmarshal(b, &v.reply); derr == nil {
+				s, err = v.applyStep()
+			}
+		}))
+		if derr != nil {
 			return
 		}
-		s, err := v.applyStep()
+		roundTrip(t, &v.reply, &stepReply{bounds: v.reply.bounds})
 		if err != nil {
 			return
 		}
@@ -102,9 +168,12 @@ func FuzzResetReply(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r := resetReply{}
 		r.lim = replyLimits(2, 3)
-		if err := (codec{}).Unmarshal(b, &r); err != nil {
+		var err error
+		checkAlloc(t, "a Reset reply", b, allocatedBytes(func() { err = (codec{}).Unmarshal(b, &r) }))
+		if err != nil {
 			return
 		}
+		roundTrip(t, &r, &resetReply{bounds: r.bounds})
 		v := fuzzVector(2)
 		if len(r.Obs) == 4*6 {
 			v.checkObs(methodReset, "obs", r.Obs, -1)
@@ -134,15 +203,27 @@ func FuzzServerRequests(f *testing.F) {
 		if step {
 			r := &stepRequest{}
 			r.lim = srv.requestBounds()
-			if (codec{}).Unmarshal(b, r) == nil {
-				srv.rpcStep(ctx, r)
+			var err error
+			checkAlloc(t, "a Step request", b, allocatedBytes(func() {
+				if err = (codec{}).Unmarshal(b, r); err == nil {
+					srv.rpcStep(ctx, r)
+				}
+			}))
+			if err == nil {
+				roundTrip(t, r, &stepRequest{bounds: r.bounds})
 			}
 			return
 		}
 		r := &resetRequest{}
 		r.lim = srv.requestBounds()
-		if (codec{}).Unmarshal(b, r) == nil {
-			srv.rpcReset(ctx, r)
+		var err error
+		checkAlloc(t, "a Reset request", b, allocatedBytes(func() {
+			if err = (codec{}).Unmarshal(b, r); err == nil {
+				srv.rpcReset(ctx, r)
+			}
+		}))
+		if err == nil {
+			roundTrip(t, r, &resetRequest{bounds: r.bounds})
 		}
 	})
 }

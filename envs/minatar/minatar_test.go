@@ -3,6 +3,7 @@ package minatar
 import (
 	"bytes"
 	"errors"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -170,7 +171,10 @@ func TestRestoreRejects(t *testing.T) {
 }
 
 // FuzzRestore feeds Restore arbitrary bytes: it must return an error or
-// leave an env that steps without panicking.
+// leave an env that steps without panicking, allocate at most a bounded
+// multiple of the input's size, and what it accepts must round-trip:
+// the accepted state's Snapshot is no longer than the input, restores
+// into a fresh env to the same Snapshot, and both envs then step alike.
 func FuzzRestore(f *testing.F) {
 	for i, id := range IDs() {
 		env, _ := New(id, nil)
@@ -184,20 +188,59 @@ func FuzzRestore(f *testing.F) {
 		f.Add(uint8(i), b)
 	}
 	f.Fuzz(func(t *testing.T, game uint8, b []byte) {
-		env, _ := New(IDs()[int(game)%5], nil)
-		if err := env.Restore(b); err != nil {
+		id := IDs()[int(game)%5]
+		env, _ := New(id, nil)
+		var err error
+		// A game's state is a few grids and lists of at most a few hundred
+		// objects: nothing near 64 KiB, and nothing proportional to more
+		// than the input.
+		if n := allocatedBytes(func() { err = env.Restore(b) }); n > 64<<10+16*uint64(len(b)) {
+			t.Fatalf("%s: Restore of %d bytes allocated %d bytes", id, len(b), n)
+		}
+		if err != nil {
 			return
+		}
+		snap, err := env.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(snap) > len(b) {
+			t.Fatalf("%s: Snapshot after Restore of %d bytes is %d bytes; want no longer (varints are minimal)", id, len(b), len(snap))
+		}
+		twin, _ := New(id, nil)
+		if err := twin.Restore(snap); err != nil {
+			t.Fatalf("%s: Restore(Snapshot()) of an accepted state: %v", id, err)
+		}
+		if again, _ := twin.Snapshot(); !bytes.Equal(again, snap) {
+			t.Fatalf("%s: Snapshot of a restored Snapshot differs:\n%x\n%x", id, again, snap)
 		}
 		for i := range 100 {
 			res, err := env.Step(envs.DiscreteAction(i % 6))
 			if err != nil {
 				t.Fatal(err)
 			}
+			res2, err := twin.Step(envs.DiscreteAction(i % 6))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Reward != res2.Reward || res.Terminated != res2.Terminated || !slices.Equal(res.Obs, res2.Obs) {
+				t.Fatalf("%s: step %d after restoring the input and its re-encoding differs", id, i)
+			}
 			if res.Terminated {
 				env.Reset(nil)
+				twin.Reset(nil)
 			}
 		}
 	})
+}
+
+// allocatedBytes returns the bytes the heap allocated while f ran.
+func allocatedBytes(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
 }
 
 func TestResetSeedIsAFreshEnvironment(t *testing.T) {

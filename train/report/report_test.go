@@ -16,6 +16,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -312,11 +315,24 @@ func TestReadProgress(t *testing.T) {
 	}
 }
 
+// FuzzReadProgress: any bytes as progress.csv are read or refused; what
+// is read has one value per column, allocated at most a bounded multiple
+// of the input's size, and survives a round trip (written back as CSV,
+// it reads back the same).
 func FuzzReadProgress(f *testing.F) {
 	f.Add([]byte("iteration,env_steps,episode_return_mean\n1,512,\n2,1024,21.5\n"))
 	f.Add([]byte("a,b\n\"1\n,2"))
+	f.Add([]byte("a\n\n1e308\n-Inf\nNaN\n0x1p-3\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		cols, rows, err := readProgress(bytes.NewReader(data))
+		var cols []string
+		var rows [][]float64
+		var err error
+		n := allocatedBytes(func() { cols, rows, err = readProgress(bytes.NewReader(data)) })
+		// csv.Reader's buffers, then at most a float64 (8 bytes) and a
+		// string header per byte of input.
+		if limit := 64<<10 + 64*uint64(len(data)); n > limit {
+			t.Fatalf("readProgress of %d bytes allocated %d bytes; want at most %d", len(data), n, limit)
+		}
 		if err != nil {
 			return
 		}
@@ -325,7 +341,43 @@ func FuzzReadProgress(f *testing.F) {
 				t.Fatalf("row of %d values for %d columns", len(r), len(cols))
 			}
 		}
+		var buf bytes.Buffer
+		w := csv.NewWriter(&buf)
+		w.Write(cols)
+		for _, r := range rows {
+			rec := make([]string, len(r))
+			for i, v := range r {
+				// "NaN", not an empty cell: a one-column row of an empty
+				// cell is an empty line, which CSV readers skip.
+				rec[i] = strconv.FormatFloat(v, 'g', -1, 64)
+			}
+			w.Write(rec)
+		}
+		w.Flush()
+		cols2, rows2, err := readProgress(bytes.NewReader(buf.Bytes()))
+		if err != nil {
+			t.Fatalf("reading back %q (written from %q): %v", buf.Bytes(), data, err)
+		}
+		if !slices.Equal(cols, cols2) || len(rows) != len(rows2) {
+			t.Fatalf("round trip: %q, %d rows; read back %q, %d rows (from %q)", cols, len(rows), cols2, len(rows2), buf.Bytes())
+		}
+		for i := range rows {
+			for j := range rows[i] {
+				if math.Float64bits(rows[i][j]) != math.Float64bits(rows2[i][j]) && !(math.IsNaN(rows[i][j]) && math.IsNaN(rows2[i][j])) {
+					t.Fatalf("round trip: row %d column %d = %v; read back %v", i, j, rows[i][j], rows2[i][j])
+				}
+			}
+		}
 	})
+}
+
+// allocatedBytes returns the bytes the heap allocated while f ran.
+func allocatedBytes(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
 }
 
 func TestExpand(t *testing.T) {
