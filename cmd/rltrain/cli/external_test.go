@@ -16,6 +16,7 @@ import (
 
 	"github.com/rlgo/rlgo/algorithms"
 	"github.com/rlgo/rlgo/algorithms/ppo"
+	"github.com/rlgo/rlgo/envs"
 	"github.com/rlgo/rlgo/envs/external"
 	"github.com/rlgo/rlgo/policy"
 	"github.com/rlgo/rlgo/rollout"
@@ -231,5 +232,82 @@ func TestExternalEnvServerKilled(t *testing.T) {
 	}
 	if cuts < 4 {
 		t.Errorf("%d truncated steps after the kill; want at least the 4 envs of the killed server cut", cuts)
+	}
+}
+
+// TestCheckEnvExternal runs rltrain check-env on the Python CartPole
+// through the bridge.
+func TestCheckEnvExternal(t *testing.T) {
+	ext := pythonCartPole(t)
+	t.Setenv("PYTHONPATH", strings.TrimPrefix(ext.Env[0], "PYTHONPATH="))
+	args := append([]string{"check-env", "CartPole-v1", "--steps", "500", "--"}, ext.Command...)
+	code, stdout, stderr := run(t, context.Background(), args...)
+	if code != ExitOK || !strings.Contains(stdout, "0 error(s)") {
+		t.Fatalf("check-env through the bridge: exit %d\n%s%s", code, stdout, stderr)
+	}
+}
+
+// TestServeEnvAgreesWithInProcess serves CartPole-v1 with rltrain
+// serve-env on a Unix socket and steps it through the protocol next to an
+// in-process envs.VectorEnv with the same seeds.
+func TestServeEnvAgreesWithInProcess(t *testing.T) {
+	sock := "unix://" + filepath.Join(t.TempDir(), "env.sock")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		code, _, stderr := run(t, ctx, "serve-env", "CartPole-v1", "--address", sock, "--num-envs", "3")
+		if code != ExitOK {
+			t.Errorf("serve-env: exit %d: %s", code, stderr)
+		}
+		done <- code
+	}()
+	defer func() { cancel(); <-done }()
+	var v *external.VectorEnv
+	var err error
+	for try := 0; try < 100; try++ { // until the server listens
+		if v, err = external.Open(ctx, external.Config{Address: sock}, 3, external.Options{EnvID: "CartPole-v1"}); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	spec := rollout.WorkerSpec{EnvID: "CartPole-v1"}
+	var list []envs.Env
+	for range 3 {
+		e, err := rollout.MakeEnv(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list = append(list, e)
+	}
+	native, err := envs.NewVectorEnv(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Reset(42); err != nil {
+		t.Fatal(err)
+	}
+	if err := native.Reset(42); err != nil {
+		t.Fatal(err)
+	}
+	acts := make([]envs.Action, 3)
+	for step := range 1500 {
+		for i := range acts {
+			acts[i] = envs.DiscreteAction((step*7 + i*3) % 2)
+		}
+		a, err := v.Step(acts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := native.Step(acts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(v.Obs(), native.Obs()) || !slices.Equal(a.Rewards, b.Rewards) || !slices.Equal(a.Terminated, b.Terminated) || !slices.Equal(a.Truncated, b.Truncated) {
+			t.Fatalf("step %d: served %v %v %v %v; in process %v %v %v %v", step, v.Obs(), a.Rewards, a.Terminated, a.Truncated, native.Obs(), b.Rewards, b.Terminated, b.Truncated)
+		}
 	}
 }
