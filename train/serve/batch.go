@@ -106,7 +106,9 @@ type batcher struct {
 	metrics *metrics
 	stop    chan struct{}
 	wg      sync.WaitGroup
-	errs    func(error) // a network that cannot be built (logged)
+	// inflight counts the calls submitted and not yet answered.
+	inflight atomic.Int64
+	errs     func(error) // a network that cannot be built (logged)
 }
 
 func newBatcher(current *atomic.Pointer[snapshot], workers, maxRows, queue int, maxWait time.Duration, m *metrics, errs func(error)) *batcher {
@@ -121,6 +123,8 @@ func newBatcher(current *atomic.Pointer[snapshot], workers, maxRows, queue int, 
 // submit queues c and waits for its answer; errOverloaded when the queue
 // is full. It never blocks on a full queue.
 func (b *batcher) submit(c *call) error {
+	b.inflight.Add(1)
+	defer b.inflight.Add(-1)
 	select {
 	case b.queue <- c:
 	default:

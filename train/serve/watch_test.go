@@ -77,8 +77,26 @@ func TestWatch(t *testing.T) {
 		t.Fatalf("the checkpoint being written was touched: %v", err)
 	}
 	// A damaged one (its weights changed after the metadata) is passed over.
-	write(4, 4)
-	if err := os.WriteFile(filepath.Join(dir, "checkpoints", "iter-000004", "weights.msgpack"), []byte("rot"), 0o644); err != nil {
+	// Written elsewhere, then put in place with rotten weights and the
+	// metadata last, so that it is never valid in the run.
+	scratch := t.TempDir()
+	w4 := testPolicy(t, "actor_critic", 104, 4).Weights
+	b4, _ := w4.Encode()
+	if _, err := checkpoint.Write(ctx, checkpoint.LocalStore{Root: scratch}, checkpoint.Meta{Iteration: 4, WeightsVer: 4}, map[string][]byte{"weights.msgpack": b4}); err != nil {
+		t.Fatal(err)
+	}
+	meta, err := os.ReadFile(filepath.Join(scratch, "checkpoints", "iter-000004", checkpoint.MetadataFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotten := filepath.Join(dir, "checkpoints", "iter-000004")
+	if err := os.MkdirAll(rotten, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(rotten, "weights.msgpack"), []byte("rot"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(rotten, checkpoint.MetadataFile), meta, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(100 * time.Millisecond)
