@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -23,6 +24,20 @@ type Group struct {
 	HasThreshold bool
 	// ThresholdFrom says where Threshold came from.
 	ThresholdFrom string
+	// Repeated lists the seeds that more than one run of the group has:
+	// those runs count as one seed in the band (their mean).
+	Repeated []string
+}
+
+// Seeds returns the group's distinct seeds, in run order.
+func (g *Group) Seeds() []string {
+	var seeds []string
+	for _, r := range g.Runs {
+		if !slices.Contains(seeds, r.Seed) {
+			seeds = append(seeds, r.Seed)
+		}
+	}
+	return seeds
 }
 
 // GroupRuns groups runs by config (all keys but seed), in the order each
@@ -41,6 +56,11 @@ func GroupRuns(runs []*Run) []*Group {
 	}
 	for _, g := range groups {
 		sort.SliceStable(g.Runs, func(i, j int) bool { return lessSeed(g.Runs[i].Seed, g.Runs[j].Seed) })
+		for i, r := range g.Runs {
+			if i > 0 && r.Seed == g.Runs[i-1].Seed && !slices.Contains(g.Repeated, r.Seed) {
+				g.Repeated = append(g.Repeated, r.Seed)
+			}
+		}
 		r := g.Runs[0]
 		if spec, err := envs.Lookup(r.EnvID); err == nil && spec.HasThreshold {
 			g.Threshold, g.HasThreshold, g.ThresholdFrom = spec.RewardThreshold, true, r.EnvID+" reward threshold"
@@ -102,15 +122,30 @@ func labelGroups(groups []*Group) {
 }
 
 // Band is a group's curve on a common grid: the mean and sample standard
-// deviation over the group's runs of y interpolated linearly at each X.
-// The grid spans only the x range where every run has data, so the band
-// never averages over a varying set of runs; each run's full curve is
-// drawn separately.
+// deviation over the group's seeds of y interpolated linearly at each X.
+// Runs of one seed (a seed run twice) count once, as their mean, so a
+// repeated seed does not narrow the band. The grid starts where every
+// run has data. For a return (episode_return_mean,
+// evaluation_return_mean) it ends where the last run ends, provided
+// every run that ended earlier is finished (result.json status finished:
+// it stopped at its target or budget), whose last return is carried
+// forward — the return it stopped with. A run that has not finished
+// (running, interrupted, failed), and any run for other metrics (a loss
+// has no value after its run), ends the grid where its data ends, so the
+// band never averages over a varying set of runs. Each run's full curve
+// is drawn separately.
 type Band struct {
 	X, Mean, Std []float64
-	// N is the number of runs averaged.
+	// N is the number of seeds averaged.
 	N int
+	// Carried is the number of finished seeds whose last value is carried
+	// forward over part of the grid.
+	Carried int
 }
+
+// carries are the metrics whose last value a finished run carries
+// forward in a band: the returns it stopped with.
+var carries = map[string]bool{"episode_return_mean": true, "evaluation_return_mean": true}
 
 // bandPoints is the number of grid points of a band.
 const bandPoints = 200
@@ -119,33 +154,62 @@ const bandPoints = 200
 // have y; ok is false when no run does or their x ranges do not
 // overlap.
 func GroupBand(g *Group, x, y string) (b Band, ok bool) {
-	type series struct{ xs, ys []float64 }
-	var ss []series
-	lo, hi := math.Inf(-1), math.Inf(1)
+	type series struct {
+		xs, ys   []float64
+		finished bool
+	}
+	bySeed := map[string][]series{}
+	var seeds []string
+	lo, hi, maxEnd := math.Inf(-1), math.Inf(1), math.Inf(-1)
 	for _, r := range g.Runs {
 		xs, ys := r.Series(x, y)
 		if len(xs) == 0 {
 			continue
 		}
-		ss = append(ss, series{xs, ys})
-		lo, hi = math.Max(lo, xs[0]), math.Min(hi, xs[len(xs)-1])
+		s := series{xs, ys, carries[y] && r.Result != nil && r.Result.Status == "finished"}
+		if _, ok := bySeed[r.Seed]; !ok {
+			seeds = append(seeds, r.Seed)
+		}
+		bySeed[r.Seed] = append(bySeed[r.Seed], s)
+		end := xs[len(xs)-1]
+		lo, maxEnd = math.Max(lo, xs[0]), math.Max(maxEnd, end)
+		if !s.finished {
+			hi = math.Min(hi, end)
+		}
 	}
-	if len(ss) == 0 || lo > hi {
+	if len(seeds) == 0 {
+		return Band{}, false
+	}
+	hi = math.Min(hi, maxEnd)
+	if lo > hi {
 		return Band{}, false
 	}
 	n := bandPoints
 	if lo == hi {
 		n = 1
 	}
-	b = Band{X: make([]float64, n), Mean: make([]float64, n), Std: make([]float64, n), N: len(ss)}
-	vals := make([]float64, len(ss))
+	b = Band{X: make([]float64, n), Mean: make([]float64, n), Std: make([]float64, n), N: len(seeds)}
+	for _, seed := range seeds {
+		for _, s := range bySeed[seed] {
+			if s.xs[len(s.xs)-1] < hi {
+				b.Carried++
+				break
+			}
+		}
+	}
+	vals := make([]float64, len(seeds))
 	for i := range n {
 		xi := lo
 		if n > 1 {
 			xi = lo + (hi-lo)*float64(i)/float64(n-1)
 		}
-		for k, s := range ss {
-			vals[k] = interp(s.xs, s.ys, xi)
+		for k, seed := range seeds {
+			runs := bySeed[seed]
+			sum := 0.0
+			for _, s := range runs {
+				sum += interp(s.xs, s.ys, xi) // past a finished run's end: its last value
+			}
+			vals[k] = sum / float64(len(runs))
 		}
 		b.X[i] = xi
 		b.Mean[i], b.Std[i] = meanStd(vals)

@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/rlgo/rlgo/train"
 	"github.com/rlgo/rlgo/train/tensorboard"
@@ -47,6 +48,9 @@ type Run struct {
 	Rows [][]float64
 	// Result is result.json, or nil while the run has not written it.
 	Result *train.ResultFile
+	// Warnings name what LoadRun skipped: progress.csv rows with the wrong
+	// number of cells or a cell that is not a number (by line).
+	Warnings []string
 
 	col map[string]int
 }
@@ -161,8 +165,13 @@ func LoadRun(dir string) (*Run, error) {
 		return nil, err
 	}
 	defer f.Close()
-	if r.Columns, r.Rows, err = readProgress(f); err != nil {
+	var skipped []string
+	if r.Columns, r.Rows, skipped, err = readProgress(f); err != nil {
 		return nil, fmt.Errorf("%s/progress.csv: %w", dir, err)
+	}
+	if len(skipped) > 0 {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%s/progress.csv: skipped %d row(s) that cannot be read, reported the other %d: %s",
+			dir, len(skipped), len(r.Rows), summarizeLines(skipped)))
 	}
 	for i, c := range r.Columns {
 		r.col[c] = i
@@ -185,27 +194,28 @@ func LoadRun(dir string) (*Run, error) {
 
 // readProgress parses progress.csv: a header of column names, then rows
 // of numbers where an empty cell is an absent value (NaN here). A row
-// with the wrong number of cells (the half-written last line of a killed
-// run) is skipped.
-func readProgress(rd io.Reader) ([]string, [][]float64, error) {
+// that cannot be read — the wrong number of cells (the half-written last
+// line of a killed run, two writers' rows interleaved), a cell that is
+// not a number, broken quoting — is skipped and named in skipped ("line
+// 7: 3 cells, want 23"); only an unreadable header is an error.
+func readProgress(rd io.Reader) (header []string, rows [][]float64, skipped []string, err error) {
 	cr := csv.NewReader(rd)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = false
-	header, err := cr.Read()
+	header, err = cr.Read()
 	if err == io.EOF {
-		return nil, nil, errors.New("empty file")
+		return nil, nil, nil, errors.New("empty file")
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	seen := map[string]bool{}
 	for _, h := range header {
 		if h == "" || seen[h] {
-			return nil, nil, fmt.Errorf("header: empty or repeated column %q", h)
+			return nil, nil, nil, fmt.Errorf("header: empty or repeated column %q", h)
 		}
 		seen[h] = true
 	}
-	var rows [][]float64
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -214,14 +224,18 @@ func readProgress(rd io.Reader) ([]string, [][]float64, error) {
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
+				skipped = append(skipped, fmt.Sprintf("line %d: %v", pe.StartLine, pe.Err))
 				continue
 			}
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rec) != len(header) {
+			skipped = append(skipped, fmt.Sprintf("line %d: %d cells, want %d", line, len(rec), len(header)))
 			continue
 		}
 		row := make([]float64, len(rec))
+		bad := ""
 		for i, s := range rec {
 			if s == "" {
 				row[i] = math.NaN()
@@ -229,14 +243,28 @@ func readProgress(rd io.Reader) ([]string, [][]float64, error) {
 			}
 			v, err := strconv.ParseFloat(s, 64)
 			if err != nil {
-				return nil, nil, fmt.Errorf("row %d, column %s: %w", len(rows)+1, header[i], err)
+				bad = fmt.Sprintf("line %d: column %s: %q is not a number", line, header[i], s)
+				break
 			}
 			if math.IsInf(v, 0) {
 				v = math.NaN()
 			}
 			row[i] = v
 		}
+		if bad != "" {
+			skipped = append(skipped, bad)
+			continue
+		}
 		rows = append(rows, row)
 	}
-	return header, rows, nil
+	return header, rows, skipped, nil
+}
+
+// summarizeLines joins the first few of a list of skipped rows.
+func summarizeLines(lines []string) string {
+	const show = 3
+	if len(lines) <= show {
+		return strings.Join(lines, "; ")
+	}
+	return strings.Join(lines[:show], "; ") + fmt.Sprintf("; and %d more", len(lines)-show)
 }

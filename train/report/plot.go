@@ -211,7 +211,11 @@ func curvePlot(groups []*Group, st curveStyle) *plot.Plot {
 		mean.Color, mean.Width = groupColor(gi, 0xff), vg.Points(2.2)
 		p.Add(poly, mean)
 		if st.legend {
-			p.Legend.Add(fmt.Sprintf("%s: mean ± std of %d seeds", g.Label, b.N), mean, poly)
+			text := fmt.Sprintf("%s: mean ± std of %d seeds", g.Label, b.N)
+			if b.Carried > 0 {
+				text += " (finished seeds' last value carried forward)"
+			}
+			p.Legend.Add(text, mean, poly)
 		}
 	}
 	if !drawn {
@@ -333,13 +337,48 @@ func learnerFigure(groups []*Group) *figure {
 	}
 	if len(cells) == 0 {
 		cells = append(cells, emptyPlot("learner metrics", "none recorded yet"))
+	} else {
+		cells = append(cells, legendPlot(groups))
 	}
 	var grid [][]*plot.Plot
 	for i := 0; i < len(cells); i += PanelColumns {
 		grid = append(grid, cells[i:min(i+PanelColumns, len(cells))])
 	}
-	return &figure{name: "learner", title: "Learner metrics and throughput against env steps (colours as in the return plots)", plots: grid,
+	return &figure{name: "learner", title: "Learner metrics and throughput against env steps (legend in the last panel)", plots: grid,
 		widthPx: PanelWidthPx * PanelColumns, heightPx: PanelHeightPx * len(grid)}
+}
+
+// legendPlot is a panel holding only the legend of the learner panels:
+// each group's colour (its mean line and band, or its one run's line)
+// and the thin per-seed lines.
+func legendPlot(groups []*Group) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = "legend"
+	scaleFonts(p, 0.85)
+	p.HideAxes()
+	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1
+	thinShown := false
+	for gi, g := range groups {
+		l := &plotter.Line{}
+		l.Color, l.Width = groupColor(gi, 0xff), vg.Points(2.2)
+		if len(g.Seeds()) < 2 {
+			p.Legend.Add(fmt.Sprintf("%s (seed %s)", g.Label, g.Runs[0].Seed), l)
+			continue
+		}
+		band := &plotter.Polygon{}
+		band.Color = groupColor(gi, 0x48)
+		p.Legend.Add(fmt.Sprintf("%s: mean ± std of %d seeds", g.Label, len(g.Seeds())), l, band)
+		thinShown = true
+	}
+	if thinShown {
+		thin := &plotter.Line{}
+		thin.Color, thin.Width = color.NRGBA{0x60, 0x60, 0x60, 0xa0}, vg.Points(0.8)
+		p.Legend.Add("each seed (thin lines)", thin)
+	}
+	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.ThumbnailWidth = vg.Points(22)
+	p.Legend.TextStyle.Font.Size = vg.Length(float64(p.Legend.TextStyle.Font.Size) * 0.9)
+	return p
 }
 
 // constant reports whether metric m has one value in every row of every run.

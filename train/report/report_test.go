@@ -233,7 +233,7 @@ func TestReportTwoConfigsSeveralSeeds(t *testing.T) {
 		"| **ppo.lr** | **0.00025** | **0.001** |",
 		"| env.id | CartPole-v1 | CartPole-v1 |",
 		"| 1, 2, 3 |", "3 of 3", "2 of 2",
-		"where every seed has data",
+		"last value is carried forward",
 	} {
 		if !bytes.Contains(md, []byte(want)) {
 			t.Errorf("summary.md lacks %q", want)
@@ -249,11 +249,12 @@ func TestReportTwoConfigsSeveralSeeds(t *testing.T) {
 
 // TestBandOnlyWhereAllSeedsHaveData checks the band on lines whose mean
 // and sample std are known: y = x + c for c in {0, 2, 4} gives mean x+2,
-// std 2; the seeds end at x = 10, 8 and 6, so the band ends at 6.
+// std 2; the seeds end at x = 10, 8 and 6 and none has finished (no
+// result.json), so the band ends at 6.
 func TestBandOnlyWhereAllSeedsHaveData(t *testing.T) {
 	g := &Group{}
 	for k, end := range []int{10, 8, 6} {
-		r := &Run{Columns: []string{"env_steps", "episode_return_mean"}, col: map[string]int{"env_steps": 0, "episode_return_mean": 1}}
+		r := &Run{Seed: fmt.Sprint(k), Columns: []string{"env_steps", "episode_return_mean"}, col: map[string]int{"env_steps": 0, "episode_return_mean": 1}}
 		for x := 1; x <= end; x++ {
 			r.Rows = append(r.Rows, []float64{float64(x), float64(x + 2*k)})
 		}
@@ -298,20 +299,25 @@ func TestStatsTimeToThreshold(t *testing.T) {
 
 func TestReadProgress(t *testing.T) {
 	in := "iteration,env_steps,episode_return_mean\n1,512,\n2,1024,21.5\n3,15"
-	cols, rows, err := readProgress(strings.NewReader(in))
+	cols, rows, skipped, err := readProgress(strings.NewReader(in))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cols) != 3 || len(rows) != 2 {
-		t.Fatalf("readProgress = %v, %d rows; want 3 columns and 2 rows (the half-written third skipped)", cols, len(rows))
+	if len(cols) != 3 || len(rows) != 2 || len(skipped) != 1 || skipped[0] != "line 4: 2 cells, want 3" {
+		t.Fatalf("readProgress = %v, %d rows, skipped %q; want 3 columns and 2 rows (the half-written third skipped, named)", cols, len(rows), skipped)
 	}
 	if !math.IsNaN(rows[0][2]) || rows[1][2] != 21.5 {
 		t.Errorf("episode_return_mean = %v, %v; want NaN (absent), 21.5", rows[0][2], rows[1][2])
 	}
-	for _, bad := range []string{"", "a,a\n1,2\n", "a,b\n1,x\n"} {
-		if _, _, err := readProgress(strings.NewReader(bad)); err == nil {
+	for _, bad := range []string{"", "a,a\n1,2\n"} {
+		if _, _, _, err := readProgress(strings.NewReader(bad)); err == nil {
 			t.Errorf("readProgress(%q): no error", bad)
 		}
+	}
+	// A cell that is not a number skips its row, not the file.
+	_, rows, skipped, err = readProgress(strings.NewReader("a,b\n1,x\n2,3\n"))
+	if err != nil || len(rows) != 1 || len(skipped) != 1 || !strings.Contains(skipped[0], `line 2: column b: "x" is not a number`) {
+		t.Errorf("non-number cell: %d rows, skipped %q, %v", len(rows), skipped, err)
 	}
 }
 
@@ -327,7 +333,7 @@ func FuzzReadProgress(f *testing.F) {
 		var cols []string
 		var rows [][]float64
 		var err error
-		n := allocatedBytes(func() { cols, rows, err = readProgress(bytes.NewReader(data)) })
+		n := allocatedBytes(func() { cols, rows, _, err = readProgress(bytes.NewReader(data)) })
 		// csv.Reader's buffers, then at most a float64 (8 bytes) and a
 		// string header per byte of input.
 		if limit := 64<<10 + 64*uint64(len(data)); n > limit {
@@ -354,7 +360,7 @@ func FuzzReadProgress(f *testing.F) {
 			w.Write(rec)
 		}
 		w.Flush()
-		cols2, rows2, err := readProgress(bytes.NewReader(buf.Bytes()))
+		cols2, rows2, _, err := readProgress(bytes.NewReader(buf.Bytes()))
 		if err != nil {
 			t.Fatalf("reading back %q (written from %q): %v", buf.Bytes(), data, err)
 		}

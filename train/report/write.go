@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"html"
 	"html/template"
@@ -33,6 +34,12 @@ type Output struct {
 	Files []string
 	// Groups are the runs as grouped and labelled in the report.
 	Groups []*Group
+	// Warnings say what was left out, per run and file: runs that could
+	// not be read, progress.csv rows that could not be, seeds run twice.
+	Warnings []string
+	// Drawn reports that some run had a row to draw; false means the
+	// figures only say there is nothing yet.
+	Drawn bool
 }
 
 // File names in the report directory.
@@ -57,18 +64,42 @@ func Generate(runDirs []string, opts Options) (*Output, error) {
 		opts.Now = time.Now
 	}
 	var runs []*Run
+	var warnings []string
+	var loadErrs []error
 	for _, d := range runDirs {
 		r, err := LoadRun(d)
 		if err != nil {
-			return nil, err
+			// One bad run does not stop the others' report.
+			warnings = append(warnings, fmt.Sprintf("%v: run left out of the report", err))
+			loadErrs = append(loadErrs, err)
+			continue
 		}
+		warnings = append(warnings, r.Warnings...)
 		runs = append(runs, r)
 	}
+	if len(runs) == 0 {
+		return nil, fmt.Errorf("report: no run could be read: %w", errors.Join(loadErrs...))
+	}
 	groups := GroupRuns(runs)
+	for _, g := range groups {
+		for _, seed := range g.Repeated {
+			var dirs []string
+			for _, r := range g.Runs {
+				if r.Seed == seed {
+					dirs = append(dirs, r.Dir)
+				}
+			}
+			warnings = append(warnings, fmt.Sprintf("%s: seed %s was run %d times (%s); they count as one seed in the band, their mean",
+				g.Label, seed, len(dirs), strings.Join(dirs, ", ")))
+		}
+	}
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
-	out := &Output{Dir: opts.Out, Groups: groups}
+	out := &Output{Dir: opts.Out, Groups: groups, Warnings: warnings}
+	for _, r := range runs {
+		out.Drawn = out.Drawn || len(r.Rows) > 0
+	}
 
 	figs := []*figure{
 		returnFigure(groups, "return_steps", "env_steps", "env steps", "Episode return (mean of last 100 training episodes) vs env steps"),
@@ -96,6 +127,7 @@ func Generate(runDirs []string, opts Options) (*Output, error) {
 	}
 
 	s := summarize(groups)
+	s.notes = append(s.notes, warnings...)
 	var md bytes.Buffer
 	writeMarkdown(&md, opts.Title, opts.Now(), figs, s)
 	var page bytes.Buffer
@@ -181,13 +213,11 @@ func summarize(groups []*Group) summary {
 	}
 	for _, g := range groups {
 		var finals, bests, steps, secs []float64
-		var seeds []string
 		reached := 0
 		for _, r := range g.Runs {
 			st := Stats(r, g.Threshold, g.HasThreshold)
 			finals, bests = append(finals, st.Final), append(bests, st.Best)
 			steps, secs = append(steps, st.StepsToThreshold), append(secs, st.TimeToThreshold)
-			seeds = append(seeds, r.Seed)
 			if !math.IsNaN(st.StepsToThreshold) || !math.IsNaN(st.TimeToThreshold) {
 				reached++
 			}
@@ -206,6 +236,19 @@ func summarize(groups []*Group) summary {
 				t += fmt.Sprintf(" (the %d that reached it)", reached)
 			}
 			return t
+		}
+		var seeds []string
+		for _, seed := range g.Seeds() {
+			n := 0
+			for _, r := range g.Runs {
+				if r.Seed == seed {
+					n++
+				}
+			}
+			if n > 1 {
+				seed += fmt.Sprintf(" (×%d)", n)
+			}
+			seeds = append(seeds, seed)
 		}
 		s.groups.Rows = append(s.groups.Rows, []cell{{Text: g.Label}, {Text: strings.Join(seeds, ", ")}, {Text: thr},
 			{Text: meanStdText(finals, 1)}, {Text: meanStdText(bests, 1)}, {Text: reachedText},
@@ -257,9 +300,12 @@ func bandNote(g *Group) string {
 	if len(g.Runs) < 2 {
 		return fmt.Sprintf("%s: one run (seed %s), drawn as its own line; no band.", g.Label, g.Runs[0].Seed)
 	}
+	if len(g.Seeds()) < 2 {
+		return fmt.Sprintf("%s: %d runs of one seed (%s), each drawn as its own line; no band (a band needs two seeds).", g.Label, len(g.Runs), g.Runs[0].Seed)
+	}
 	b, ok := GroupBand(g, "env_steps", "episode_return_mean")
 	if !ok {
-		return fmt.Sprintf("%s: %d seeds, but their episode returns do not overlap in env steps; no band, only each seed's line.", g.Label, len(g.Runs))
+		return fmt.Sprintf("%s: %d seeds, but their episode returns do not overlap in env steps; no band, only each seed's line.", g.Label, len(g.Seeds()))
 	}
 	last := 0.0
 	for _, r := range g.Runs {
@@ -267,10 +313,15 @@ func bandNote(g *Group) string {
 			last = math.Max(last, xs[len(xs)-1])
 		}
 	}
-	note := fmt.Sprintf("%s: band = mean ± sample std over %d seeds, each interpolated linearly onto %d points from %s to %s env steps, where every seed has data",
+	note := fmt.Sprintf("%s: band = mean ± sample std over %d seeds, each interpolated linearly onto %d points from %s to %s env steps",
 		g.Label, b.N, len(b.X), si(b.X[0]), si(b.X[len(b.X)-1]))
+	if b.Carried > 0 {
+		note += fmt.Sprintf("; %d finished seed(s) ended earlier (at their stop target or budget) and their last value is carried forward to the end", b.Carried)
+	} else {
+		note += ", where every seed has data"
+	}
 	if last > b.X[len(b.X)-1] {
-		note += fmt.Sprintf("; runs that went on (up to %s env steps, e.g. a seed that reached the stop target later) are shown only by their own thin lines", si(last))
+		note += fmt.Sprintf("; runs that went on past a run that has not finished (up to %s env steps) are shown only by their own thin lines", si(last))
 	}
 	return note + "."
 }

@@ -36,7 +36,7 @@ The report goes to --out; by default RUN_DIR/report for one run, and
 reports/report-<YYYYmmdd-HHMMSS> for several.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runReport(args, out, title, stdout, time.Now)
+			return runReport(args, out, title, stdout, stderr, time.Now)
 		},
 	}
 	c.Flags().StringVar(&out, "out", "", "report directory (default RUN_DIR/report for one run, reports/report-<time> for several)")
@@ -44,7 +44,10 @@ reports/report-<YYYYmmdd-HHMMSS> for several.`,
 	return c
 }
 
-func runReport(args []string, out, title string, stdout io.Writer, now func() time.Time) error {
+// runReport writes the report. Runs or rows that cannot be read are
+// left out with a warning on stderr each; the exit code is non-zero only
+// when nothing could be drawn.
+func runReport(args []string, out, title string, stdout, stderr io.Writer, now func() time.Time) error {
 	dirs, err := report.Expand(args)
 	if err != nil {
 		return &exitError{code: ExitUsage, err: err}
@@ -63,10 +66,16 @@ func runReport(args []string, out, title string, stdout io.Writer, now func() ti
 		}
 		return &exitError{code: ExitError, err: err}
 	}
+	for _, w := range res.Warnings {
+		fmt.Fprintln(stderr, "rltrain report: warning:", w)
+	}
 	for _, g := range res.Groups {
 		fmt.Fprintf(stdout, "group %s: %d run(s)\n", g.Label, len(g.Runs))
 	}
 	fmt.Fprintf(stdout, "report: %s\n", filepath.Join(res.Dir, report.HTMLFile))
 	fmt.Fprintf(stdout, "summary: %s\n", filepath.Join(res.Dir, report.MarkdownFile))
+	if !res.Drawn {
+		return &exitError{code: ExitError, err: errors.New("nothing could be drawn: no run has a readable progress row")}
+	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"image/png"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -101,10 +102,35 @@ func TestReportDefaultOutForSeveralRuns(t *testing.T) {
 	t.Chdir(t.TempDir())
 	now := func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
 	var stdout bytes.Buffer
-	if err := runReport([]string{filepath.Join(root, "a"), filepath.Join(root, "b")}, "", "", &stdout, now); err != nil {
+	if err := runReport([]string{filepath.Join(root, "a"), filepath.Join(root, "b")}, "", "", &stdout, io.Discard, now); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join("reports", "report-20260102-030405", report.HTMLFile)); err != nil {
 		t.Errorf("default --out for several runs: %v", err)
+	}
+}
+
+// TestReportWarnsPerRun (issue 13, reports): rltrain report of a good run
+// and a run whose progress.csv is torn warns per run and file, reports
+// the rest and exits 0; of only runs with nothing readable it exits 1.
+func TestReportWarnsPerRun(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	good, torn := filepath.Join(root, "good"), filepath.Join(root, "torn")
+	for _, d := range []string{good, torn} {
+		if code, _, stderr := run(t, ctx, "train", shipped, "--set", "stop.iterations=3", "--out", d); code != 0 {
+			t.Fatalf("train = %d: %s", code, stderr)
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(torn, "progress.csv"))
+	header := strings.SplitN(string(b), "\n", 2)[0]
+	os.WriteFile(filepath.Join(torn, "progress.csv"), []byte(header+"\n1,2,3\n4,5\n"), 0o644)
+	code, out, stderr := run(t, ctx, "report", good, torn, "--out", filepath.Join(root, "r1"))
+	if code != ExitOK || !strings.Contains(stderr, "warning: "+torn+"/progress.csv: skipped 2 row(s)") || !strings.Contains(out, "2 run(s)") {
+		t.Errorf("report of a good and a torn run = %d, %q, %q; want 0, a warning naming the torn file, both runs", code, out, stderr)
+	}
+	code, _, stderr = run(t, ctx, "report", torn, "--out", filepath.Join(root, "r2"))
+	if code != ExitError || !strings.Contains(stderr, "nothing could be drawn") {
+		t.Errorf("report of a fully torn run = %d, %q; want 1 and 'nothing could be drawn'", code, stderr)
 	}
 }
