@@ -25,6 +25,11 @@ type ModelConfig struct {
 	// hidden ([512]) and activation (relu); conv, or hidden or activation
 	// other than their defaults, alongside it are an error. Default none.
 	Preset string `yaml:"preset,omitempty"`
+	// Init is the MLP layers' weight initialisation: orthogonal (CleanRL's
+	// layer_init, SB3's PPO) or torch_default (torch.nn.Linear's own, as
+	// SB3's and CleanRL's DQN networks start). Conv layers are always
+	// orthogonal. Default orthogonal.
+	Init Init `yaml:"init,omitempty"`
 }
 
 // DefaultModelConfig returns CleanRL's PPO network: two hidden layers of 64 with tanh.
@@ -49,6 +54,9 @@ func (c ModelConfig) Validate() error {
 	}
 	if err := c.Activation.Validate(); err != nil {
 		return fmt.Errorf("activation: %w", err)
+	}
+	if err := c.Init.Validate(); err != nil {
+		return fmt.Errorf("init: %w", err)
 	}
 	if !(c.LogStdInit >= -20 && c.LogStdInit <= 5) {
 		return fmt.Errorf("log_std_init: want a value in [-20, 5], got %v", c.LogStdInit)
@@ -99,14 +107,14 @@ func (s ActorCriticSpec) Outputs() int {
 // ("pi/...").
 func (s ActorCriticSpec) Actor() MLP {
 	m := s.Model.Resolve()
-	return MLP{Name: "pi", Sizes: s.sizes(m, s.Outputs()), Activation: m.Activation, OutputGain: 0.01}
+	return MLP{Name: "pi", Sizes: s.sizes(m, s.Outputs()), Activation: m.Activation, OutputGain: 0.01, InitKind: m.Init}
 }
 
 // Critic is the value network: observations (or the outputs of
 // CriticConv) to V(s) ("vf/...").
 func (s ActorCriticSpec) Critic() MLP {
 	m := s.Model.Resolve()
-	return MLP{Name: "vf", Sizes: s.sizes(m, 1), Activation: m.Activation, OutputGain: 1}
+	return MLP{Name: "vf", Sizes: s.sizes(m, 1), Activation: m.Activation, OutputGain: 1, InitKind: m.Init}
 }
 
 // ActorConv is the actor's convolutional torso ("pi/conv/..."), in front

@@ -41,6 +41,8 @@ type MLP struct {
 	// layers use √2), CleanRL's layer_init std: 0.01 for a policy head,
 	// 1 for a value head.
 	OutputGain float64
+	// InitKind is the layers' initialisation; "" is InitOrthogonal.
+	InitKind Init
 }
 
 // Layers returns the number of linear layers.
@@ -54,10 +56,18 @@ func (m MLP) BiasName(i int) string { return fmt.Sprintf("%s/%d/b", m.Name, i) }
 
 // Init appends the network's parameters to w, initialised as CleanRL's
 // layer_init: orthogonal weights with gain √2 on hidden layers and
-// OutputGain on the output layer, zero biases. Draws come from rng.
+// OutputGain on the output layer, zero biases; or, with m.InitKind
+// InitTorchDefault, as torch.nn.Linear's defaults. Draws come from rng.
 func (m MLP) Init(w *Weights, rng *rand.Rand) {
 	for i := 0; i < m.Layers(); i++ {
 		in, out := m.Sizes[i], m.Sizes[i+1]
+		if m.InitKind == InitTorchDefault {
+			wt, b := torchDefault(in, out, rng)
+			w.Tensors = append(w.Tensors,
+				Tensor{Name: m.WeightName(i), Shape: []int{in, out}, Data: wt},
+				Tensor{Name: m.BiasName(i), Shape: []int{out}, Data: b})
+			continue
+		}
 		gain := math.Sqrt2
 		if i == m.Layers()-1 {
 			gain = m.OutputGain

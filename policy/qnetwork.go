@@ -69,7 +69,7 @@ func (s QSpec) checkConv() error {
 func (s QSpec) Plain() MLP {
 	m := s.Model.Resolve()
 	sizes := append(append([]int{s.in(m)}, m.Hidden...), s.NumActions)
-	return MLP{Name: "q", Sizes: sizes, Activation: m.Activation, OutputGain: 1}
+	return MLP{Name: "q", Sizes: sizes, Activation: m.Activation, OutputGain: 1, InitKind: m.Init}
 }
 
 // Torso is a dueling spec's shared trunk ("q/torso/..."): observations
@@ -80,7 +80,7 @@ func (s QSpec) Torso() MLP {
 	m := s.Model.Resolve()
 	h := m.Hidden
 	sizes := append([]int{s.in(m)}, h[:len(h)-1]...)
-	return MLP{Name: "q/torso", Sizes: sizes, Activation: m.Activation, OutputGain: math.Sqrt2}
+	return MLP{Name: "q/torso", Sizes: sizes, Activation: m.Activation, OutputGain: math.Sqrt2, InitKind: m.Init}
 }
 
 // torsoOut is the width of the torso's output (the streams' input).
@@ -95,14 +95,14 @@ func (s QSpec) torsoOut(m ModelConfig) int {
 func (s QSpec) Value() MLP {
 	m := s.Model.Resolve()
 	last := m.Hidden[len(m.Hidden)-1]
-	return MLP{Name: "q/v", Sizes: []int{s.torsoOut(m), last, 1}, Activation: m.Activation, OutputGain: 1}
+	return MLP{Name: "q/v", Sizes: []int{s.torsoOut(m), last, 1}, Activation: m.Activation, OutputGain: 1, InitKind: m.Init}
 }
 
 // Advantage is a dueling spec's advantage stream ("q/a/..."): torso output to A(s, ·).
 func (s QSpec) Advantage() MLP {
 	m := s.Model.Resolve()
 	last := m.Hidden[len(m.Hidden)-1]
-	return MLP{Name: "q/a", Sizes: []int{s.torsoOut(m), last, s.NumActions}, Activation: m.Activation, OutputGain: 1}
+	return MLP{Name: "q/a", Sizes: []int{s.torsoOut(m), last, s.NumActions}, Activation: m.Activation, OutputGain: 1, InitKind: m.Init}
 }
 
 // Init returns version-0 weights drawn from rng (orthogonal, as MLP.Init
