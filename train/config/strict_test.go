@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -59,5 +60,28 @@ func TestConfigSizeCap(t *testing.T) {
 	var ce *Error
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "config is over 1048576 bytes") {
 		t.Errorf("Load of a %d-byte config = %v; want the size cap", len(big), err)
+	}
+}
+
+// TestShippedConfigComments (issue 13): the configs users copy say what
+// they do and what they reach; they hold no notes about issues or
+// commits of this project's history.
+func TestShippedConfigComments(t *testing.T) {
+	files, _ := filepath.Glob("../../configs/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no configs")
+	}
+	bad := regexp.MustCompile(`(?i)\bissue\b|\bcommit\b|\b[0-9a-f]{7,40}\b`)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			_, comment, ok := strings.Cut(line, "#")
+			if ok && bad.MatchString(comment) {
+				t.Errorf("%s:%d: %q: a note about the project's history, not about the config", f, i+1, strings.TrimSpace(line))
+			}
+		}
 	}
 }
