@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	_ "github.com/rlgo/rlgo/envs/classic"
+	_ "github.com/rlgo/rlgo/envs/minatar" // the shipped MinAtar configs
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
