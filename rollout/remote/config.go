@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rlgo/rlgo/envs"
+	"github.com/rlgo/rlgo/envs/external"
 	"github.com/rlgo/rlgo/internal/wire"
 	"github.com/rlgo/rlgo/rollout"
 )
@@ -65,6 +66,11 @@ type Run struct {
 	// EnvsPerWorker × FragmentLength steps each.
 	Rollout rollout.Config
 	Seed    uint64
+	// External, when set, makes every worker step its envs in an env
+	// server (rollout.WorkerSpec.External). A worker runs a server
+	// command from the learner only when it allows it
+	// (WorkerConfig.AllowEnvCommand); an address it dials.
+	External *external.Config
 }
 
 func (c Config) withDefaults() Config {

@@ -450,6 +450,7 @@ func (f *Fleet) register(ctx context.Context, req *RegisterRequest) (*RegisterRe
 		FragmentLength:  f.run.Rollout.FragmentLength,
 		Seed:            f.run.Seed,
 		Columns:         f.columns,
+		External:        f.run.External,
 		Spec:            f.spec,
 		Version:         f.version,
 		Weights:         f.weights,

@@ -1,6 +1,9 @@
 package remote
 
-import "github.com/rlgo/rlgo/rollout"
+import (
+	"github.com/rlgo/rlgo/envs/external"
+	"github.com/rlgo/rlgo/rollout"
+)
 
 // ProtocolVersion is the version of the messages below; Register refuses a
 // worker that speaks another.
@@ -12,7 +15,8 @@ import "github.com/rlgo/rlgo/rollout"
 // Version 4: numeric columns and weight tensors are little-endian bins;
 // UploadRequest carries the batch inline (not msgpack inside a bin);
 // RegisterReply.Columns says which optional columns to fill.
-const ProtocolVersion = 4
+// Version 5: RegisterReply.External (env.external: an env server per worker).
+const ProtocolVersion = 5
 
 // RegisterRequest is a worker joining the learner.
 type RegisterRequest struct {
@@ -48,6 +52,9 @@ type RegisterReply struct {
 	// Columns are the optional batch columns the algorithm reads (zero:
 	// all): the worker computes and uploads only those.
 	Columns rollout.Columns `msgpack:"columns"`
+	// External is env.external: the env server each worker starts or
+	// dials (nil: envs from the worker's own registry).
+	External *external.Config `msgpack:"external,omitempty"`
 
 	// Spec is the policy to act with: policy.ActorCritic, or
 	// policy.EpsilonGreedy taking ε from the weights.

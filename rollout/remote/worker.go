@@ -52,6 +52,10 @@ type WorkerConfig struct {
 	// StayAfterDone keeps the worker waiting for the next learner when
 	// the run ends, instead of returning (Kubernetes Deployments).
 	StayAfterDone bool
+	// AllowEnvCommand lets the learner make this worker start an env
+	// server command (env.external.command): a learner that can name a
+	// command to run is trusted with this host, so it is off by default.
+	AllowEnvCommand bool
 	// MaxMessageBytes bounds messages both ways. Default 64 MiB.
 	MaxMessageBytes int
 	// RPCTimeout is the deadline of Register, UploadBatch and Heartbeat.
@@ -281,7 +285,7 @@ func rolloutWorker(reg *RegisterReply, pol rollout.Policy, build int) (*rollout.
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	spec := rollout.WorkerSpec{EnvID: reg.EnvID, EnvOptions: opts, Wrappers: wrappers, Metrics: reg.Metrics, Columns: reg.Columns}
+	spec := rollout.WorkerSpec{EnvID: reg.EnvID, EnvOptions: opts, Wrappers: wrappers, Metrics: reg.Metrics, Columns: reg.Columns, External: reg.External}
 	// Check the learner's spec against the env before acting with it.
 	sp, err := rollout.EnvSpaces(spec)
 	if err != nil {
@@ -303,6 +307,9 @@ func rolloutWorker(reg *RegisterReply, pol rollout.Policy, build int) (*rollout.
 // poll → sample → upload loop.
 func (w *remoteWorker) session(ctx context.Context, reg *RegisterReply) error {
 	log := w.log.With("worker", reg.WorkerID, "index", reg.Index)
+	if reg.External != nil && len(reg.External.Command) > 0 && !w.cfg.AllowEnvCommand {
+		return fmt.Errorf("the learner asks this worker to start the env server %q: run the worker with --allow-env-command to let it (it runs that command on this host): %w", reg.External.Command, errFatal)
+	}
 	if err := reg.Spec.Validate(); err != nil {
 		return fmt.Errorf("learner sent an invalid policy spec %+v: %w", reg.Spec, errors.Join(errFatal, err))
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/rlgo/rlgo/envs/external"
 	"github.com/rlgo/rlgo/policy"
 	"github.com/rlgo/rlgo/rollout"
+	"github.com/rlgo/rlgo/rollout/remote"
 )
 
 // python returns a Python 3 that has the bridge's Debian packages
@@ -309,5 +310,64 @@ func TestServeEnvAgreesWithInProcess(t *testing.T) {
 		if !slices.Equal(v.Obs(), native.Obs()) || !slices.Equal(a.Rewards, b.Rewards) || !slices.Equal(a.Terminated, b.Terminated) || !slices.Equal(a.Truncated, b.Truncated) {
 			t.Fatalf("step %d: served %v %v %v %v; in process %v %v %v %v", step, v.Obs(), a.Rewards, a.Terminated, a.Truncated, native.Obs(), b.Rewards, b.Terminated, b.Truncated)
 		}
+	}
+}
+
+// TestExternalEnvRemoteWorkers trains on two remote workers (gRPC on
+// loopback) that each start their own Python env server, and checks that
+// a worker not allowed to run the learner's env command refuses with a
+// message that says how to allow it.
+func TestExternalEnvRemoteWorkers(t *testing.T) {
+	ext := pythonCartPole(t)
+	s := algorithms.Setup{EnvID: "CartPole-v1", Seed: 1, External: ext,
+		Model:   policy.ModelConfig{Hidden: []int{16}, Activation: policy.Tanh},
+		Rollout: rollout.Config{Workers: 2, EnvsPerWorker: 4, FragmentLength: 32, MinWorkers: 2}}
+	srv, err := remote.Listen(remote.Config{Listen: "127.0.0.1:0", MinWorkers: 2, StartTimeout: time.Minute},
+		remote.Run{EnvID: s.EnvID, Rollout: s.Rollout, Seed: s.Seed, External: ext})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	s.NewFleet = srv.NewFleet
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	wctx, stopWorkers := context.WithCancel(ctx)
+	// A worker that does not allow env commands refuses the run.
+	refused := make(chan error, 1)
+	go func() { refused <- remote.RunWorker(wctx, remote.WorkerConfig{Learner: srv.Addr().String()}) }()
+	done := make(chan error, 2)
+	for range 2 {
+		go func() {
+			done <- remote.RunWorker(wctx, remote.WorkerConfig{Learner: srv.Addr().String(), AllowEnvCommand: true})
+		}()
+	}
+	defer func() {
+		stopWorkers()
+		for range 2 {
+			<-done
+		}
+	}()
+	p, err := ppo.New(ppo.DefaultConfig(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	var r algorithms.Result
+	for range 4 {
+		if r, err = p.Train(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r.EnvSteps != 4*2*4*32 || r.FleetWorkers < 1 || !r.HasEpisodes {
+		t.Fatalf("after 4 iterations: %d env steps, %d workers, episodes %v; want 1024 steps with episodes", r.EnvSteps, r.FleetWorkers, r.HasEpisodes)
+	}
+	select {
+	case err := <-refused:
+		if err == nil || !strings.Contains(err.Error(), "--allow-env-command") {
+			t.Fatalf("a worker without AllowEnvCommand: %v; want a refusal naming --allow-env-command", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("a worker without AllowEnvCommand is still running")
 	}
 }

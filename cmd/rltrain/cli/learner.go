@@ -127,7 +127,7 @@ unless --allow-plaintext. See docs/remote.md.`,
 					rc.MinWorkers = cfg.Rollout.MinWorkers // the config's rollout.min_workers, unless the flag says otherwise
 				}
 				var err error
-				srv, err = remote.Listen(rc, remote.Run{EnvID: cfg.Env.ID, EnvOptions: cfg.Env.Options, Wrappers: cfg.Env.WrapperSpecs(), Metrics: cfg.Env.Metrics, Rollout: cfg.Rollout, Seed: cfg.Seed})
+				srv, err = remote.Listen(rc, remote.Run{EnvID: cfg.Env.ID, EnvOptions: cfg.Env.Options, Wrappers: cfg.Env.WrapperSpecs(), Metrics: cfg.Env.Metrics, Rollout: cfg.Rollout, Seed: cfg.Seed, External: cfg.Env.External})
 				if err != nil {
 					return nil, fmt.Errorf("learner: %w", err)
 				}
