@@ -29,8 +29,10 @@ import (
 // target_update_interval 10 (hard copies), train_freq 256,
 // gradient_steps 128, exploration_fraction 0.16 of 50k steps (8,000)
 // down to 0.04, net_arch [256, 256] with ReLU (SB3's default
-// activation), SB3's Huber (smooth L1) loss and max_grad_norm 10, and one
-// env. Fragments of 50 steps make the 50,000 steps exactly 1,000
+// activation) initialised as torch.nn.Linear's defaults (SB3's QNetwork
+// does not re-initialise its layers; rlgo's orthogonal init cost ~70 of
+// the final return, docs/dqn.md), SB3's Huber (smooth L1) loss and
+// max_grad_norm 10, and one env. Fragments of 50 steps make the 50,000 steps exactly 1,000
 // iterations; the fleet acts with weights at most 50 steps old where SB3
 // acts with the current ones.
 func zooVanillaConfig(seed uint64) (Config, algorithms.Setup) {
@@ -43,7 +45,7 @@ func zooVanillaConfig(seed uint64) (Config, algorithms.Setup) {
 	cfg.Double, cfg.Dueling, cfg.NStep = false, false, 1
 	cfg.Loss, cfg.HuberDelta, cfg.MaxGradNorm = "huber", 1, 10
 	return cfg, algorithms.Setup{EnvID: "CartPole-v1", Seed: seed, Device: "cpu",
-		Model:   policy.ModelConfig{Hidden: []int{256, 256}, Activation: policy.ReLU},
+		Model:   policy.ModelConfig{Hidden: []int{256, 256}, Activation: policy.ReLU, Init: policy.InitTorchDefault},
 		Rollout: rollout.Config{Workers: 1, EnvsPerWorker: 1, FragmentLength: 50}}
 }
 
