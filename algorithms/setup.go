@@ -2,9 +2,10 @@ package algorithms
 
 import (
 	"errors"
-	"github.com/rlgo/rlgo/envs/external"
 	"regexp"
 	"strings"
+
+	"github.com/rlgo/rlgo/envs/external"
 
 	"github.com/rlgo/rlgo/envs"
 	"github.com/rlgo/rlgo/policy"

@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/rlgo/rlgo/envs/external"
 	"math"
 	"math/rand/v2"
 	"os"
+
+	"github.com/rlgo/rlgo/envs/external"
 
 	"github.com/rlgo/rlgo/envs"
 	"github.com/rlgo/rlgo/policy"

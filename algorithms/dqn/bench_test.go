@@ -2,8 +2,9 @@ package dqn
 
 import (
 	"context"
-	"github.com/rlgo/rlgo/algorithms"
 	"testing"
+
+	"github.com/rlgo/rlgo/algorithms"
 
 	"github.com/rlgo/rlgo/policy"
 	"github.com/rlgo/rlgo/rollout"

@@ -3,9 +3,10 @@ package ppo
 import (
 	"context"
 	"fmt"
+	"testing"
+
 	"github.com/rlgo/rlgo/algorithms"
 	_ "github.com/rlgo/rlgo/envs/classic"
-	"testing"
 
 	"github.com/rlgo/rlgo/envs"
 	"github.com/rlgo/rlgo/policy"

@@ -2,12 +2,13 @@ package ppo
 
 import (
 	"context"
-	"github.com/rlgo/rlgo/internal/wire"
 	"maps"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/rlgo/rlgo/internal/wire"
 
 	"github.com/rlgo/rlgo/algorithms"
 )

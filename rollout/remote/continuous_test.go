@@ -2,12 +2,13 @@ package remote
 
 import (
 	"context"
-	"github.com/rlgo/rlgo/algorithms"
 	"math"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rlgo/rlgo/algorithms"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"

@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/rlgo/rlgo/envs/external"
 	"io"
 	"net/url"
 	"os"
@@ -17,6 +16,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/rlgo/rlgo/envs/external"
 
 	"go.yaml.in/yaml/v3"
 

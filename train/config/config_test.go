@@ -3,12 +3,13 @@ package config
 import (
 	"errors"
 	"flag"
-	_ "github.com/rlgo/rlgo/algorithms/dqn"
-	"github.com/rlgo/rlgo/algorithms/ppo"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	_ "github.com/rlgo/rlgo/algorithms/dqn"
+	"github.com/rlgo/rlgo/algorithms/ppo"
 
 	_ "github.com/rlgo/rlgo/envs/classic"
 	_ "github.com/rlgo/rlgo/envs/minatar" // the shipped MinAtar configs

@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/rlgo/rlgo/algorithms"
 	"io"
 	"log/slog"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/rlgo/rlgo/algorithms"
 
 	"github.com/spf13/cobra"
 

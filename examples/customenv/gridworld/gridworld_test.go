@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/rlgo/rlgo/algorithms"
 	"slices"
 	"testing"
+
+	"github.com/rlgo/rlgo/algorithms"
 
 	"github.com/rlgo/rlgo/algorithms/ppo"
 	"github.com/rlgo/rlgo/envs"

@@ -12,8 +12,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/rlgo/rlgo/algorithms"
 	"log"
+
+	"github.com/rlgo/rlgo/algorithms"
 
 	"github.com/rlgo/rlgo/algorithms/ppo"
 	"github.com/rlgo/rlgo/examples/customenv/gridworld" // registers GridWorld-v0
