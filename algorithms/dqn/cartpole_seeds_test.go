@@ -13,8 +13,9 @@ import (
 // on the seeds in RLGO_DQN_SEEDS ("lo-hi", default 1-10; long suite,
 // RLGO_LONG=1), one run at a time: the env steps and the wall and CPU
 // seconds until the training mean of the last 100 episodes reaches 475.
-// It fails if a seed does not solve within the config's 150k-step budget
-// or needs more than 135k steps (a 10% margin). RLGO_DQN_CONFIG names
+// It fails if a seed does not solve within the config's budget (its stop
+// section's env_steps, 150k), and logs the smallest margin to it.
+// RLGO_DQN_CONFIG names
 // another config to measure the same way (a name under configs/, or a
 // path relative to it: how the shipped one was tuned).
 //
@@ -33,21 +34,26 @@ func TestLongCartPoleDQNSeeds(t *testing.T) {
 			t.Fatalf("RLGO_DQN_SEEDS=%q: want seed or lo-hi", v)
 		}
 	}
-	const margin = 135000
 	name := "cartpole-dqn"
 	if v := os.Getenv("RLGO_DQN_CONFIG"); v != "" {
 		name = v
 	}
+	minMargin := int64(-1)
 	for seed := lo; seed <= hi; seed++ {
 		load := loadavg()
 		start, cpu0 := time.Now(), cpuTime()
 		r, ok := solve(t, name, seed)
 		wall, cpu := time.Since(start).Seconds(), (cpuTime() - cpu0).Seconds()
 		t.Logf("seed %d: solved %v, episode_return_mean %.1f at %d env steps, %.2f s in the run, %.2f s wall with setup, %.2f s CPU, load %s", seed, ok, r.EpisodeReturnMean, r.EnvSteps, r.TimeS, wall, cpu, load)
-		if !ok || r.EnvSteps > margin {
-			t.Errorf("seed %d: episode_return_mean %.1f at %d env steps; want >= 475 within %d", seed, r.EpisodeReturnMean, r.EnvSteps, margin)
+		if !ok {
+			t.Errorf("seed %d: episode_return_mean %.1f at %d env steps; want >= 475 within the budget", seed, r.EpisodeReturnMean, r.EnvSteps)
+			continue
+		}
+		if m := 150000 - r.EnvSteps; minMargin < 0 || m < minMargin {
+			minMargin = m
 		}
 	}
+	t.Logf("smallest margin to the 150k budget: %d env steps", minMargin)
 }
 
 // cpuTime is the process's user and system CPU time so far.
