@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/rlgo/rlgo/envs"
+	"github.com/rlgo/rlgo/rollout"
 )
 
 // Greedy is a policy's deterministic action choice (the most probable
@@ -48,13 +49,22 @@ func Evaluate(ctx context.Context, id string, opts envs.Options, pol Greedy, epi
 // the reward wrappers are left out. For a Box action space pol must be a
 // ContinuousGreedy; its actions are clipped to the space's bounds.
 func EvaluateWrapped(ctx context.Context, id string, opts envs.Options, wrappers []envs.WrapperSpec, pol Greedy, episodes int, seed uint64) (*Evaluation, error) {
+	return EvaluateSetup(ctx, Setup{EnvID: id, EnvOptions: opts, Wrappers: wrappers}, pol, episodes, seed)
+}
+
+// EvaluateSetup is EvaluateWrapped on the env of a run's setup: a
+// registered env, or one env of an external env server (Setup.External).
+func EvaluateSetup(ctx context.Context, s Setup, pol Greedy, episodes int, seed uint64) (*Evaluation, error) {
+	id := s.EnvID
 	var keep []envs.WrapperSpec
-	for _, w := range wrappers {
+	for _, w := range s.Wrappers {
 		if w.Name == envs.WrapFrameStack || w.Name == envs.WrapClipAction {
 			keep = append(keep, w)
 		}
 	}
-	env, err := envs.MakeWrapped(id, opts, keep)
+	spec := s.WorkerSpec()
+	spec.Wrappers = keep
+	env, err := rollout.MakeEnv(spec)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: %w", err)
 	}

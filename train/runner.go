@@ -490,7 +490,7 @@ func evaluate(ctx context.Context, algo algorithms.Algorithm, cfg *config.Config
 	if err != nil {
 		return fmt.Errorf("evaluation: %w", err)
 	}
-	ev, err := algorithms.EvaluateWrapped(ctx, cfg.Env.ID, cfg.Env.Options, cfg.Env.WrapperSpecs(), pol, cfg.Evaluation.Episodes, cfg.Evaluation.Seed)
+	ev, err := algorithms.EvaluateSetup(ctx, cfg.Setup(nil), pol, cfg.Evaluation.Episodes, cfg.Evaluation.Seed)
 	if err != nil {
 		return err
 	}

@@ -130,7 +130,7 @@ func evaluate(ctx context.Context, loc string, episodes int, seed uint64, log io
 	if err != nil {
 		return nil, &exitError{code: ExitError, err: fmt.Errorf("evaluate: %w", err)}
 	}
-	res, err := algorithms.EvaluateWrapped(ctx, cfg.Env.ID, cfg.Env.Options, cfg.Env.WrapperSpecs(), pol, episodes, seed)
+	res, err := algorithms.EvaluateSetup(ctx, cfg.Setup(nil), pol, episodes, seed)
 	if err != nil {
 		code := ExitError
 		if ctx.Err() != nil {

@@ -123,6 +123,17 @@ func TestExternalEnvTrainsLikeNative(t *testing.T) {
 	if len(native) != 13 || !slices.EqualFunc(native, bridged, slices.Equal) {
 		t.Fatalf("progress.csv through the bridge differs from native:\nnative   %v\nexternal %v", native, bridged)
 	}
+	// rltrain evaluate steps the run's env as it trained: through the bridge.
+	code, evNative, stderr := run(t, ctx, "evaluate", filepath.Join(dir, "native"), "--episodes", "3")
+	if code != ExitOK {
+		t.Fatalf("evaluate native: exit %d: %s", code, stderr)
+	}
+	code, evBridged, stderr := run(t, ctx, "evaluate", filepath.Join(dir, "external"), "--episodes", "3")
+	_, evNative, _ = strings.Cut(evNative, " on ")
+	_, evBridged, _ = strings.Cut(evBridged, " on ")
+	if code != ExitOK || evBridged != evNative {
+		t.Fatalf("evaluate through the bridge: exit %d, %q; want %q as natively (%s)", code, evBridged, evNative, stderr)
+	}
 }
 
 // fragment is what the kill test reads of a batch (the fleet reuses its
