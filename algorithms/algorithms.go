@@ -109,7 +109,8 @@ func (r *Result) SetFleet(h rollout.Health) {
 }
 
 // EpisodeWindow keeps the last Size completed episodes, in the order they
-// are added (design.md: worker index, then env index, then completion step),
+// are added: worker index, then completion step, then env index (design.md
+// lists env before step; every run so far has used this order),
 // with their custom metrics (SetMetricNames).
 type EpisodeWindow struct {
 	Size    int
