@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/rlgo/rlgo/algorithms"
 )
 
 // Options configure Generate.
@@ -416,12 +418,15 @@ td.diff { font-weight: bold; background: #fff6d5; }
 </html>
 `))
 
-// algorithmSections are the config sections that belong to one algorithm.
-var algorithmSections = map[string]bool{"ppo": true, "dqn": true}
-
-// otherAlgorithm reports whether key is in another algorithm's section
-// (dqn.* of a PPO run): defaults that the run never used.
+// otherAlgorithm reports whether key is in another registered
+// algorithm's section (dqn.* of a PPO run, in config.yaml files written
+// before a config held only its own algorithm's section): defaults that
+// the run never used.
 func otherAlgorithm(key, algorithm string) bool {
 	section, _, ok := strings.Cut(key, ".")
-	return ok && algorithmSections[section] && section != algorithm
+	if !ok || section == algorithm {
+		return false
+	}
+	_, err := algorithms.Lookup(section)
+	return err == nil
 }
