@@ -17,8 +17,9 @@ import (
 // the learner's device. It is validated once (Validate) by every
 // algorithm's New.
 //
-// Zero values: a zero Model is policy.DefaultModelConfig (two hidden
-// layers of 64 with tanh); a zero Rollout is rollout.DefaultConfig; Seed
+// Zero values: a Model with no layers, activation, log σ or preset is
+// policy.DefaultModelConfig (two hidden layers of 64 with tanh), keeping
+// its Init; a zero Rollout is rollout.DefaultConfig; Seed
 // 0 is a seed like any other; Device "" is "auto"; NewFleet nil is a
 // local fleet of goroutine workers. EnvID is required.
 type Setup struct {
@@ -52,8 +53,9 @@ type Setup struct {
 // WithDefaults returns s with its zero values replaced by their
 // documented defaults.
 func (s Setup) WithDefaults() Setup {
-	if len(s.Model.Hidden) == 0 && s.Model.Activation == "" && s.Model.LogStdInit == 0 {
+	if m := s.Model; len(m.Hidden) == 0 && m.Activation == "" && m.LogStdInit == 0 && len(m.Conv) == 0 && m.Preset == "" {
 		s.Model = policy.DefaultModelConfig()
+		s.Model.Init = m.Init // a model that sets only its init keeps it
 	}
 	if s.Rollout == (rollout.Config{}) {
 		s.Rollout = rollout.DefaultConfig()

@@ -16,6 +16,9 @@ func TestSetupDefaultsAndValidate(t *testing.T) {
 	if got, want := s.Model.Hidden, policy.DefaultModelConfig().Hidden; len(got) != len(want) || s.Model.Activation != policy.Tanh {
 		t.Errorf("zero Model → %+v; want policy.DefaultModelConfig()", s.Model)
 	}
+	if m := (algorithms.Setup{EnvID: "CartPole-v1", Model: policy.ModelConfig{Init: policy.InitTorchDefault}}).WithDefaults().Model; m.Init != policy.InitTorchDefault || len(m.Hidden) != 2 {
+		t.Errorf("a Model setting only init → %+v; want the default layers with init kept", m)
+	}
 	if s.Rollout != rollout.DefaultConfig() {
 		t.Errorf("zero Rollout → %+v; want rollout.DefaultConfig()", s.Rollout)
 	}
