@@ -9,13 +9,6 @@ import (
 	"github.com/rlgo/rlgo/train/config"
 )
 
-// spacesOf returns the spaces a run's policy saw (rollout.EnvSpaces of
-// its env and wrappers), checking that its algorithm can act in them.
-func spacesOf(cfg *config.Config) (rollout.Spaces, error) {
-	_, s, err := policySpec(cfg)
-	return s, err
-}
-
 // policySpec returns the spec of the policy the run's algorithm acts
 // with (its registration's Policy) and the env's spaces.
 func policySpec(cfg *config.Config) (rollout.PolicySpec, rollout.Spaces, error) {
