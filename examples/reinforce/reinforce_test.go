@@ -54,9 +54,14 @@ reinforce: {lr: 0.003, gamma: 0.99}
 		t.Fatal(err)
 	}
 	defer algo.Close()
+	// Resuming a run that reached its target needs the target lifted.
+	again.Stop.EpisodeReturnMean, again.Stop.Iterations = nil, out.Last.Iteration+2
 	out2, err := train.Run(context.Background(), algo, train.Options{Config: &again.Config, Out: dir, Resume: true})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if out2.Last.Iteration != out.Last.Iteration+2 {
+		t.Errorf("resumed run ended at iteration %d; want %d (two past the checkpoint)", out2.Last.Iteration, out.Last.Iteration+2)
 	}
 	// Greedy evaluation of the resumed policy on fresh envs (seeds the run never used).
 	pol, err := algo.(algorithms.GreedyPolicy).GreedyPolicy()
