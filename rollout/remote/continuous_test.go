@@ -157,8 +157,10 @@ func TestRemotePPOPendulumWithNormalisation(t *testing.T) {
 		t.Errorf("only %d batches had no clipped observation: the normalisation was hardly checked", checked)
 	}
 	st := s.Stats()
-	if st.Total.Fragments != int64(iterations*run.Rollout.Workers) || st.Total.Rejected != 0 || st.Total.Stale != 0 {
-		t.Errorf("fleet counters %+v; want %d fragments, none rejected or stale", st.Total, iterations*run.Rollout.Workers)
+	// At least one fragment per worker and iteration: a loaded machine can
+	// make a slow worker's task go to another worker too.
+	if st.Total.Fragments < int64(iterations*run.Rollout.Workers) || st.Total.Rejected != 0 || st.Total.Stale != 0 {
+		t.Errorf("fleet counters %+v; want at least %d fragments, none rejected or stale", st.Total, iterations*run.Rollout.Workers)
 	}
 	if st.Version != uint64(iterations+1) {
 		t.Errorf("fleet version %d, want %d", st.Version, iterations+1)
@@ -222,6 +224,7 @@ func TestCheckBatchContinuous(t *testing.T) {
 			t.Fatalf("the worker's batch: ObsStats %v, ActionDim %d; want statistics and 1", b.ObsStats, b.ActionDim)
 		}
 		tt.edit(b)
+		task = fw.task() // a rejected upload's task is taken away
 		_, err := fw.upload(task, b)
 		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: UploadBatch = %v; want InvalidArgument containing %q", tt.name, err, tt.want)
@@ -230,6 +233,7 @@ func TestCheckBatchContinuous(t *testing.T) {
 			t.Errorf("%s: counters %+v; want %d rejected, 0 fragments", tt.name, st.Total, i+1)
 		}
 	}
+	task = fw.task()
 	if got, err := fw.upload(task, fw.sample()); err != nil || got != Accepted {
 		t.Errorf("UploadBatch(good) = %v, %v; want accepted", got, err)
 	}
@@ -269,10 +273,12 @@ func TestCheckBatchObsStatsMatchTheRun(t *testing.T) {
 			t.Fatal(err)
 		}
 		tt.edit(b)
+		task = fw.task() // a rejected upload's task is taken away
 		if got, err := fw.upload(task, b); status.Code(err) != codes.InvalidArgument {
 			t.Errorf("%s: UploadBatch = %v, %v; want InvalidArgument", tt.name, got, err)
 		}
 	}
+	task = fw.task()
 	if got, err := fw.upload(task, fw.sample()); err != nil || got != Accepted {
 		t.Errorf("UploadBatch(good) = %v, %v; want accepted", got, err)
 	}
