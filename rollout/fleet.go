@@ -44,6 +44,9 @@ type Health struct {
 	Stale int64 // fleet/stale
 	// Duplicate counts retried uploads of a batch already accepted.
 	Duplicate int64 // fleet/duplicate
+	// Rejected counts uploads refused as malformed, over the run's size
+	// budget, or with values out of range.
+	Rejected int64 // fleet/rejected
 	// BytesReceived is the on-wire size of the batches received.
 	BytesReceived int64 // fleet/bytes_received
 	// TransferTimeS is the time spent receiving them, in seconds.

@@ -86,6 +86,7 @@ func Columns(learnerNames []string, customNames ...string) []Column {
 		Column{name: "fleet/dropped", value: always(func(r algorithms.Result) float64 { return float64(r.Fleet.Dropped) })},
 		Column{name: "fleet/stale", value: always(func(r algorithms.Result) float64 { return float64(r.Fleet.Stale) })},
 		Column{name: "fleet/duplicate", value: always(func(r algorithms.Result) float64 { return float64(r.Fleet.Duplicate) })},
+		Column{name: "fleet/rejected", value: always(func(r algorithms.Result) float64 { return float64(r.Fleet.Rejected) })},
 		Column{name: "fleet/bytes_received", value: always(func(r algorithms.Result) float64 { return float64(r.Fleet.BytesReceived) })},
 		Column{name: "fleet/transfer_time_s", Timing: true, value: always(func(r algorithms.Result) float64 { return r.Fleet.TransferTimeS })},
 		Column{name: "fleet/env_restarts", value: always(func(r algorithms.Result) float64 { return float64(r.Fleet.EnvRestarts) })},

@@ -31,7 +31,20 @@ type Limits struct {
 	MaxBytes    int // longest message accepted, in bytes
 	MaxDepth    int // most arrays and maps nested inside each other
 	MaxElements int // most array elements plus map keys and values, in total
+	// MaxDecoded bounds what the message may cost once decoded, in bytes
+	// under a simple model: every str, bin and ext counts its length and
+	// every array element and map key or value counts ElemBytes (the
+	// size of the largest Go value one element of rlgo's messages decodes
+	// into, with room for slice growth). Zero or negative: no bound (it
+	// does not default). A 16 MB message of 16.7M one-byte nils in an
+	// array of structs costs ~2 GB under this model, and decoded ~1.1 GB.
+	MaxDecoded int
 }
+
+// ElemBytes is what one array element or map key or value counts towards
+// Limits.MaxDecoded. rollout.EpisodeStats, the largest element of a
+// batch, is 72 bytes; msgpack grows slices by doubling.
+const ElemBytes = 128
 
 // DefaultLimits are the limits for messages between processes of rlgo.
 var DefaultLimits = Limits{MaxBytes: 64 << 20, MaxDepth: 32, MaxElements: 1 << 24}
@@ -120,6 +133,19 @@ type walker struct {
 	off   int
 	lim   Limits
 	elems uint64 // elements declared so far
+	cost  uint64 // decoded bytes so far under the MaxDecoded model
+}
+
+// spend adds n decoded bytes for the value at offset at and checks the
+// MaxDecoded bound.
+func (w *walker) spend(at int, kind string, n uint64) error {
+	if w.lim.MaxDecoded <= 0 {
+		return nil
+	}
+	if w.cost += n; w.cost > uint64(w.lim.MaxDecoded) {
+		return malformed("%s at offset %d brings the message to %d decoded bytes, more than the limit of %d", kind, at, w.cost, w.lim.MaxDecoded)
+	}
+	return nil
 }
 
 func (w *walker) remain() uint64 { return uint64(len(w.b) - w.off) }
@@ -140,7 +166,10 @@ func (w *walker) value(depth int) error {
 	case c <= 0x9f:
 		return w.container(at, "array", uint64(c&0x0f), 1, depth)
 	case c <= 0xbf:
-		return w.skip(at, "str", "declares", uint64(c&0x1f))
+		if err := w.skip(at, "str", "declares", uint64(c&0x1f)); err != nil {
+			return err
+		}
+		return w.spend(at, "str", uint64(c&0x1f))
 	case c == 0xc1:
 		return malformed("reserved type byte 0xc1 at offset %d", at)
 	case c <= 0xc6: // bin8, bin16, bin32
@@ -192,7 +221,10 @@ func (w *walker) sized(at int, kind string, size int, extra uint64) error {
 	if err != nil {
 		return err
 	}
-	return w.skip(at, kind, "declares", n+extra)
+	if err := w.skip(at, kind, "declares", n+extra); err != nil {
+		return err
+	}
+	return w.spend(at, kind, n)
 }
 
 // skip steps over the n payload bytes of the value at offset at; verb says
@@ -221,6 +253,9 @@ func (w *walker) container(at int, kind string, n, per uint64, depth int) error 
 	}
 	if w.elems += n * per; w.elems > uint64(w.lim.MaxElements) {
 		return malformed("%s at offset %d brings the message to %d elements, more than the limit of %d", kind, at, w.elems, w.lim.MaxElements)
+	}
+	if err := w.spend(at, kind, n*per*ElemBytes); err != nil {
+		return err
 	}
 	for i := uint64(0); i < n*per; i++ {
 		if err := w.value(depth + 1); err != nil {

@@ -454,3 +454,37 @@ func ExampleUnmarshal() {
 	// true
 	// msgpack: array at offset 0 declares 4294967295 elements but only 0 bytes remain: malformed message
 }
+
+// TestMaxDecoded checks the decoded-size model: strs and bins count their
+// bytes, array elements and map entries ElemBytes each, and the walk
+// stops at the header that crosses the bound (issue 13: 16.7M nils in a
+// 16 MB array decoded to 1.1 GB).
+func TestMaxDecoded(t *testing.T) {
+	nils := append([]byte{0xdd, 0, 0x10, 0, 0}, bytes.Repeat([]byte{0xc0}, 1<<20)...) // array32 of 1M nils
+	bin := mustMarshal(t, make([]byte, 1000))
+	m := mustMarshal(t, map[string]int{"ab": 1}) // one pair: 2 elements + a 2-byte key
+	for _, c := range []struct {
+		name  string
+		b     []byte
+		limit int
+		ok    bool
+	}{
+		{"1M nils unbounded", nils, 0, true},
+		{"1M nils within 128 MiB", nils, 128 << 20, true},
+		{"1M nils over 64 MiB", nils, 64 << 20, false},
+		{"bin of 1000 within 1000", bin, 1000, true},
+		{"bin of 1000 over 999", bin, 999, false},
+		{"map within", m, 2*ElemBytes + 2, true},
+		{"map over", m, 2*ElemBytes + 1, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := Validate(c.b, Limits{MaxDecoded: c.limit})
+			if c.ok != (err == nil) {
+				t.Fatalf("Validate with MaxDecoded %d: %v, want ok=%v", c.limit, err, c.ok)
+			}
+			if err != nil && (!errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "decoded bytes")) {
+				t.Errorf("error %v does not say decoded bytes", err)
+			}
+		})
+	}
+}

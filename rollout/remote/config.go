@@ -49,6 +49,11 @@ type Config struct {
 	// MaxConcurrentStreams bounds the RPCs in flight per connection (a
 	// worker has at most three). Default 16.
 	MaxConcurrentStreams uint32
+	// MaxConcurrentDecodes bounds the uploads decoded at once, over all
+	// connections: with each bounded by the run's upload budget
+	// (Fleet.UploadBudget), it bounds the learner's memory for uploads.
+	// Default 2.
+	MaxConcurrentDecodes int
 	// ShutdownTimeout bounds GracefulStop before Stop. Default 5 s.
 	ShutdownTimeout time.Duration
 	// Logger receives membership and failure messages; nil discards them.
@@ -90,6 +95,9 @@ func (c Config) withDefaults() Config {
 	def(&c.ShutdownTimeout, 5*time.Second)
 	if c.MaxMessageBytes <= 0 {
 		c.MaxMessageBytes = wire.DefaultLimits.MaxBytes
+	}
+	if c.MaxConcurrentDecodes <= 0 {
+		c.MaxConcurrentDecodes = 2
 	}
 	if c.MaxConcurrentStreams == 0 {
 		c.MaxConcurrentStreams = 16

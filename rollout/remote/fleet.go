@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/rlgo/rlgo/internal/wire"
 	"github.com/rlgo/rlgo/policy"
 	"github.com/rlgo/rlgo/rollout"
 )
@@ -34,7 +35,8 @@ type Counters struct {
 	// Dropped counts tasks given up mid-fragment: their worker died,
 	// hung, re-registered or abandoned the fragment after an env error.
 	Dropped int64
-	// Rejected counts batches that failed to decode or validate.
+	// Rejected counts uploads that failed to decode or validate, or were
+	// over the run's upload budget; their task is given to another worker.
 	Rejected int64
 	// EnvErrors counts env failures workers recovered from.
 	EnvErrors int64
@@ -90,6 +92,8 @@ type Fleet struct {
 	columns rollout.Columns // rollout.FleetSpec.Columns, resolved
 	version uint64
 	weights []byte // msgpack of the current weights
+	// uploadLim bounds an upload's bytes and decoded size (uploadBudget).
+	uploadLim wire.Limits
 
 	members     map[string]*member
 	gone        map[string]bool // ids dropped as dead
@@ -193,8 +197,41 @@ func (f *Fleet) configure(spec rollout.FleetSpec, w *policy.Weights) error {
 		return errors.New("remote fleet: the server already has a fleet")
 	}
 	f.spec, f.stale, f.columns, f.version, f.weights, f.ready = spec.Policy, spec.MaxStaleness, spec.Columns.Resolve(), w.Version, b, true
+	budget := uploadBudget(f.run, spec.Policy)
+	f.uploadLim = wire.Limits{MaxBytes: min(budget, f.cfg.MaxMessageBytes), MaxDecoded: budget}
 	f.notify()
 	return nil
+}
+
+// uploadBudget is the most bytes an upload of run acted with spec may
+// cost decoded (wire.Limits.MaxDecoded's model, which also bounds its
+// size on the wire): every column at its full length, a final
+// observation and an episode with its custom metrics at every step (an
+// env whose episodes last one step), observation statistics, and 64 KiB
+// for ids, keys and scalars. rollout.workers × envs × steps × obs size
+// drives it: a 16 MB upload to a CartPole run of 2 envs × 32 steps is
+// 80 times its ~210 KB budget.
+func uploadBudget(run Run, spec rollout.PolicySpec) int {
+	const e = wire.ElemBytes
+	obs, act, met := spec.ObsDim(), max(spec.ActionDim(), 1), len(run.Metrics)
+	n := run.Rollout.EnvsPerWorker * run.Rollout.FragmentLength
+	perStep := 4*obs + 4*act + 4*4 + 2 + // obs, actions, rewards, logp, values, bootstrap, terminated, truncated
+		4*obs + 5*e + // a final observation: array entry, map of 2 pairs, its bin
+		(1+2*6+met)*e + 64 // an episode: array entry, map of 6 pairs, metrics, key names
+	perEnv := 4*obs + 4 // last_obs, last_values
+	stats := (2*obs+8)*e + 64
+	return n*perStep + run.Rollout.EnvsPerWorker*perEnv + stats + 64<<10
+}
+
+// uploadLimits bounds the next upload: the run's budget once the fleet is
+// configured (before, no worker holds a task, and the defaults apply).
+func (f *Fleet) uploadLimits() wire.Limits {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.uploadLim == (wire.Limits{}) {
+		return wire.DefaultLimits
+	}
+	return f.uploadLim
 }
 
 // SetWeights makes w the weights workers act with and opens the round
@@ -307,7 +344,7 @@ func (f *Fleet) Health() rollout.Health {
 	defer f.mu.Unlock()
 	return rollout.Health{
 		Workers: len(f.members), Restarts: f.restarts,
-		Dropped: f.last.Dropped, Stale: f.last.Stale, Duplicate: f.last.Duplicate,
+		Dropped: f.last.Dropped, Stale: f.last.Stale, Duplicate: f.last.Duplicate, Rejected: f.last.Rejected,
 		BytesReceived: f.last.BytesReceived, TransferTimeS: f.last.TransferTime.Seconds(),
 	}
 }
@@ -551,6 +588,12 @@ func (f *Fleet) waitWork(ctx context.Context, req *WaitWorkRequest, maxWait time
 // and decoded: accepted, stale or duplicate.
 func (f *Fleet) upload(req *UploadRequest, wireBytes int, transfer time.Duration) (*UploadReply, error) {
 	f.mu.Lock()
+	if req.decodeErr != nil {
+		// Counted whoever sent it; a held task is given to another worker,
+		// so the same upload cannot be repeated against it.
+		defer f.mu.Unlock()
+		return nil, f.reject(req, req.decodeErr)
+	}
 	m, err := f.member(req.WorkerID)
 	if err != nil {
 		f.mu.Unlock()
@@ -577,8 +620,7 @@ func (f *Fleet) upload(req *UploadRequest, wireBytes int, transfer time.Duration
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err != nil {
-		f.count(Counters{Rejected: 1})
-		return nil, status.Errorf(codes.InvalidArgument, "batch for task %s: %v", truncate(req.TaskID, 64), err)
+		return nil, f.reject(req, err)
 	}
 	if !f.fresh(b.WeightsVersion, r.version) {
 		f.count(Counters{Stale: 1})
@@ -605,6 +647,23 @@ func (f *Fleet) upload(req *UploadRequest, wireBytes int, transfer time.Duration
 	f.count(Counters{Fragments: 1})
 	f.notify()
 	return &UploadReply{Status: Accepted}, nil
+}
+
+// reject counts a rejected upload, takes its task from its worker if it
+// held it (another worker gets it: Sample does not wait for a worker
+// that sent garbage) and returns InvalidArgument. f.mu is held.
+func (f *Fleet) reject(req *UploadRequest, err error) error {
+	f.count(Counters{Rejected: 1})
+	if m := f.members[req.WorkerID]; m != nil && req.TaskID != "" {
+		if r := f.round; r != nil && r.assigned[req.TaskID] == m.id {
+			delete(r.assigned, req.TaskID)
+			f.notify()
+		}
+		if m.task == req.TaskID {
+			m.task = ""
+		}
+	}
+	return status.Errorf(codes.InvalidArgument, "batch for task %s: %v", truncate(req.TaskID, 64), err)
 }
 
 // fresh reports whether a batch acted with weights version v counts for

@@ -31,6 +31,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(workerProcessEnv) != "" {
 		os.Exit(workerProcessMain())
 	}
+	if os.Getenv(amplifyLearnerEnv) != "" {
+		os.Exit(amplifyLearnerMain())
+	}
 	goleak.VerifyTestMain(m)
 }
 

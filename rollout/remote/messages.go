@@ -2,6 +2,7 @@ package remote
 
 import (
 	"github.com/rlgo/rlgo/envs/external"
+	"github.com/rlgo/rlgo/internal/wire"
 	"github.com/rlgo/rlgo/rollout"
 )
 
@@ -108,9 +109,19 @@ type UploadRequest struct {
 	// a size no batch has): the learner answers InvalidArgument and counts
 	// the batch as rejected, rather than grpc answering Internal.
 	decodeErr error
+	// lim bounds the request's size and decoded size (Fleet.uploadLimits);
+	// zero: wire.DefaultLimits.
+	lim wire.Limits
 }
 
 func (r *UploadRequest) decodeFailed(err error) { r.decodeErr = err }
+
+func (r *UploadRequest) limits() wire.Limits {
+	if r.lim == (wire.Limits{}) {
+		return wire.DefaultLimits
+	}
+	return r.lim
+}
 
 // UploadStatus is the learner's verdict on an uploaded batch.
 type UploadStatus string

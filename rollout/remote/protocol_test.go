@@ -74,9 +74,14 @@ func TestServerRejectsHostilePayloads(t *testing.T) {
 			err := cc.Invoke(ctx, fullMethod(m), &in, &out)
 			cancel()
 			// grpc answers Internal itself when the codec fails: the
-			// handler never sees the request.
-			if status.Code(err) != codes.Internal || !strings.Contains(err.Error(), "malformed message") {
-				t.Errorf("%s(%s) = %v; want Internal: malformed message", m, h.name, err)
+			// handler never sees the request. An upload's handler does,
+			// to count it as rejected: InvalidArgument.
+			want := codes.Internal
+			if m == methodUpload {
+				want = codes.InvalidArgument
+			}
+			if status.Code(err) != want || !strings.Contains(err.Error(), "malformed message") {
+				t.Errorf("%s(%s) = %v; want %v: malformed message", m, h.name, err, want)
 			}
 		}
 	}
@@ -89,9 +94,11 @@ func TestServerRejectsHostilePayloads(t *testing.T) {
 
 // TestUploadHostileBatchBytes puts hostile bytes where an upload's batch
 // goes. The batch is inline in the request, so the codec's one walk over
-// the request refuses the malformed ones before anything is decoded
-// (grpc answers Internal; the handler never runs), and well-formed msgpack
-// that is no batch is answered InvalidArgument and counted as rejected.
+// the request refuses the malformed ones before anything is decoded, and
+// well-formed msgpack that is no batch fails to decode or validate: all
+// are answered InvalidArgument and counted as rejected, and the task is
+// taken from the worker that sent them (issue 13: a rejected upload
+// could be repeated against a task held).
 func TestUploadHostileBatchBytes(t *testing.T) {
 	s := startBuf(t, fastConfig(), cartPoleRun())
 	f, _ := s.Fleet(cartPoleSpec(), initWeights(cartPoleSpec(), 1))
@@ -116,8 +123,9 @@ func TestUploadHostileBatchBytes(t *testing.T) {
 		return raw.Invoke(ctx, fullMethod(methodUpload), &in, &out)
 	}
 	for _, h := range hostile {
-		if err := upload(h.b); status.Code(err) != codes.Internal || !strings.Contains(err.Error(), "malformed message") {
-			t.Errorf("UploadBatch(%s) = %v; want Internal: malformed message", h.name, err)
+		task = fw.task() // the last one was taken away
+		if err := upload(h.b); status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "malformed message") {
+			t.Errorf("UploadBatch(%s) = %v; want InvalidArgument: malformed message", h.name, err)
 		}
 	}
 	notBatches := []struct {
@@ -132,16 +140,22 @@ func TestUploadHostileBatchBytes(t *testing.T) {
 		{"nil", []byte{0xc0}},
 	}
 	for _, nb := range notBatches {
+		task = fw.task()
 		if err := upload(nb.b); status.Code(err) != codes.InvalidArgument {
 			t.Errorf("UploadBatch(%s) = %v; want InvalidArgument", nb.name, err)
 		}
 	}
-	if st := f.Stats(); st.Total.Rejected != int64(len(notBatches)) || st.Total.Fragments != 0 {
-		t.Errorf("Stats() = %+v; want %d rejected, 0 fragments", st.Total, len(notBatches))
+	if st := f.Stats(); st.Total.Rejected != int64(len(hostile)+len(notBatches)) || st.Total.Fragments != 0 {
+		t.Errorf("Stats() = %+v; want %d rejected, 0 fragments", st.Total, len(hostile)+len(notBatches))
 	}
-	// A well-formed batch for the same task is still accepted.
+	// The rejected task is no longer the worker's: a good batch for it is
+	// stale, and the task is given out again.
+	if got, err := fw.upload(task, fw.sample()); err != nil || got != Stale {
+		t.Errorf("UploadBatch(good, rejected task) = %v, %v; want stale", got, err)
+	}
+	task = fw.task()
 	if got, err := fw.upload(task, fw.sample()); err != nil || got != Accepted {
-		t.Errorf("UploadBatch(good) = %v, %v; want accepted", got, err)
+		t.Errorf("UploadBatch(good, new task) = %v, %v; want accepted", got, err)
 	}
 }
 

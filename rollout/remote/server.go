@@ -33,6 +33,7 @@ type Server struct {
 	lis       net.Listener
 	fleetMade bool
 
+	decodes   chan struct{} // a slot per upload being decoded
 	stopReap  chan struct{}
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -79,7 +80,7 @@ func NewServer(cfg Config, run Run) (*Server, error) {
 		}
 		opts = append(opts, grpc.Creds(creds))
 	}
-	s := &Server{cfg: cfg, grpc: grpc.NewServer(opts...), health: health.NewServer(), fleet: fleet, stopReap: make(chan struct{})}
+	s := &Server{cfg: cfg, grpc: grpc.NewServer(opts...), health: health.NewServer(), fleet: fleet, stopReap: make(chan struct{}), decodes: make(chan struct{}, cfg.MaxConcurrentDecodes)}
 	s.grpc.RegisterService(&serviceDesc, &handlers{s: s})
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)

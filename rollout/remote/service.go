@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/status"
 )
 
 // ServiceName is the gRPC service's full name.
@@ -36,7 +37,7 @@ var serviceDesc = grpc.ServiceDesc{
 	Methods: []grpc.MethodDesc{
 		unary(methodRegister, rolloutServer.Register),
 		unary(methodWaitWork, rolloutServer.WaitWork),
-		unary(methodUpload, rolloutServer.UploadBatch),
+		uploadMethod(),
 		unary(methodHeartbeat, rolloutServer.Heartbeat),
 	},
 	Metadata: "rollout/remote/messages.go",
@@ -59,6 +60,39 @@ func unary[Req, Resp any](name string, call func(rolloutServer, context.Context,
 			info := &grpc.UnaryServerInfo{Server: srv, FullMethod: fullMethod(name)}
 			return interceptor(ctx, in, info, func(ctx context.Context, req any) (any, error) {
 				return call(srv.(rolloutServer), ctx, req.(*Req))
+			})
+		},
+	}
+}
+
+// uploadMethod is UploadBatch's MethodDesc: the request is decoded under
+// the run's upload budget (Fleet.uploadLimits) and while holding one of
+// Config.MaxConcurrentDecodes slots, so no upload and no number of
+// concurrent ones can make the learner allocate more than the run's
+// shapes need. A request over the budget reaches the handler with its
+// decode error: it is answered InvalidArgument and counted as rejected.
+func uploadMethod() grpc.MethodDesc {
+	return grpc.MethodDesc{
+		MethodName: methodUpload,
+		Handler: func(srv any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
+			h := srv.(*handlers)
+			in := &UploadRequest{lim: h.s.fleet.uploadLimits()}
+			select {
+			case h.s.decodes <- struct{}{}:
+			case <-ctx.Done():
+				return nil, status.FromContextError(ctx.Err()).Err()
+			}
+			err := dec(in)
+			<-h.s.decodes
+			if err != nil {
+				return nil, err
+			}
+			if interceptor == nil {
+				return h.UploadBatch(ctx, in)
+			}
+			info := &grpc.UnaryServerInfo{Server: srv, FullMethod: fullMethod(methodUpload)}
+			return interceptor(ctx, in, info, func(ctx context.Context, req any) (any, error) {
+				return h.UploadBatch(ctx, req.(*UploadRequest))
 			})
 		},
 	}

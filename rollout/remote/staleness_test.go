@@ -137,6 +137,7 @@ func TestColumnsReachWorkers(t *testing.T) {
 	if b.Columns != cols || b.Values != nil || b.LogProbs != nil || b.LastObs == nil {
 		t.Fatalf("the worker's batch has columns %v (values %d, logp %d, last_obs %d); want %v", b.Columns, len(b.Values), len(b.LogProbs), len(b.LastObs), cols)
 	}
+	task = fw.task() // the rejected upload's task was taken away
 	uploaded := make(chan struct{})
 	go func() {
 		defer close(uploaded)

@@ -1,0 +1,300 @@
+package remote
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+)
+
+// amplifyLearnerEnv makes the test binary run amplifyLearnerMain: a
+// learner under test in its own process, so its peak RSS is its own.
+const amplifyLearnerEnv = "RLGO_REMOTE_TEST_AMPLIFY_LEARNER"
+
+// amplifyReport is what the learner process prints when told "report".
+type amplifyReport struct {
+	PeakRSSKB     int64  `json:"peak_rss_kb"`     // VmHWM since "mark"
+	PeakHeapBytes uint64 `json:"peak_heap_bytes"` // HeapInuse sampled every 5 ms since "mark"
+	Rejected      int64  `json:"rejected"`
+	ItersAtMark   int64  `json:"iters_at_mark"`
+	Iters         int64  `json:"iters"`
+	Err           string `json:"err"`
+}
+
+// amplifiedUpload is an UploadRequest whose batch's episodes array holds
+// n nils: a message of ~n bytes that msgpack decodes into n 72-byte
+// rollout.EpisodeStats (issue 13: 16 MB raised a learner's RSS to 1.13 GB).
+func amplifiedUpload(worker, task string, n int) []byte {
+	var b []byte
+	b = append(b, 0x83)
+	for _, kv := range [][2]string{{"worker_id", worker}, {"task_id", task}} {
+		k, _ := msgpack.Marshal(kv[0])
+		v, _ := msgpack.Marshal(kv[1])
+		b = append(append(b, k...), v...)
+	}
+	k, _ := msgpack.Marshal("batch")
+	e, _ := msgpack.Marshal("episodes")
+	b = append(append(b, k...), 0x81)
+	b = append(append(b, e...), 0xdd, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	for range n {
+		b = append(b, 0xc0)
+	}
+	return b
+}
+
+// TestAmplifiedUploadsBoundedMemory is issue 13's item 1: a learner
+// process under `ulimit -v 4000000` receives 8 concurrent 16 MB uploads
+// whose episodes array holds 16.7M nils, twice each, from 8 registered
+// workers holding tasks. It must reject them all (counted in
+// Stats.Total.Rejected, fleet/rejected), keep training with its real
+// worker, and stay under 300 MB of RSS. Before the fix each upload
+// decoded to ~1.1 GB and the learner died of out of memory.
+func TestAmplifiedUploadsBoundedMemory(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Fatalf("sh: %v", err)
+	}
+	cmd := exec.Command("sh", "-c", `ulimit -v 4000000 && exec "$0" -test.run=^$`, os.Args[0])
+	cmd.Env = append(os.Environ(), amplifyLearnerEnv+"=1")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	lines := bufio.NewScanner(stdout)
+	lines.Buffer(nil, 1<<20)
+	next := func() string {
+		if !lines.Scan() {
+			cmd.Wait()
+			t.Fatalf("learner process ended: %v\nstderr:\n%s", lines.Err(), tail(stderr.String()))
+		}
+		return lines.Text()
+	}
+	addr, ok := strings.CutPrefix(next(), "addr=")
+	if !ok {
+		t.Fatalf("learner process did not print its address")
+	}
+	if next() != "ready" { // trained a few iterations with its worker
+		t.Fatal("learner not ready")
+	}
+	fmt.Fprintln(stdin, "mark")
+	if next() != "marked" {
+		t.Fatal("learner did not mark")
+	}
+
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(64<<20)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	raw, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.ForceCodec(rawCodec{}), grpc.MaxCallSendMsgSize(64<<20)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	const attackers, n = 8, 16_700_000
+	var wg sync.WaitGroup
+	var rejected atomic.Int64
+	start := make(chan struct{})
+	for range attackers {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			reg, err := invoke[RegisterReply](ctx, cc, methodRegister, &RegisterRequest{Protocol: ProtocolVersion, Hostname: "attacker", PID: 1}, 10*time.Second)
+			if err != nil {
+				t.Errorf("Register: %v", err)
+				return
+			}
+			task := "none"
+			if rep, err := invoke[WaitWorkReply](ctx, cc, methodWaitWork, &WaitWorkRequest{WorkerID: reg.WorkerID}, 10*time.Second); err == nil && rep.TaskID != "" {
+				task = rep.TaskID
+			}
+			msg := amplifiedUpload(reg.WorkerID, task, n)
+			<-start
+			for range 2 { // the same upload again: still rejected
+				var out []byte
+				err := raw.Invoke(ctx, fullMethod(methodUpload), &msg, &out)
+				if status.Code(err) == codes.InvalidArgument {
+					rejected.Add(1)
+				} else {
+					t.Errorf("amplified upload = %v; want InvalidArgument", err)
+				}
+			}
+		})
+	}
+	time.Sleep(200 * time.Millisecond) // every attacker has built its message
+	close(start)
+	wg.Wait()
+	fmt.Fprintln(stdin, "report")
+	var rep amplifyReport
+	if err := json.Unmarshal([]byte(next()), &rep); err != nil {
+		t.Fatal(err)
+	}
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("learner process: %v\nstderr:\n%s", err, tail(stderr.String()))
+	}
+	t.Logf("learner: peak RSS %d MB, peak Go heap %d MB, %d rejected, iterations %d → %d; attackers saw %d rejections",
+		rep.PeakRSSKB>>10, rep.PeakHeapBytes>>20, rep.Rejected, rep.ItersAtMark, rep.Iters, rejected.Load())
+	if rep.Err != "" {
+		t.Fatalf("learner: %s", rep.Err)
+	}
+	if rep.PeakRSSKB > 300<<10 {
+		t.Errorf("learner peak RSS %d MB; want < 300 MB", rep.PeakRSSKB>>10)
+	}
+	if rep.Rejected != 2*attackers || rejected.Load() != 2*attackers {
+		t.Errorf("rejected %d (attackers saw %d); want %d", rep.Rejected, rejected.Load(), 2*attackers)
+	}
+	if rep.Iters < rep.ItersAtMark+3 {
+		t.Errorf("learner trained %d iterations after the attack began; want ≥ 3", rep.Iters-rep.ItersAtMark)
+	}
+}
+
+func tail(s string) string {
+	if len(s) > 4000 {
+		return "…" + s[len(s)-4000:]
+	}
+	return s
+}
+
+// vmHWM reads the process's peak RSS in kB.
+func vmHWM() int64 {
+	b, _ := os.ReadFile("/proc/self/status")
+	for l := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb
+		}
+	}
+	return -1
+}
+
+// amplifyLearnerMain is the learner process of
+// TestAmplifiedUploadsBoundedMemory: it serves on loopback, trains (sets
+// weights and samples) with one in-process worker, and answers "mark"
+// (reset the peak RSS and start counting) and "report" (wait for 3 more
+// iterations, print the report) on stdin.
+func amplifyLearnerMain() int {
+	out := func(v ...any) { fmt.Println(v...) }
+	cfg := fastConfig()
+	cfg.WorkerTimeout, cfg.HeartbeatInterval = 2*time.Second, 200*time.Millisecond
+	cfg.SampleTimeout = 30 * time.Second
+	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	s, err := Listen(cfg, cartPoleRun())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer s.Close()
+	f, err := s.Fleet(cartPoleSpec(), initWeights(cartPoleSpec(), 1))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	out("addr=" + s.Addr().String())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	wg.Go(func() {
+		_ = RunWorker(ctx, WorkerConfig{Learner: s.Addr().String(), PollTimeout: time.Second, MaxBackoff: 200 * time.Millisecond})
+	})
+	var iters atomic.Int64
+	var trainErr atomic.Value
+	ready := make(chan struct{})
+	wg.Go(func() {
+		for v := uint64(2); ctx.Err() == nil; v++ {
+			if err := f.SetWeights(ctx, initWeights(cartPoleSpec(), v)); err != nil {
+				trainErr.Store(err.Error())
+				return
+			}
+			if _, err := f.Sample(ctx); err != nil {
+				if ctx.Err() == nil {
+					trainErr.Store(err.Error())
+				}
+				return
+			}
+			if iters.Add(1) == 3 {
+				close(ready)
+			}
+		}
+	})
+	<-ready
+	out("ready")
+	var peakHeap atomic.Uint64
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		switch in.Text() {
+		case "mark":
+			runtime.GC()
+			if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+				fmt.Fprintln(os.Stderr, "reset peak RSS:", err)
+				return 1
+			}
+			mark := iters.Load()
+			wg.Go(func() {
+				t := time.NewTicker(5 * time.Millisecond)
+				defer t.Stop()
+				var ms runtime.MemStats
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-t.C:
+						runtime.ReadMemStats(&ms)
+						if ms.HeapInuse > peakHeap.Load() {
+							peakHeap.Store(ms.HeapInuse)
+						}
+					}
+				}
+			})
+			out("marked")
+			in.Scan()
+			if in.Text() != "report" {
+				return 1
+			}
+			after := iters.Load()
+			end := time.Now().Add(30 * time.Second)
+			for iters.Load() < after+3 && time.Now().Before(end) && trainErr.Load() == nil {
+				time.Sleep(10 * time.Millisecond)
+			}
+			rep := amplifyReport{PeakRSSKB: vmHWM(), PeakHeapBytes: peakHeap.Load(), Rejected: s.Stats().Total.Rejected, ItersAtMark: mark, Iters: iters.Load()}
+			if e, ok := trainErr.Load().(string); ok {
+				rep.Err = e
+			}
+			b, _ := json.Marshal(rep)
+			out(string(b))
+			io.Copy(io.Discard, os.Stdin)
+			return 0
+		}
+	}
+	return 1
+}
