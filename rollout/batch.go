@@ -85,8 +85,19 @@ type SampleBatch struct {
 	// ID is unique per batch (worker index and sequence number), so a
 	// retried upload can be recognised.
 	ID string `msgpack:"id"`
-	// WorkerIndex is the index of the worker that produced the batch.
+	// WorkerIndex is the batch's slot in the iteration, in
+	// [0, rollout.workers): the local fleet's worker index; the remote
+	// fleet's task slot (distinct within one Sample, whichever process
+	// sampled it, so there may be more worker processes than slots).
 	WorkerIndex int `msgpack:"worker"`
+	// Source names the env stream the batch continues: batches with the
+	// same Source come from the same envs, in order, each env's first
+	// step following its last one in the previous batch of that Source.
+	// "" (the local fleet): the stream is the WorkerIndex's. The remote
+	// fleet sets it to the worker process's id and env build, so state
+	// kept per env across fragments (DQN's n-step queues) is keyed by
+	// it, not by the slot. Set by the fleet; not on the wire.
+	Source string `msgpack:"-"`
 	// WeightsVersion is the version of the weights the worker acted with.
 	WeightsVersion uint64 `msgpack:"version"`
 	// NumEnvs, Steps and ObsDim give the columns' shapes.

@@ -124,12 +124,37 @@ type round struct {
 	version  uint64
 	needed   int
 	assigned map[string]string // task id → worker id
+	slots    map[string]int    // task id → its slot in [0, needed)
 	batches  []accepted
 }
 
 type accepted struct {
 	b   *rollout.SampleBatch
 	seq int
+}
+
+// freeSlot is the lowest slot in [0, r.needed) that no accepted batch and
+// no assigned task holds.
+func (r *round) freeSlot() int {
+	used := make([]bool, r.needed)
+	for _, a := range r.batches {
+		used[a.b.WorkerIndex] = true
+	}
+	for t := range r.assigned {
+		used[r.slots[t]] = true
+	}
+	for i, u := range used {
+		if !u {
+			return i
+		}
+	}
+	return -1
+}
+
+// unassign takes task out of the round. f.mu is held.
+func (r *round) unassign(task string) {
+	delete(r.assigned, task)
+	delete(r.slots, task)
 }
 
 func newFleet(cfg Config, run Run, learnerID string) (*Fleet, error) {
@@ -255,7 +280,7 @@ func (f *Fleet) SetWeights(_ context.Context, w *policy.Weights) error {
 		f.total.Stale += int64(len(f.round.batches))
 	}
 	f.version, f.weights = w.Version, b
-	f.round = &round{version: w.Version, needed: f.run.Rollout.Workers, assigned: map[string]string{}}
+	f.round = &round{version: w.Version, needed: f.run.Rollout.Workers, assigned: map[string]string{}, slots: map[string]int{}}
 	f.cur = Counters{}
 	for id, v := range f.done {
 		if v+2 < w.Version {
@@ -269,7 +294,10 @@ func (f *Fleet) SetWeights(_ context.Context, w *policy.Weights) error {
 // Sample waits (once, bounded by StartTimeout) for MinWorkers to join,
 // then until rollout.workers fragments of the current version have been
 // accepted, from whichever workers are healthy, bounded by SampleTimeout.
-// The batches are ordered by worker index, then task order.
+// Each batch's WorkerIndex is its slot, distinct in [0, rollout.workers)
+// however many worker processes there are, and its Source the process
+// (and env build) that sampled it; the batches are in the order they
+// were accepted, so those of one Source in the order they were sampled.
 func (f *Fleet) Sample(ctx context.Context) ([]*rollout.SampleBatch, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -319,9 +347,9 @@ func (f *Fleet) Sample(ctx context.Context) ([]*rollout.SampleBatch, error) {
 	}
 	f.round = nil
 	f.last = f.cur
-	slices.SortFunc(r.batches, func(a, b accepted) int {
-		return cmp.Or(cmp.Compare(a.b.WorkerIndex, b.b.WorkerIndex), cmp.Compare(a.seq, b.seq))
-	})
+	// In the order accepted: the batches of one Source in the order
+	// they were sampled.
+	slices.SortFunc(r.batches, func(a, b accepted) int { return cmp.Compare(a.seq, b.seq) })
 	out := make([]*rollout.SampleBatch, len(r.batches))
 	for i, a := range r.batches {
 		out[i] = a.b
@@ -395,7 +423,7 @@ func (f *Fleet) releaseTask(m *member) {
 	}
 	if r := f.round; r != nil {
 		if owner, ok := r.assigned[m.task]; ok && owner == m.id {
-			delete(r.assigned, m.task)
+			r.unassign(m.task)
 			f.count(Counters{Dropped: 1})
 		}
 	}
@@ -538,6 +566,7 @@ func (f *Fleet) assign(m *member) string {
 	}
 	f.taskSeq++
 	id := fmt.Sprintf("%s.v%d.t%d", f.learnerID, r.version, f.taskSeq)
+	r.slots[id] = r.freeSlot()
 	r.assigned[id] = m.id
 	m.task = id
 	return id
@@ -633,11 +662,13 @@ func (f *Fleet) upload(req *UploadRequest, wireBytes int, transfer time.Duration
 		}
 		return &UploadReply{Status: verdict}, nil
 	}
-	b.ID, b.WorkerIndex = req.TaskID, m.index
+	// The slot the task was given for, and the env stream it continues:
+	// the process, and how many times it rebuilt its envs after a failure.
+	b.ID, b.WorkerIndex, b.Source = req.TaskID, r.slots[req.TaskID], fmt.Sprintf("%s#%d", m.id, m.envErrors)
 	for i := range b.Episodes {
-		b.Episodes[i].Worker = m.index
+		b.Episodes[i].Worker = b.WorkerIndex
 	}
-	delete(r.assigned, req.TaskID)
+	r.unassign(req.TaskID)
 	if m.task == req.TaskID {
 		m.task = ""
 	}
@@ -656,7 +687,7 @@ func (f *Fleet) reject(req *UploadRequest, err error) error {
 	f.count(Counters{Rejected: 1})
 	if m := f.members[req.WorkerID]; m != nil && req.TaskID != "" {
 		if r := f.round; r != nil && r.assigned[req.TaskID] == m.id {
-			delete(r.assigned, req.TaskID)
+			r.unassign(req.TaskID)
 			f.notify()
 		}
 		if m.task == req.TaskID {

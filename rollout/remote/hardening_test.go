@@ -298,3 +298,63 @@ func amplifyLearnerMain() int {
 	}
 	return 1
 }
+
+// TestSlotsWithMoreProcessesThanFragments is issue 13's item 2: with more
+// worker processes than rollout.workers, every Sample's batches carry
+// distinct slots in [0, rollout.workers) (DQN indexes its per-env state
+// by WorkerIndex: a process's registration index of 1 or 2 for
+// rollout.workers 1 ended a remote DQN run), and a Source naming the
+// process that sampled them, so per-env state can follow the process.
+func TestSlotsWithMoreProcessesThanFragments(t *testing.T) {
+	for _, tc := range []struct{ fragments, processes int }{{1, 3}, {2, 3}} {
+		t.Run(fmt.Sprintf("%d fragments %d processes", tc.fragments, tc.processes), func(t *testing.T) {
+			run := cartPoleRun()
+			run.Rollout.Workers = tc.fragments
+			s := startBuf(t, fastConfig(), run)
+			f, err := s.Fleet(cartPoleSpec(), initWeights(cartPoleSpec(), 1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			var wg sync.WaitGroup
+			defer wg.Wait()
+			defer cancel()
+			for range tc.processes {
+				wg.Go(func() {
+					_ = RunWorker(ctx, WorkerConfig{Learner: "passthrough:///bufnet", Dialer: s.dialer(), PollTimeout: 300 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
+				})
+			}
+			eventually(t, 5*time.Second, "every process registered", func() bool { return s.Stats().Workers == tc.processes })
+			sources := map[string]int{}
+			for v := uint64(2); v < 12; v++ {
+				if err := f.SetWeights(ctx, initWeights(cartPoleSpec(), v)); err != nil {
+					t.Fatal(err)
+				}
+				bs, _, err := sampleWithin(f, 10*time.Second)
+				if err != nil {
+					t.Fatalf("v%d: Sample: %v", v, err)
+				}
+				seen := map[int]bool{}
+				for _, b := range bs {
+					if b.WorkerIndex < 0 || b.WorkerIndex >= tc.fragments || seen[b.WorkerIndex] {
+						t.Fatalf("v%d: batch %s has slot %d; want distinct slots in [0, %d)", v, b.ID, b.WorkerIndex, tc.fragments)
+					}
+					seen[b.WorkerIndex] = true
+					if !strings.HasPrefix(b.Source, "L") || !strings.Contains(b.Source, "-w") {
+						t.Fatalf("v%d: batch %s has source %q; want its process's worker id", v, b.ID, b.Source)
+					}
+					for _, e := range b.Episodes {
+						if e.Worker != b.WorkerIndex {
+							t.Fatalf("episode of worker %d in a batch of slot %d", e.Worker, b.WorkerIndex)
+						}
+					}
+					sources[b.Source]++
+				}
+				if len(bs) != tc.fragments {
+					t.Fatalf("v%d: %d batches; want %d", v, len(bs), tc.fragments)
+				}
+			}
+			t.Logf("batches per source: %v", sources)
+		})
+	}
+}
