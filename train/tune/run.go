@@ -181,7 +181,7 @@ func run(ctx context.Context, dir string, exp *Experiment, opts Options) error {
 			}
 		}
 	}
-	tbl := &table{w: opts.Stdout, tty: opts.TTY, metric: exp.Tune.Metric, printed: map[int]string{}}
+	tbl := &table{w: opts.Stdout, tty: opts.TTY, metric: exp.Tune.Metric, printed: map[int]string{}, at: map[int]time.Time{}, now: time.Now}
 	running := map[int]*child{}
 	exits := make(chan exitEvent)
 	used := 0

@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 	"text/tabwriter"
+	"time"
 )
 
 // table is the live table of trials: redrawn in place on a terminal,
@@ -15,8 +16,14 @@ type table struct {
 	tty     bool
 	metric  string
 	lines   int            // lines drawn last time (tty)
-	printed map[int]string // last line printed per trial (not tty)
+	printed map[int]string    // last status printed per trial (not tty)
+	at      map[int]time.Time // when a trial's last line was printed (not tty)
+	now     func() time.Time
 }
+
+// lineEvery is how often a running trial's progress is printed when
+// stdout is not a terminal (a status change always is).
+const lineEvery = 5 * time.Second
 
 func params(t *TrialState) string {
 	var parts []string
@@ -43,11 +50,11 @@ func statusText(t *TrialState) string {
 func (tb *table) render(exp *Experiment) {
 	if !tb.tty {
 		for _, t := range exp.Trials {
-			key := fmt.Sprintf("%s %d", t.Status, t.Iteration)
-			if t.Status == StatusPending || tb.printed[t.ID] == key {
+			now := tb.now()
+			if t.Status == StatusPending || tb.printed[t.ID] == t.Status && now.Sub(tb.at[t.ID]) < lineEvery {
 				continue
 			}
-			tb.printed[t.ID] = key
+			tb.printed[t.ID], tb.at[t.ID] = t.Status, now
 			line := fmt.Sprintf("%s  %s  %s  iter %d  env_steps %d  %s %s", t.Name, params(t), statusText(t), t.Iteration, t.EnvSteps, tb.metric, metricText(t.Final))
 			if t.Error != "" {
 				line += "  error: " + t.Error

@@ -103,7 +103,7 @@ func newRoot(opts Options) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newTrain(stdout, stderr, opts.Callbacks), newLearner(stdout, stderr, opts.Callbacks), newWorker(stdout, stderr), newEnvs(stdout), newDevices(stdout, stderr), newReport(stdout, stderr), newEvaluate(stdout, stderr), newExport(stdout, stderr), newCheckEnv(stdout, stderr), newServe(stdout, stderr), newServeEnv(stdout, stderr))
+	root.AddCommand(newTrain(stdout, stderr, opts.Callbacks), newLearner(stdout, stderr, opts.Callbacks), newWorker(stdout, stderr), newEnvs(stdout), newDevices(stdout, stderr), newReport(stdout, stderr), newEvaluate(stdout, stderr), newExport(stdout, stderr), newCheckEnv(stdout, stderr), newServe(stdout, stderr), newServeEnv(stdout, stderr), newTune(stdout, stderr))
 	return root
 }
 

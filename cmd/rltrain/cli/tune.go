@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rlgo/rlgo/train"
+	"github.com/rlgo/rlgo/train/config"
+	"github.com/rlgo/rlgo/train/tune"
+)
+
+// tuneCommand returns the argv prefix and extra environment that run
+// rltrain for a trial: this executable. Tests replace it.
+var tuneCommand = func() ([]string, []string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, nil, fmt.Errorf("find rltrain's executable for the trials: %w", err)
+	}
+	return []string{exe}, nil, nil
+}
+
+func newTune(stdout, stderr io.Writer) *cobra.Command {
+	var out, resume string
+	var parallel int
+	c := &cobra.Command{
+		Use:   "tune CONFIG | --resume EXP_DIR",
+		Short: "Run the trials of a config's search spaces and seeds, and compare them",
+		Long: `tune expands the search spaces of CONFIG (grid_search, choice, uniform,
+loguniform, randint on any key) and its tune: section (seeds, num_samples,
+metric, mode, max_concurrent, scheduler) into trials, runs each as an
+'rltrain train' child process in EXP_DIR/trial-NNN, and writes
+EXP_DIR/experiment.csv, experiment.json and report/. See docs/tune.md.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			argv, env, err := tuneCommand()
+			if err != nil {
+				return &exitError{code: ExitError, err: err}
+			}
+			opts := tune.Options{Parallel: parallel, Command: argv, Env: env, Stdout: stdout, TTY: isTerminal(stdout), Log: stderr}
+			var exp *tune.Experiment
+			switch {
+			case resume != "" && len(args) > 0:
+				return &exitError{code: ExitUsage, err: errors.New("give either CONFIG or --resume EXP_DIR, not both")}
+			case resume != "":
+				if out != "" && filepath.Clean(out) != filepath.Clean(resume) {
+					return &exitError{code: ExitUsage, err: fmt.Errorf("--resume continues in its own experiment directory; --out %s differs", out)}
+				}
+				if _, err := os.Stat(filepath.Join(resume, tune.StateFile)); err != nil {
+					return &exitError{code: ExitUsage, err: fmt.Errorf("--resume %s: not an experiment directory (no %s)", resume, tune.StateFile)}
+				}
+				out = resume
+				exp, err = tune.Resume(cmd.Context(), resume, opts)
+			case len(args) != 1:
+				return &exitError{code: ExitUsage, err: fmt.Errorf("accepts 1 arg(s), received %d", len(args))}
+			default:
+				spec, err2 := tune.Load(args[0])
+				if err2 != nil {
+					return &exitError{code: ExitUsage, err: err2}
+				}
+				if out == "" {
+					trials := spec.Expand()
+					name := "tune"
+					if l, err := spec.Check(trials[:1]); err == nil {
+						name = l[0].Name
+					}
+					out = train.RunDir(name+"-tune", "", time.Now())
+				}
+				exp, err = tune.Run(cmd.Context(), spec, out, opts)
+			}
+			if err != nil {
+				var ce *config.Error
+				switch {
+				case errors.As(err, &ce):
+					return &exitError{code: ExitUsage, err: err}
+				case errors.Is(err, tune.ErrInterrupted):
+					return &exitError{code: ExitInterrupted, err: err}
+				case exp == nil:
+					return &exitError{code: ExitUsage, err: err}
+				}
+				return &exitError{code: ExitError, err: err}
+			}
+			n := exp.Count()
+			fmt.Fprintf(stdout, "experiment %s: %d trials, %d finished, %d stopped early, %d failed; %s, %s, %s\n", out, len(exp.Trials),
+				n[tune.StatusFinished], n[tune.StatusStoppedEarly], n[tune.StatusFailed],
+				filepath.Join(out, tune.CSVFile), filepath.Join(out, tune.StateFile), filepath.Join(out, tune.ReportDir, "report.html"))
+			return nil
+		},
+	}
+	c.Flags().StringVar(&out, "out", "", "experiment directory (default runs/<name>-tune-<YYYYmmdd-HHMMSS>)")
+	c.Flags().IntVar(&parallel, "parallel", 0, "cores the trials may use at once, each trial counting its rollout.workers (default: all cores)")
+	c.Flags().StringVar(&resume, "resume", "", "continue the experiment in `EXP_DIR`: unfinished trials from their checkpoints, none run again")
+	return c
+}
