@@ -15,7 +15,7 @@ type table struct {
 	w       io.Writer
 	tty     bool
 	metric  string
-	lines   int            // lines drawn last time (tty)
+	lines   int               // lines drawn last time (tty)
 	printed map[int]string    // last status printed per trial (not tty)
 	at      map[int]time.Time // when a trial's last line was printed (not tty)
 	now     func() time.Time
