@@ -40,7 +40,7 @@ type Options struct {
 	TTY bool
 	// Log receives one-off messages; nil discards them.
 	Log io.Writer
-	// Poll is how often running trials' progress.csv is read. Default 500ms.
+	// Poll is how often running trials' progress.csv is read. Default 200ms: a scheduler's stop reaches a trial up to this late.
 	Poll time.Duration
 	// StopTimeout is how long stopped trials get to checkpoint and exit
 	// before they are killed. Default 2 minutes.
@@ -58,7 +58,7 @@ func (o *Options) fill() {
 		o.Log = io.Discard
 	}
 	if o.Poll <= 0 {
-		o.Poll = 500 * time.Millisecond
+		o.Poll = 200 * time.Millisecond
 	}
 	if o.StopTimeout <= 0 {
 		o.StopTimeout = 2 * time.Minute

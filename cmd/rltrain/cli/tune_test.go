@@ -1,0 +1,317 @@
+package cli
+
+import (
+	"context"
+	"encoding/csv"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rlgo/rlgo/train/tune"
+)
+
+// tuneChildEnv makes this test binary act as `rltrain ARGS...`, the
+// arguments after "--": the trials' (and a tune process's) executable.
+const tuneChildEnv = "RLGO_TUNE_TEST_CHILD"
+
+func testTuneCommand() ([]string, []string, error) {
+	return []string{os.Args[0], "-test.run=^$", "--"}, []string{tuneChildEnv + "=1"}, nil
+}
+
+func init() {
+	if os.Getenv(tuneChildEnv) == "" {
+		return
+	}
+	i := slices.Index(os.Args, "--")
+	if i < 0 {
+		os.Exit(ExitUsage)
+	}
+	tuneCommand = testTuneCommand
+	os.Exit(remoteMain(os.Args[i+1:], os.Stdout, os.Stderr))
+}
+
+// useTestTuneCommand runs trials with this test binary for the test.
+func useTestTuneCommand(t *testing.T) {
+	old := tuneCommand
+	tuneCommand = testTuneCommand
+	t.Cleanup(func() { tuneCommand = old })
+}
+
+// tinySweep is a 2×2 grid × 3 seeds of CartPole PPO trials of a few
+// iterations; one worker each, so two run at once on two cores.
+const tinySweep = `name: tiny-sweep
+env: {id: CartPole-v1}
+stop: {iterations: %ITERS%}
+rollout: {workers: 1, envs_per_worker: 2, fragment_length: 64}
+ppo:
+  lr: {grid_search: [1e-3, 3e-3]}
+  epochs: {grid_search: [2, 4]}
+  minibatches: 2
+tune:
+  seeds: [1, 2, 3]
+`
+
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "sweep.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func readExperimentCSV(t *testing.T, dir string) []map[string]string {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, tune.CSVFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []map[string]string
+	for _, r := range recs[1:] {
+		m := map[string]string{}
+		for i, h := range recs[0] {
+			m[h] = r[i]
+		}
+		rows = append(rows, m)
+	}
+	return rows
+}
+
+func TestTuneGridSweep(t *testing.T) {
+	useTestTuneCommand(t)
+	cfg := writeConfig(t, strings.ReplaceAll(tinySweep, "%ITERS%", "3"))
+	out := filepath.Join(t.TempDir(), "exp")
+	start := time.Now()
+	code, stdout, stderr := run(t, context.Background(), "tune", cfg, "--out", out)
+	if code != ExitOK {
+		t.Fatalf("tune = %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	t.Logf("12 trials in %.1f s", time.Since(start).Seconds())
+	rows := readExperimentCSV(t, out)
+	if len(rows) != 12 {
+		t.Fatalf("experiment.csv has %d rows; want 12", len(rows))
+	}
+	groups := map[string]int{}
+	for _, r := range rows {
+		if r["status"] != tune.StatusFinished || r["iterations"] != "3" || r["final_episode_return_mean"] == "" {
+			t.Errorf("row %v: want finished after 3 iterations with a final return", r)
+		}
+		groups[r["ppo.lr"]+" "+r["ppo.epochs"]]++
+		if _, err := os.Stat(filepath.Join(out, r["run_dir"], "progress.csv")); err != nil {
+			t.Errorf("%s: %v", r["trial"], err)
+		}
+	}
+	if len(groups) != 4 {
+		t.Errorf("parameter combinations %v; want 4 of 3 seeds each", groups)
+	}
+	for _, f := range []string{"report/report.html", "report/return_steps.png", "report/scatter_ppo.lr.png", "experiment.json", "base.yaml"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("experiment directory lacks %s: %v", f, err)
+		}
+	}
+	md, err := os.ReadFile(filepath.Join(out, "report", "summary.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range []string{"(ppo.lr=0.001, ppo.epochs=2)", "(ppo.lr=0.001, ppo.epochs=4)", "(ppo.lr=0.003, ppo.epochs=2)", "(ppo.lr=0.003, ppo.epochs=4)"} {
+		if !strings.Contains(string(md), "| tiny-sweep "+g+" | 1, 2, 3 |") {
+			t.Errorf("report's groups lack %s with seeds 1, 2, 3:\n%s", g, md)
+		}
+	}
+	// A finished experiment resumes to nothing: no trial runs again.
+	code, _, stderr = run(t, context.Background(), "tune", "--resume", out)
+	exp, err := tune.ReadExperiment(out)
+	if err != nil || code != ExitOK {
+		t.Fatalf("resume of a finished experiment = %d, %v\n%s", code, err, stderr)
+	}
+	for _, tr := range exp.Trials {
+		if len(tr.Starts) != 1 {
+			t.Errorf("%s started %d times; want once", tr.Name, len(tr.Starts))
+		}
+	}
+}
+
+func TestTuneFailingTrialRecorded(t *testing.T) {
+	useTestTuneCommand(t)
+	cfg := writeConfig(t, `name: fails
+env:
+  id: CartPole-v1
+  options: {grid_search: [{max_episode_steps: 200}, {no_such_option: 1}]}
+stop: {iterations: 2}
+rollout: {workers: 1, envs_per_worker: 2, fragment_length: 64}
+ppo: {minibatches: 2}
+tune: {seeds: [1, 2]}
+`)
+	out := filepath.Join(t.TempDir(), "exp")
+	code, stdout, stderr := run(t, context.Background(), "tune", cfg, "--out", out)
+	if code != ExitOK {
+		t.Fatalf("tune = %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	rows := readExperimentCSV(t, out)
+	if len(rows) != 4 {
+		t.Fatalf("experiment.csv has %d rows; want 4", len(rows))
+	}
+	for i, r := range rows {
+		if i < 2 {
+			if r["status"] != tune.StatusFinished {
+				t.Errorf("%s (%s) = %s; want finished", r["trial"], r["env.options"], r["status"])
+			}
+			continue
+		}
+		if r["status"] != tune.StatusFailed || !strings.Contains(r["error"], "no_such_option") {
+			t.Errorf("%s (%s) = %s, error %q; want failed naming no_such_option", r["trial"], r["env.options"], r["status"], r["error"])
+		}
+	}
+	if !strings.Contains(stdout, "2 finished, 0 stopped early, 2 failed") {
+		t.Errorf("stdout lacks the count of failed trials:\n%s", stdout)
+	}
+}
+
+func TestTuneConfigErrors(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{"env: {id: CartPole-v1}\nppo:\n  lr: {grid_serach: [1e-3]}\n", "sweep.yaml:3: ppo.lr: unknown search space \"grid_serach\""},
+		{"env: {id: CartPole-v1}\ntune:\n  seed: 1\n  schedular: {type: asha}\n", "sweep.yaml:4: tune.schedular: unknown key"},
+		{"env: {id: CartPole-v1}\nppo:\n  epochs: {grid_search: [4, 0]}\n", "sweep.yaml:3: ppo.epochs"},
+	} {
+		cfg := writeConfig(t, tc.src)
+		code, _, stderr := run(t, context.Background(), "tune", cfg, "--out", filepath.Join(t.TempDir(), "exp"))
+		if code != ExitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("tune of\n%s= %d, %q; want 2 and %q", tc.src, code, stderr, tc.want)
+		}
+	}
+}
+
+// TestTuneKillAndResume kills the tune process with SIGKILL while trials
+// run; its children checkpoint (they get SIGTERM when it dies), and
+// --resume finishes the experiment with no trial started from scratch
+// twice and every trial's progress.csv whole.
+func TestTuneKillAndResume(t *testing.T) {
+	useTestTuneCommand(t)
+	const iters = 150
+	cfg := writeConfig(t, strings.Replace(strings.ReplaceAll(tinySweep, "%ITERS%", strconv.Itoa(iters)), "seeds: [1, 2, 3]", "seeds: [1]", 1))
+	out := filepath.Join(t.TempDir(), "exp")
+	cmd := exec.Command(os.Args[0], "-test.run=^$", "--", "tune", cfg, "--out", out)
+	cmd.Env = append(os.Environ(), tuneChildEnv+"=1")
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	// Kill once one trial has finished and another is part-way.
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		finished, partway := 0, 0
+		for i := 0; i < 4; i++ {
+			rd := filepath.Join(out, "trial-"+strconv.Itoa(1000+i)[1:])
+			if _, err := os.Stat(filepath.Join(rd, "result.json")); err == nil {
+				finished++
+			} else if b, err := os.ReadFile(filepath.Join(rd, "progress.csv")); err == nil && strings.Count(string(b), "\n") > 5 {
+				partway++
+			}
+		}
+		if finished >= 1 && partway >= 1 {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("tune ended before the kill (%v); the test needs longer trials\n%s", err, stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no trial part-way within 3 minutes\n%s", stderr.String())
+		}
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	<-done
+	before, err := tune.ReadExperiment(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, errs := run(t, context.Background(), "tune", "--resume", out)
+	if code != ExitOK {
+		t.Fatalf("tune --resume = %d\nstdout:\n%s\nstderr:\n%s", code, stdout, errs)
+	}
+	exp, err := tune.ReadExperiment(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resumed := 0
+	for i, tr := range exp.Trials {
+		fresh := 0
+		for _, s := range tr.Starts {
+			if !s.Resume {
+				fresh++
+			} else {
+				resumed++
+			}
+		}
+		if fresh != 1 || tr.Status != tune.StatusFinished || tr.Iteration != iters {
+			t.Errorf("%s: %d starts from scratch, status %s at iteration %d (before the kill: %s); want 1, finished at %d",
+				tr.Name, fresh, tr.Status, tr.Iteration, before.Trials[i].Status, iters)
+		}
+		rows := learningRows(t, filepath.Join(out, tr.Dir))
+		if len(rows) != iters+1 {
+			t.Errorf("%s: progress.csv has %d rows; want %d", tr.Name, len(rows)-1, iters)
+		}
+	}
+	if resumed == 0 {
+		t.Errorf("no trial continued from a checkpoint; the kill found none running")
+	}
+	t.Logf("before the kill: %v; after resume: %d trial(s) continued from their checkpoints", before.Count(), resumed)
+}
+
+// TestTuneASHAStopsWeakTrials runs a small random search over the
+// learning rate under ASHA: some trials stop early at a rung, and the
+// experiment spends fewer env steps than running every trial to the end.
+func TestTuneASHAStopsWeakTrials(t *testing.T) {
+	useTestTuneCommand(t)
+	const iters = 60
+	cfg := writeConfig(t, `name: asha
+env: {id: CartPole-v1}
+stop: {iterations: 60}
+rollout: {workers: 1, envs_per_worker: 2, fragment_length: 128}
+ppo:
+  lr: {loguniform: [1e-5, 1e-2]}
+  minibatches: 2
+tune:
+  num_samples: 8
+  seed: 3
+  scheduler: {type: asha, grace_period: 2, reduction_factor: 3}
+`)
+	out := filepath.Join(t.TempDir(), "exp")
+	code, stdout, stderr := run(t, context.Background(), "tune", cfg, "--out", out)
+	if code != ExitOK {
+		t.Fatalf("tune = %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	rows := readExperimentCSV(t, out)
+	stopped, steps, full := 0, 0, 0
+	for _, r := range rows {
+		n, _ := strconv.Atoi(r["env_steps"])
+		it, _ := strconv.Atoi(r["iterations"])
+		steps += n
+		full += n / max(it, 1) * iters
+		if r["status"] == tune.StatusStoppedEarly {
+			stopped++
+			if rung := r["stopped_at_rung"]; !slices.Contains([]string{"2", "6", "18", "54"}, rung) || it >= iters {
+				t.Errorf("%s stopped at rung %q after %d iterations; want one of rungs 2, 6, 18, 54 before %d", r["trial"], rung, it, iters)
+			}
+		}
+		t.Logf("%s lr %s: %s after %d iterations, best %s", r["trial"], r["ppo.lr"], r["status"], it, r["best_episode_return_mean"])
+	}
+	if stopped == 0 || steps >= full {
+		t.Errorf("ASHA stopped %d of 8 trials, %d env steps of %d for all to the end; want some stopped and fewer steps", stopped, steps, full)
+	}
+}
