@@ -215,7 +215,7 @@ func TestTuneKillAndResume(t *testing.T) {
 	for {
 		finished, partway := 0, 0
 		for i := 0; i < 4; i++ {
-			rd := filepath.Join(out, "trial-"+strconv.Itoa(1000+i)[1:])
+			rd := filepath.Join(out, "trial-"+strconv.Itoa(1000 + i)[1:])
 			if _, err := os.Stat(filepath.Join(rd, "result.json")); err == nil {
 				finished++
 			} else if b, err := os.ReadFile(filepath.Join(rd, "progress.csv")); err == nil && strings.Count(string(b), "\n") > 5 {
