@@ -62,9 +62,9 @@ func (c *Counters) add(o Counters) {
 type Stats struct {
 	// Workers is the number of healthy workers now (fleet/workers).
 	Workers int
-	// Restarts counts workers that came back after one was lost: a
-	// process re-registering with its old id, or a new one taking the
-	// place of a worker that died (fleet/restarts).
+	// Restarts counts workers that came back: a process re-registering
+	// with the id it had before it was lost (fleet/restarts). A new
+	// process is never a restart.
 	Restarts int
 	// Version is the weights version workers act with.
 	Version uint64
@@ -95,15 +95,15 @@ type Fleet struct {
 	// uploadLim bounds an upload's bytes and decoded size (uploadBudget).
 	uploadLim wire.Limits
 
-	members     map[string]*member
-	gone        map[string]bool // ids dropped as dead
-	lostPending int             // dropped workers not yet replaced
-	restarts    int
-	nextID      int
-	started     bool // MinWorkers joined once
-	round       *round
-	taskSeq     int
-	done        map[string]uint64 // accepted task ids → version, for duplicates
+	members  map[string]*member
+	gone     map[string]bool // ids dropped as dead (at most maxGone)
+	restarts int
+	limiter  *peerLimiter // Register calls per peer
+	nextID   int
+	started  bool // MinWorkers joined once
+	round    *round
+	taskSeq  int
+	done     map[string]uint64 // accepted task ids → version, for duplicates
 
 	total, cur, last Counters
 }
@@ -114,6 +114,7 @@ type member struct {
 	host      string
 	pid       int
 	lastSeen  time.Time
+	called    bool   // made a call after Register
 	polls     int    // WaitWork calls in flight
 	task      string // task held, "" if none
 	envErrors int64
@@ -182,6 +183,7 @@ func newFleet(cfg Config, run Run, learnerID string) (*Fleet, error) {
 		members:      map[string]*member{},
 		gone:         map[string]bool{},
 		done:         map[string]uint64{},
+		limiter:      newPeerLimiter(registerRate, registerBurst),
 	}, nil
 }
 
@@ -436,26 +438,49 @@ func (f *Fleet) remove(m *member, dead bool) {
 	f.releaseTask(m)
 	delete(f.members, m.id)
 	if dead {
+		if len(f.gone) >= maxGone {
+			for id := range f.gone { // forget one: it can still rejoin, as a new worker
+				delete(f.gone, id)
+				break
+			}
+		}
 		f.gone[m.id] = true
-		f.lostPending++
 	}
 	f.notify()
 }
+
+// maxGone bounds the ids of lost workers remembered, to count their
+// return as a restart.
+const maxGone = 4096
 
 // reap drops workers that have been silent for WorkerTimeout.
 func (f *Fleet) reap(now time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	silent := 0
 	for _, m := range f.members {
 		if m.polls == 0 && now.Sub(m.lastSeen) > f.cfg.WorkerTimeout {
+			if !m.called {
+				// Registered and never called again: no worker that ran,
+				// so one line for all of them, and never a restart.
+				silent++
+				f.remove(m, false)
+				continue
+			}
 			f.cfg.Logger.Warn("worker lost: no heartbeat; its fragment is dropped", "worker", m.id, "index", m.index, "host", m.host, "pid", m.pid, "silent", now.Sub(m.lastSeen).Round(time.Millisecond), "task", m.task)
 			f.remove(m, true)
 		}
+	}
+	if silent > 0 {
+		f.cfg.Logger.Warn("dropped workers that registered and never called again", "count", silent)
 	}
 }
 
 // register adds a worker and returns its reply.
 func (f *Fleet) register(ctx context.Context, req *RegisterRequest) (*RegisterReply, error) {
+	if !f.limiter.allow(peerHost(ctx), time.Now()) {
+		return nil, status.Errorf(codes.ResourceExhausted, "too many registrations from this address (%g a second, bursts of %d): retry later", registerRate, registerBurst)
+	}
 	if req.Protocol != ProtocolVersion {
 		return nil, status.Errorf(codes.FailedPrecondition, "worker speaks protocol %d, learner %d: use the same rltrain version", req.Protocol, ProtocolVersion)
 	}
@@ -478,13 +503,8 @@ func (f *Fleet) register(ctx context.Context, req *RegisterRequest) (*RegisterRe
 			restart = true
 		} else if f.gone[p] {
 			delete(f.gone, p)
-			f.lostPending--
 			restart = true
 		}
-	}
-	if !restart && f.lostPending > 0 {
-		f.lostPending--
-		restart = true
 	}
 	if restart {
 		f.restarts++
@@ -554,7 +574,7 @@ func (f *Fleet) member(id string) (*member, error) {
 	if m == nil {
 		return nil, status.Errorf(codes.NotFound, "unknown worker %q: register again", truncate(id, 64))
 	}
-	m.lastSeen = time.Now()
+	m.lastSeen, m.called = time.Now(), true
 	return m, nil
 }
 

@@ -358,3 +358,61 @@ func TestSlotsWithMoreProcessesThanFragments(t *testing.T) {
 		})
 	}
 }
+
+// TestRegisterFloodIsNoRestart is issue 13's item 3: 20,000 Register
+// calls from one peer left fleet/restarts at 16,911, logged 20,000
+// "worker lost" lines, and the next real worker counted as a restart.
+// Registration is rate-limited per peer (ResourceExhausted), workers that
+// registered and never called again are dropped with one line, and only
+// a lost worker that comes back with its id is a restart.
+func TestRegisterFloodIsNoRestart(t *testing.T) {
+	var logs syncBuffer
+	cfg := fastConfig()
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	s := startBuf(t, cfg, cartPoleRun())
+	if _, err := s.Fleet(cartPoleSpec(), initWeights(cartPoleSpec(), 1)); err != nil {
+		t.Fatal(err)
+	}
+	cc := s.conn(t)
+	const calls = 20_000
+	start := time.Now()
+	ok, limited := 0, 0
+	for range calls {
+		_, err := invoke[RegisterReply](context.Background(), cc, methodRegister, &RegisterRequest{Protocol: ProtocolVersion, Hostname: "flood", PID: 1}, 5*time.Second)
+		switch status.Code(err) {
+		case codes.OK:
+			ok++
+		case codes.ResourceExhausted:
+			limited++
+		default:
+			t.Fatalf("Register: %v", err)
+		}
+	}
+	took := time.Since(start)
+	if max := registerBurst + int(registerRate*took.Seconds()) + 1; ok > max {
+		t.Errorf("%d of %d registrations accepted in %s; want ≤ %d (rate limit)", ok, calls, took, max)
+	}
+	eventually(t, 5*time.Second, "the flood's workers are dropped", func() bool { return s.Stats().Workers == 0 })
+	// A real worker joins, works, is lost, and comes back with its id.
+	fw := newFakeWorker(t, s.conn(t))
+	if _, err := fw.poll(); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.Restarts != 0 {
+		t.Fatalf("after %d registrations and a new worker: restarts %d; want 0", ok, st.Restarts)
+	}
+	eventually(t, 5*time.Second, "the silent worker is lost", func() bool { return s.Stats().Workers == 0 })
+	var reg *RegisterReply
+	eventually(t, 5*time.Second, "the lost worker registers again", func() bool {
+		var err error
+		reg, err = invoke[RegisterReply](context.Background(), cc, methodRegister, &RegisterRequest{Protocol: ProtocolVersion, Hostname: "test", PID: 1, PreviousID: fw.reg.WorkerID}, 5*time.Second)
+		return err == nil
+	})
+	if st := s.Stats(); st.Restarts != 1 || reg.WorkerID == fw.reg.WorkerID {
+		t.Errorf("after the lost worker came back: restarts %d; want 1", st.Restarts)
+	}
+	if n := strings.Count(logs.String(), "worker lost"); n != 1 {
+		t.Errorf("%d \"worker lost\" lines; want 1 (the real worker's)", n)
+	}
+	t.Logf("%d accepted, %d refused in %s; log lines: %d", ok, limited, took.Round(time.Millisecond), strings.Count(logs.String(), "\n"))
+}
