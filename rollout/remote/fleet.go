@@ -798,6 +798,20 @@ func (f *Fleet) checkBatch(b *rollout.SampleBatch) error {
 	return nil
 }
 
+// deregister drops a worker that is leaving; its task, if it held one,
+// goes to another worker now. A leaving worker is no lost one: its
+// return with the same id is not a restart.
+func (f *Fleet) deregister(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m := f.members[id]
+	if m == nil {
+		return
+	}
+	f.cfg.Logger.Info("worker left", "worker", m.id, "index", m.index, "host", m.host, "pid", m.pid, "task", m.task, "workers", len(f.members)-1)
+	f.remove(m, false)
+}
+
 // heartbeat keeps a worker alive.
 func (f *Fleet) heartbeat(req *HeartbeatRequest) error {
 	f.mu.Lock()

@@ -416,3 +416,58 @@ func TestRegisterFloodIsNoRestart(t *testing.T) {
 	}
 	t.Logf("%d accepted, %d refused in %s; log lines: %d", ok, limited, took.Round(time.Millisecond), strings.Count(logs.String(), "\n"))
 }
+
+// TestCancelledWorkerDeregisters is issue 13's item 4: a worker whose
+// context is cancelled (SIGTERM) while it holds a task tells the learner
+// it is leaving, so the iteration goes on with the other worker at once;
+// before, it stalled for the learner's WorkerTimeout (4.4 s measured).
+func TestCancelledWorkerDeregisters(t *testing.T) {
+	run := cartPoleRun()
+	run.EnvID = "rlgo-test/SlowCartPole-v0"
+	run.EnvOptions = map[string]any{"sleep_ms": 5.0} // 32 steps: ~160 ms a fragment
+	cfg := fastConfig()
+	cfg.WorkerTimeout = 4 * time.Second
+	s := startBuf(t, cfg, run)
+	f, err := s.Fleet(cartPoleSpec(), initWeights(cartPoleSpec(), 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	bg, stopAll := context.WithCancel(context.Background())
+	defer stopAll()
+	leaving, leave := context.WithCancel(bg)
+	defer leave()
+	for _, ctx := range []context.Context{bg, leaving} {
+		wg.Go(func() {
+			_ = RunWorker(ctx, WorkerConfig{Learner: "passthrough:///bufnet", Dialer: s.dialer(), PollTimeout: 300 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
+		})
+	}
+	eventually(t, 5*time.Second, "both workers registered", func() bool { return s.Stats().Workers == 2 })
+	if err := f.SetWeights(bg, initWeights(cartPoleSpec(), 2)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "both workers hold a task", func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		n := 0
+		for _, m := range f.members {
+			if m.task != "" {
+				n++
+			}
+		}
+		return n == 2
+	})
+	leave()
+	_, took, err := sampleWithin(f, 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Sample with one worker leaving mid-fragment took %s (WorkerTimeout %s)", took.Round(time.Millisecond), cfg.WorkerTimeout)
+	if took > 2*time.Second {
+		t.Errorf("Sample took %s after a worker left; want ≤ 2 s (it deregisters; WorkerTimeout is %s)", took, cfg.WorkerTimeout)
+	}
+	if st := s.Stats(); st.Workers != 1 || st.Restarts != 0 {
+		t.Errorf("Stats() = %+v; want 1 worker, no restart", st)
+	}
+}

@@ -150,3 +150,13 @@ type HeartbeatRequest struct {
 
 // HeartbeatReply is empty; an unknown worker gets codes.NotFound.
 type HeartbeatReply struct{}
+
+// DeregisterRequest is a worker leaving (SIGTERM, Ctrl-C): the learner
+// drops it at once and gives its task to another worker, rather than
+// waiting WorkerTimeout to notice it is gone.
+type DeregisterRequest struct {
+	WorkerID string `msgpack:"worker_id"`
+}
+
+// DeregisterReply is empty; an unknown worker is no error.
+type DeregisterReply struct{}

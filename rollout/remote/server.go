@@ -241,6 +241,11 @@ func (h *handlers) Heartbeat(_ context.Context, req *HeartbeatRequest) (*Heartbe
 	return &HeartbeatReply{}, nil
 }
 
+func (h *handlers) Deregister(_ context.Context, req *DeregisterRequest) (*DeregisterReply, error) {
+	h.s.fleet.deregister(req.WorkerID)
+	return &DeregisterReply{}, nil
+}
+
 // uploadStats measures uploads on the server: bytes on the wire, and the
 // time from the request's headers to its payload received and decoded.
 type uploadStats struct{}

@@ -17,6 +17,9 @@ const (
 	methodWaitWork  = "WaitWork"
 	methodUpload    = "UploadBatch"
 	methodHeartbeat = "Heartbeat"
+	// methodDeregister is a worker leaving on a graceful shutdown; a
+	// learner without it (Unimplemented) reaps the worker on its timeout.
+	methodDeregister = "Deregister"
 )
 
 func fullMethod(m string) string { return "/" + ServiceName + "/" + m }
@@ -27,6 +30,7 @@ type rolloutServer interface {
 	WaitWork(context.Context, *WaitWorkRequest) (*WaitWorkReply, error)
 	UploadBatch(context.Context, *UploadRequest) (*UploadReply, error)
 	Heartbeat(context.Context, *HeartbeatRequest) (*HeartbeatReply, error)
+	Deregister(context.Context, *DeregisterRequest) (*DeregisterReply, error)
 }
 
 // serviceDesc is what protoc-gen-go-grpc would generate, written by hand:
@@ -39,6 +43,7 @@ var serviceDesc = grpc.ServiceDesc{
 		unary(methodWaitWork, rolloutServer.WaitWork),
 		uploadMethod(),
 		unary(methodHeartbeat, rolloutServer.Heartbeat),
+		unary(methodDeregister, rolloutServer.Deregister),
 	},
 	Metadata: "rollout/remote/messages.go",
 }

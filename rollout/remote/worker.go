@@ -178,6 +178,7 @@ func RunWorker(ctx context.Context, cfg WorkerConfig) error {
 		err = w.session(ctx, reg)
 		switch {
 		case ctx.Err() != nil:
+			w.deregister(ctx, reg.WorkerID)
 			return nil
 		case errors.Is(err, errDone):
 			w.log.Info("the run has ended", "worker", reg.WorkerID)
@@ -445,6 +446,20 @@ func (w *remoteWorker) upload(ctx context.Context, log *slog.Logger, req *Upload
 			return nil
 		}
 	}
+}
+
+// deregister tells the learner this worker is leaving (its context was
+// cancelled: SIGTERM, Ctrl-C), so its task goes to another worker now,
+// not after the learner's WorkerTimeout. Best effort, bounded by 2 s: a
+// learner that is gone or older (Unimplemented) reaps the worker itself.
+func (w *remoteWorker) deregister(ctx context.Context, id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if _, err := invoke[DeregisterReply](ctx, w.cc, methodDeregister, &DeregisterRequest{WorkerID: id}, 2*time.Second); err != nil {
+		w.log.Info("could not tell the learner this worker is leaving", "worker", id, "err", status.Convert(err).Message())
+		return
+	}
+	w.log.Info("left the learner", "worker", id)
 }
 
 // heartbeats calls Heartbeat every interval until ctx is done.
