@@ -350,7 +350,9 @@ func finish(c *child, err error, interrupting bool, dir string, exp *Experiment)
 		t.Status = StatusFinished
 	case c.stopRung > 0:
 		t.Status, t.StoppedAtRung = StatusStoppedEarly, c.stopRung
-	case interrupting:
+	case interrupting || code == 130:
+		// 130: the child was interrupted (Ctrl-C reaches the whole
+		// process group), perhaps before this process saw it.
 		t.Status = StatusInterrupted
 	default:
 		t.Status, t.Error = StatusFailed, childError(filepath.Join(dir, LogDir, t.Name+".log"), c.logStart, err)

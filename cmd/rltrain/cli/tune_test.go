@@ -315,3 +315,44 @@ tune:
 		t.Errorf("ASHA stopped %d of 8 trials, %d env steps of %d for all to the end; want some stopped and fewer steps", stopped, steps, full)
 	}
 }
+
+// TestTuneCtrlC cancels the tune command (Ctrl-C) while trials run: it
+// stops them cleanly (interrupted, exit 130) and --resume finishes them
+// from their checkpoints.
+func TestTuneCtrlC(t *testing.T) {
+	useTestTuneCommand(t)
+	const iters = 150
+	cfg := writeConfig(t, strings.Replace(strings.ReplaceAll(tinySweep, "%ITERS%", strconv.Itoa(iters)), "seeds: [1, 2, 3]", "seeds: [1]", 1))
+	out := filepath.Join(t.TempDir(), "exp")
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for ctx.Err() == nil {
+			if b, err := os.ReadFile(filepath.Join(out, "trial-000", "progress.csv")); err == nil && strings.Count(string(b), "\n") > 5 {
+				cancel()
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	code, _, stderr := run(t, ctx, "tune", cfg, "--out", out)
+	cancel()
+	if code != ExitInterrupted || !strings.Contains(stderr, "rltrain tune --resume "+out) {
+		t.Fatalf("interrupted tune = %d, %q; want 130 and the --resume command", code, stderr)
+	}
+	exp, err := tune.ReadExperiment(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := exp.Count(); n[tune.StatusInterrupted] == 0 || n[tune.StatusRunning] != 0 || n[tune.StatusFailed] != 0 {
+		t.Fatalf("after Ctrl-C: %v; want interrupted trials and none running or failed", n)
+	}
+	if code, _, stderr := run(t, context.Background(), "tune", "--resume", out); code != ExitOK {
+		t.Fatalf("tune --resume = %d\n%s", code, stderr)
+	}
+	exp, _ = tune.ReadExperiment(out)
+	for _, tr := range exp.Trials {
+		if tr.Status != tune.StatusFinished || tr.Iteration != iters || tr.Starts[0].Resume || len(tr.Starts) > 1 && !tr.Starts[1].Resume {
+			t.Errorf("%s: %s at iteration %d, starts %+v; want finished at %d, started from scratch once", tr.Name, tr.Status, tr.Iteration, tr.Starts, iters)
+		}
+	}
+}
