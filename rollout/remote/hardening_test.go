@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"runtime"
@@ -469,5 +470,51 @@ func TestCancelledWorkerDeregisters(t *testing.T) {
 	}
 	if st := s.Stats(); st.Workers != 1 || st.Restarts != 0 {
 		t.Errorf("Stats() = %+v; want 1 worker, no restart", st)
+	}
+}
+
+// TestWorkerGivesUpAfterConnectTimeout is issue 13's item 5: a worker
+// whose learner is not there (a closed port), or speaks TLS to a
+// plaintext learner, logs why, backs off, and gives up after
+// ConnectTimeout with the cause, instead of retrying forever in silence.
+func TestWorkerGivesUpAfterConnectTimeout(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := lis.Addr().String()
+	lis.Close()
+	plain, err := Listen(fastConfig(), cartPoleRun()) // a plaintext learner
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	if _, err := plain.Fleet(cartPoleSpec(), initWeights(cartPoleSpec(), 1)); err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := selfSigned(t) // its own CA
+	for _, tc := range []struct {
+		name, learner, ca, cause string
+	}{
+		{"no learner", closed, "", "connection refused"},
+		{"TLS to a plaintext learner", plain.Addr().String(), ca, "handshake"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs syncBuffer
+			start := time.Now()
+			err := RunWorker(context.Background(), WorkerConfig{Learner: tc.learner, TLSCAFile: tc.ca, ConnectTimeout: time.Second,
+				MaxBackoff: 200 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			took := time.Since(start)
+			if err == nil || !strings.Contains(err.Error(), "could not register") || !strings.Contains(err.Error(), tc.cause) {
+				t.Fatalf("RunWorker = %v; want it to give up naming %q", err, tc.cause)
+			}
+			if took > 5*time.Second {
+				t.Errorf("gave up after %s; want about the 1 s ConnectTimeout", took)
+			}
+			if n := strings.Count(logs.String(), "cannot reach the learner"); n < 1 || n > 2 || !strings.Contains(logs.String(), tc.cause) {
+				t.Errorf("%d warnings; want the cause once (and at most every 10th try):\n%s", n, logs.String())
+			}
+			t.Logf("gave up after %s: %v", took.Round(time.Millisecond), err)
+		})
 	}
 }

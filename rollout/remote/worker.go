@@ -65,6 +65,11 @@ type WorkerConfig struct {
 	PollTimeout time.Duration
 	// MaxBackoff caps the exponential backoff of retries. Default 5 s.
 	MaxBackoff time.Duration
+	// ConnectTimeout bounds how long Register keeps failing before
+	// RunWorker gives up with the cause (a learner that is not there, a
+	// TLS/plaintext mismatch). 0: retry forever (Kubernetes, where the
+	// learner may start later). rltrain worker's --connect-timeout.
+	ConnectTimeout time.Duration
 	// Logger receives the worker's messages; nil discards them.
 	Logger *slog.Logger
 	// Dialer replaces the TCP dialer (tests use bufconn).
@@ -241,7 +246,8 @@ func fatal(what string, err error) error {
 
 func (w *remoteWorker) register(ctx context.Context, prev string) (*RegisterReply, error) {
 	req := &RegisterRequest{Protocol: ProtocolVersion, Hostname: hostname(), PID: os.Getpid(), PreviousID: prev}
-	for {
+	start := time.Now()
+	for tries := 0; ; tries++ {
 		rep, err := invoke[RegisterReply](ctx, w.cc, methodRegister, req, w.cfg.RPCTimeout)
 		if err == nil {
 			w.failures = 0
@@ -253,8 +259,14 @@ func (w *remoteWorker) register(ctx context.Context, prev string) (*RegisterRepl
 		if !retryable(err) {
 			return nil, fatal("register with "+w.cfg.Learner, err)
 		}
-		if w.failures%10 == 0 {
-			w.log.Warn("learner unavailable; retrying", "learner", w.cfg.Learner, "err", status.Convert(err).Message())
+		cause := status.Convert(err).Message()
+		if t := w.cfg.ConnectTimeout; t > 0 && time.Since(start) >= t {
+			return nil, fmt.Errorf("could not register with the learner at %s for %s (%d tries): %s: %w", w.cfg.Learner, t, tries+1, cause, errors.Join(errFatal, err))
+		}
+		// The cause once, then every 10th try: a learner that is not
+		// there, or TLS on one side only, says so.
+		if tries%10 == 0 {
+			w.log.Warn("cannot reach the learner; retrying", "learner", w.cfg.Learner, "err", cause, "tries", tries+1, "tls", w.cfg.TLSCAFile != "")
 		}
 		w.failures++
 		if !w.sleep(ctx, 0) {

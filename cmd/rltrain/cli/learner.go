@@ -36,6 +36,8 @@ func (f *secFlags) register(c *cobra.Command) {
 }
 
 // resolveToken returns the token from --token-file, --token or $RLGO_TOKEN.
+// The file and the variable are trimmed of surrounding white space: one
+// that holds only white space is no token (issue 13: "   " counted as one).
 func (f *secFlags) resolveToken() (string, error) {
 	if f.tokenFile != "" {
 		if f.token != "" {
@@ -54,7 +56,7 @@ func (f *secFlags) resolveToken() (string, error) {
 	if f.token != "" {
 		return f.token, nil
 	}
-	return os.Getenv(remote.TokenEnv), nil
+	return strings.TrimSpace(os.Getenv(remote.TokenEnv)), nil
 }
 
 func newLogger(w io.Writer) *slog.Logger {

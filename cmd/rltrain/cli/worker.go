@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -57,6 +58,7 @@ learner is on loopback or --allow-plaintext is given. See docs/remote.md.`,
 	fl.StringVar(&cfg.OnEnvError, "on-env-error", remote.OnEnvErrorRecreate, "when an env panics or returns NaN: recreate (log and go on) or fail (exit 1)")
 	fl.StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://`ADDR`/metrics (e.g. :9091)")
 	fl.BoolVar(&cfg.AllowEnvCommand, "allow-env-command", false, "let the learner make this worker start its env server command (env.external.command): it runs that command on this host")
+	fl.DurationVar(&cfg.ConnectTimeout, "connect-timeout", 3*time.Minute, "give up (exit 1, with the cause) when the learner cannot be reached for this long; 0 = retry forever (Kubernetes)")
 	fl.BoolVar(&cfg.StayAfterDone, "stay", false, "when the run ends, wait for the next learner instead of exiting (Kubernetes)")
 	c.MarkFlagRequired("learner")
 	return c
