@@ -202,6 +202,9 @@ func Parse(path string, data []byte) (*Spec, error) {
 			}
 		}
 	}
+	if n := s.Count(); n > MaxTrials {
+		return nil, &config.Error{Where: s.Path, Key: "tune", Msg: fmt.Sprintf("%.0f trials (num_samples × grid sizes × seeds); the limit is %d", n, MaxTrials)}
+	}
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
@@ -540,6 +543,22 @@ func walk(n *yaml.Node, prefix string, fn func(key string, line int)) {
 			walk(n.Content[i+1], key, fn)
 		}
 	}
+}
+
+// MaxTrials bounds an experiment's trials: each is a process and a run
+// directory.
+const MaxTrials = 10_000
+
+// Count returns the number of trials Expand returns (a float: a config
+// may multiply to more than an int holds).
+func (s *Spec) Count() float64 {
+	n := float64(s.Tune.NumSamples) * float64(max(1, len(s.Tune.Seeds)))
+	for _, sp := range s.Spaces {
+		if sp.Kind == GridSearch {
+			n *= float64(len(sp.Values))
+		}
+	}
+	return n
 }
 
 // Expand returns the trials: for each of num_samples samples, every

@@ -154,3 +154,37 @@ func TestStrictErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestTooManyTrials(t *testing.T) {
+	src := "env: {id: CartPole-v1}\nppo:\n  lr: {grid_search: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]}\n  epochs: {grid_search: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]}\ntune: {num_samples: 101}\n"
+	if _, err := Parse("x.yaml", []byte(src)); err == nil || !strings.Contains(err.Error(), "10100 trials") {
+		t.Errorf("Parse of 10,100 trials: %v; want an error naming the count", err)
+	}
+}
+
+// FuzzParse: a tune config from outside never panics Parse or Expand,
+// and every trial's --set keys are the spaces' (and seed).
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(gridConfig))
+	f.Add([]byte(randomConfig))
+	f.Add([]byte("a: {choice: [[1, 2], {b: c}]}\ntune: {seeds: [1, 2], scheduler: {type: median}}\n"))
+	f.Add([]byte("x: [{grid_search: [1]}]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := Parse("fuzz.yaml", data)
+		if err != nil {
+			return
+		}
+		if s.Count() > 1000 {
+			return
+		}
+		trials := s.Expand()
+		if float64(len(trials)) != s.Count() {
+			t.Fatalf("Expand() = %d trials; Count() = %v", len(trials), s.Count())
+		}
+		for _, tr := range trials {
+			if len(tr.Params) != len(s.Spaces)+min(1, len(s.Tune.Seeds)) {
+				t.Fatalf("trial %v has %d params for %d spaces", tr, len(tr.Params), len(s.Spaces))
+			}
+		}
+	})
+}
