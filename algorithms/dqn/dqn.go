@@ -51,7 +51,10 @@ type DQN struct {
 
 	replay *Replay
 	per    *Prioritized // nil: uniform replay
-	nstep  []nStepQueue // one per worker env, in fleet order
+	nstep  []nStepQueue // one per local worker env, in fleet order
+	// sources are the n-step queues of remote worker processes' envs, by
+	// the batches' Source (more processes than slots may come and go).
+	sources map[string]*sourceQueues
 	rng    *envs.RNG    // replay sampling (its state is checkpointed)
 
 	// Per-gradient-step scratch, preallocated.
@@ -168,13 +171,12 @@ func (d *DQN) Train(ctx context.Context) (algorithms.Result, error) {
 	}
 
 	// --- Replay: each env's steps become n-step transitions.
-	ro := d.Setup.Rollout
 	for _, b := range batches {
-		env := b.WorkerIndex * ro.EnvsPerWorker // this worker's first env
-		if b.NumEnvs != ro.EnvsPerWorker || env < 0 || env+b.NumEnvs > len(d.nstep) {
-			return algorithms.Result{}, d.Errorf("batch %s from worker %d has %d envs, want worker < %d with %d envs", b.ID, b.WorkerIndex, b.NumEnvs, ro.Workers, ro.EnvsPerWorker)
+		queues, err := d.queues(b)
+		if err != nil {
+			return algorithms.Result{}, d.Errorf("%w", err)
 		}
-		d.store(b, d.nstep[env:env+b.NumEnvs])
+		d.store(b, queues)
 	}
 
 	// --- Learn: replay the env steps one by one, training every
@@ -215,6 +217,53 @@ func (d *DQN) Train(ctx context.Context) (algorithms.Result, error) {
 		metrics = append(metrics, algorithms.LearnerMetrics(PERMetrics{Beta: beta})...)
 	}
 	return d.Result(n, learnTime, metrics), nil
+}
+
+// sourceQueues are one remote source's n-step queues and the iteration
+// that last fed them.
+type sourceQueues struct {
+	queues   []nStepQueue
+	lastSeen int
+}
+
+// sourceIdle is how many iterations a remote source's queues are kept
+// without a batch (a worker process that left) before they are dropped.
+const sourceIdle = 100
+
+// queues returns the n-step queues of the envs batch b continues: the
+// local fleet's worker's (by its index), or a remote source's (by
+// b.Source: the worker process and env build), made empty on its first
+// batch — so any number of worker processes can feed one learner.
+func (d *DQN) queues(b *rollout.SampleBatch) ([]nStepQueue, error) {
+	ro := d.Setup.Rollout
+	if b.NumEnvs != ro.EnvsPerWorker {
+		return nil, fmt.Errorf("batch %s has %d envs, want %d", b.ID, b.NumEnvs, ro.EnvsPerWorker)
+	}
+	if b.Source == "" {
+		env := b.WorkerIndex * ro.EnvsPerWorker // this worker's first env
+		if env < 0 || env+b.NumEnvs > len(d.nstep) {
+			return nil, fmt.Errorf("batch %s from worker %d: want a worker index < %d", b.ID, b.WorkerIndex, ro.Workers)
+		}
+		return d.nstep[env : env+b.NumEnvs], nil
+	}
+	if d.sources == nil {
+		d.sources = map[string]*sourceQueues{}
+	}
+	for src, q := range d.sources {
+		if d.Iteration-q.lastSeen > sourceIdle {
+			delete(d.sources, src)
+		}
+	}
+	q := d.sources[b.Source]
+	if q == nil {
+		q = &sourceQueues{}
+		for range b.NumEnvs {
+			q.queues = append(q.queues, newNStepQueue(d.cfg.NStep, d.spec.ObsDim, d.cfg.Gamma))
+		}
+		d.sources[b.Source] = q
+	}
+	q.lastSeen = d.Iteration
+	return q.queues, nil
 }
 
 // epsilonAt is ε at env step t: Epsilon annealed linearly over its own
