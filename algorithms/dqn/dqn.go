@@ -55,7 +55,7 @@ type DQN struct {
 	// sources are the n-step queues of remote worker processes' envs, by
 	// the batches' Source (more processes than slots may come and go).
 	sources map[string]*sourceQueues
-	rng    *envs.RNG    // replay sampling (its state is checkpointed)
+	rng     *envs.RNG // replay sampling (its state is checkpointed)
 
 	// Per-gradient-step scratch, preallocated.
 	idx     []int
