@@ -191,7 +191,7 @@ func TestCheckBatchContinuous(t *testing.T) {
 	if len(fw.reg.WrappersYAML) == 0 {
 		t.Error("RegisterReply carries no wrappers")
 	}
-	task := fw.task()
+	var task string
 	good := func() *rollout.SampleBatch {
 		b, err := fw.rw.Sample(context.Background())
 		if err != nil {
@@ -258,7 +258,7 @@ func TestCheckBatchObsStatsMatchTheRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	fw := newFakeWorker(t, s.conn(t))
-	task := fw.task()
+	var task string
 	tests := []struct {
 		name string
 		edit func(b *rollout.SampleBatch)

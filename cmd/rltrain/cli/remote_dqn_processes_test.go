@@ -32,7 +32,7 @@ func remoteDQNMoreProcesses(t *testing.T, sets ...string) (string, int, string) 
 	if err := workers[0].cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	workers = append(workers, startRltrain(t, "worker", "--learner", addr))
+	startRltrain(t, "worker", "--learner", addr) // stopped by the test's cleanup
 	code := l.wait(10 * time.Minute)
 	return dir, code, l.stderr.String()
 }
