@@ -34,9 +34,9 @@ func TestCustomColumns(t *testing.T) {
 	}
 	p.Close()
 	got, _ := os.ReadFile(filepath.Join(dir, "progress.csv"))
-	want := "iteration,env_steps,episodes,episode_return_mean,episode_return_min,episode_return_max,episode_len_mean,custom/fuel,custom/share,evaluation_return_mean,evaluation_return_std,evaluation_episode_len_mean,time_s,env_steps_per_s,sample_time_s,learn_time_s,learner/a,fleet/workers,fleet/restarts,fleet/dropped,fleet/stale,fleet/duplicate,fleet/bytes_received,fleet/transfer_time_s,fleet/env_restarts\n" +
-		"1,8,0,,,,,,0.25,,,,0,0,0,0,,0,0,0,0,0,0,0,0\n" +
-		"2,16,1,3,3,3,3,1.5,,,,,0,0,0,0,1,0,0,0,0,0,0,0,0\n"
+	want := "iteration,env_steps,episodes,episode_return_mean,episode_return_min,episode_return_max,episode_len_mean,custom/fuel,custom/share,evaluation_return_mean,evaluation_return_std,evaluation_episode_len_mean,time_s,env_steps_per_s,sample_time_s,learn_time_s,learner/a,fleet/workers,fleet/restarts,fleet/dropped,fleet/stale,fleet/duplicate,fleet/rejected,fleet/bytes_received,fleet/transfer_time_s,fleet/env_restarts\n" +
+		"1,8,0,,,,,,0.25,,,,0,0,0,0,,0,0,0,0,0,0,0,0,0\n" +
+		"2,16,1,3,3,3,3,1.5,,,,,0,0,0,0,1,0,0,0,0,0,0,0,0,0\n"
 	if string(got) != want {
 		t.Errorf("progress.csv =\n%s\nwant\n%s", got, want)
 	}
@@ -48,7 +48,7 @@ func TestCustomColumns(t *testing.T) {
 	if _, share := m["custom/share"]; m["custom/fuel"] != 1.5 || share {
 		t.Errorf("finalMetrics = %v; want custom/fuel and no custom/share", m)
 	}
-	if n := len(Columns(nil)); n != 22 {
+	if n := len(Columns(nil)); n != 23 {
 		t.Errorf("Columns(nil) has %d columns; custom ones must not appear unless declared", n)
 	}
 }

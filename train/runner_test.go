@@ -58,15 +58,15 @@ func TestProgressRows(t *testing.T) {
 	}
 	p.Close()
 	csv, _ := os.ReadFile(filepath.Join(dir, "progress.csv"))
-	wantCSV := "iteration,env_steps,episodes,episode_return_mean,episode_return_min,episode_return_max,episode_len_mean,evaluation_return_mean,evaluation_return_std,evaluation_episode_len_mean,time_s,env_steps_per_s,sample_time_s,learn_time_s,learner/a,learner/b,fleet/workers,fleet/restarts,fleet/dropped,fleet/stale,fleet/duplicate,fleet/bytes_received,fleet/transfer_time_s,fleet/env_restarts\n" +
-		"1,512,0,,,,,,,,0.25,0,0,0,0.5,,2,0,0,0,0,0,0,0\n" +
-		"2,1024,3,21.5,9,40,21.5,,,,0,0,0,0,1e-07,2,2,0,0,0,0,0,0,0\n"
+	wantCSV := "iteration,env_steps,episodes,episode_return_mean,episode_return_min,episode_return_max,episode_len_mean,evaluation_return_mean,evaluation_return_std,evaluation_episode_len_mean,time_s,env_steps_per_s,sample_time_s,learn_time_s,learner/a,learner/b,fleet/workers,fleet/restarts,fleet/dropped,fleet/stale,fleet/duplicate,fleet/rejected,fleet/bytes_received,fleet/transfer_time_s,fleet/env_restarts\n" +
+		"1,512,0,,,,,,,,0.25,0,0,0,0.5,,2,0,0,0,0,0,0,0,0\n" +
+		"2,1024,3,21.5,9,40,21.5,,,,0,0,0,0,1e-07,2,2,0,0,0,0,0,0,0,0\n"
 	if string(csv) != wantCSV {
 		t.Errorf("progress.csv =\n%s\nwant\n%s", csv, wantCSV)
 	}
 	jl, _ := os.ReadFile(filepath.Join(dir, "result.jsonl"))
-	wantJL := `{"iteration":1,"env_steps":512,"episodes":0,"time_s":0.25,"env_steps_per_s":0,"sample_time_s":0,"learn_time_s":0,"learner/a":0.5,"fleet/workers":2,"fleet/restarts":0,"fleet/dropped":0,"fleet/stale":0,"fleet/duplicate":0,"fleet/bytes_received":0,"fleet/transfer_time_s":0,"fleet/env_restarts":0}` + "\n" +
-		`{"iteration":2,"env_steps":1024,"episodes":3,"episode_return_mean":21.5,"episode_return_min":9,"episode_return_max":40,"episode_len_mean":21.5,"time_s":0,"env_steps_per_s":0,"sample_time_s":0,"learn_time_s":0,"learner/a":1e-07,"learner/b":2,"fleet/workers":2,"fleet/restarts":0,"fleet/dropped":0,"fleet/stale":0,"fleet/duplicate":0,"fleet/bytes_received":0,"fleet/transfer_time_s":0,"fleet/env_restarts":0}` + "\n"
+	wantJL := `{"iteration":1,"env_steps":512,"episodes":0,"time_s":0.25,"env_steps_per_s":0,"sample_time_s":0,"learn_time_s":0,"learner/a":0.5,"fleet/workers":2,"fleet/restarts":0,"fleet/dropped":0,"fleet/stale":0,"fleet/duplicate":0,"fleet/rejected":0,"fleet/bytes_received":0,"fleet/transfer_time_s":0,"fleet/env_restarts":0}` + "\n" +
+		`{"iteration":2,"env_steps":1024,"episodes":3,"episode_return_mean":21.5,"episode_return_min":9,"episode_return_max":40,"episode_len_mean":21.5,"time_s":0,"env_steps_per_s":0,"sample_time_s":0,"learn_time_s":0,"learner/a":1e-07,"learner/b":2,"fleet/workers":2,"fleet/restarts":0,"fleet/dropped":0,"fleet/stale":0,"fleet/duplicate":0,"fleet/rejected":0,"fleet/bytes_received":0,"fleet/transfer_time_s":0,"fleet/env_restarts":0}` + "\n"
 	if string(jl) != wantJL {
 		t.Errorf("result.jsonl =\n%s\nwant\n%s", jl, wantJL)
 	}
