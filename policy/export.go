@@ -1,15 +1,30 @@
 package policy
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"math"
+	"math/rand/v2"
 	"os"
 
 	"github.com/rlgo/rlgo/internal/wire"
 )
 
 // ExportFormat is the version of the exported-policy file written here.
-const ExportFormat = 1
+// Format 2 ends the file with a trailer (exportMagic and the CRC32C of
+// everything before it); format 1 files, which had none, are refused.
+const ExportFormat = 2
+
+// exportMagic starts the trailer of an exported policy file.
+var exportMagic = []byte("RLGOPOLICY2")
+
+// exportTrailer is the trailer's size: the magic and a CRC32C.
+var exportTrailer = len(exportMagic) + 4
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Exported is an inference-only policy, as `rltrain export` writes it: the
 // network's kind and shape, its weights, and the observation and action
@@ -43,10 +58,17 @@ type Exported struct {
 	Weights *Weights `msgpack:"weights"`
 }
 
-// Encode returns the msgpack file content.
+// Encode returns the file content: the msgpack of e, then the trailer
+// (the magic and the CRC32C of the msgpack), so that Decode detects any
+// damage.
 func (e *Exported) Encode() ([]byte, error) {
 	e.Format = ExportFormat
-	return wire.Marshal(e)
+	body, err := wire.Marshal(e)
+	if err != nil {
+		return nil, err
+	}
+	out := append(body, exportMagic...)
+	return binary.LittleEndian.AppendUint32(out, crc32.Checksum(body, castagnoli)), nil
 }
 
 // Policy acts with an exported policy. It is not safe for concurrent use
@@ -70,10 +92,20 @@ func Load(path string) (*Policy, error) {
 }
 
 // Decode builds a Policy from the bytes of an exported policy file. The
-// bytes are checked before msgpack decodes them, as for any outside input.
+// bytes are checked before msgpack decodes them, as for any outside input:
+// the trailer's checksum over the whole file, then the msgpack headers;
+// after decoding, the schema strictly — the tensors are exactly those the
+// network needs, every weight is finite, the model and spaces are valid.
 func Decode(b []byte) (*Policy, error) {
+	if len(b) < exportTrailer || !bytes.Equal(b[len(b)-exportTrailer:len(b)-4], exportMagic) {
+		return nil, errors.New("load policy: no checksum trailer: not an exported policy of format 2 (a damaged file, or format 1: export it again with this build's rltrain export)")
+	}
+	body := b[:len(b)-exportTrailer]
+	if got, want := crc32.Checksum(body, castagnoli), binary.LittleEndian.Uint32(b[len(b)-4:]); got != want {
+		return nil, fmt.Errorf("load policy: checksum mismatch (CRC32C %08x, the file says %08x): the file is damaged", got, want)
+	}
 	var e Exported
-	if err := wire.Unmarshal(b, &e, wire.DefaultLimits); err != nil {
+	if err := wire.Unmarshal(body, &e, wire.DefaultLimits); err != nil {
 		return nil, fmt.Errorf("load policy: %w", err)
 	}
 	if e.Format != ExportFormat {
@@ -84,6 +116,9 @@ func Decode(b []byte) (*Policy, error) {
 		len(e.ActionLow) != len(e.ActionHigh) || (continuous && e.Kind != "actor_critic") {
 		return nil, errors.New("load policy: incomplete file (weights, observation bounds, or exactly one of action count and action bounds missing)")
 	}
+	if err := e.Model.Validate(); err != nil {
+		return nil, fmt.Errorf("load policy: model: %w", err)
+	}
 	if e.Weights.ObsNorm != nil {
 		if err := e.Weights.ObsNorm.Validate(len(e.ObsLow)); err != nil {
 			return nil, fmt.Errorf("load policy: %w", err)
@@ -92,21 +127,65 @@ func Decode(b []byte) (*Policy, error) {
 	if err := e.Weights.Validate(); err != nil {
 		return nil, fmt.Errorf("load policy: %w", err)
 	}
+	for _, t := range e.Weights.Tensors {
+		for i, v := range t.Data {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return nil, fmt.Errorf("load policy: weights: tensor %s[%d] is %v", t.Name, i, v)
+			}
+		}
+	}
+	for i := range e.ObsLow {
+		if math.IsNaN(float64(e.ObsLow[i])) || math.IsNaN(float64(e.ObsHigh[i])) || e.ObsLow[i] > e.ObsHigh[i] {
+			return nil, fmt.Errorf("load policy: observation bounds [%v, %v] at %d", e.ObsLow[i], e.ObsHigh[i], i)
+		}
+	}
+	for i := range e.ActionLow {
+		if !(e.ActionLow[i] <= e.ActionHigh[i]) || math.IsInf(float64(e.ActionLow[i]), 0) || math.IsInf(float64(e.ActionHigh[i]), 0) {
+			return nil, fmt.Errorf("load policy: action bounds [%v, %v] at %d", e.ActionLow[i], e.ActionHigh[i], i)
+		}
+	}
 	if err := e.Model.validateConv(); err != nil { // sizes from outside, before anything is allocated for them
 		return nil, fmt.Errorf("load policy: model: %w", err)
 	}
 	p := &Policy{exp: &e, action: make([]int, 1), cont: make([]float32, len(e.ActionLow))}
 	var err error
+	// want are the tensors the network has, to compare with the file's:
+	// initialised the cheap way (no QR decomposition), only names and
+	// sizes matter.
+	var want *Weights
+	rng := rand.New(rand.NewPCG(0, 0))
+	cheap := e.Model
+	cheap.Init = InitTorchDefault
 	switch e.Kind {
 	case "actor_critic":
-		p.greedy, err = NewActorCritic(ActorCriticSpec{ObsDim: len(e.ObsLow), ObsShape: e.ObsShape, NumActions: e.NumActions, ActionDim: len(e.ActionLow), Model: e.Model}, e.Weights)
+		spec := ActorCriticSpec{ObsDim: len(e.ObsLow), ObsShape: e.ObsShape, NumActions: e.NumActions, ActionDim: len(e.ActionLow), Model: e.Model}
+		if err = spec.Validate(); err == nil {
+			s := spec
+			s.Model = cheap
+			want = s.Init(rng)
+			p.greedy, err = NewActorCritic(spec, e.Weights)
+		}
 	case "q":
-		p.greedy, err = NewEpsilonGreedy(QSpec{ObsDim: len(e.ObsLow), ObsShape: e.ObsShape, NumActions: e.NumActions, Model: e.Model, Dueling: e.Dueling}, e.Weights)
+		spec := QSpec{ObsDim: len(e.ObsLow), ObsShape: e.ObsShape, NumActions: e.NumActions, Model: e.Model, Dueling: e.Dueling}
+		if err = spec.Validate(); err == nil {
+			s := spec
+			s.Model = cheap
+			want = s.Init(rng)
+			p.greedy, err = NewEpsilonGreedy(spec, e.Weights)
+		}
 	default:
 		err = fmt.Errorf("unknown policy kind %q", e.Kind)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load policy: %w", err)
+	}
+	if len(want.Tensors) != len(e.Weights.Tensors) {
+		return nil, fmt.Errorf("load policy: weights: %d tensors, the network has %d", len(e.Weights.Tensors), len(want.Tensors))
+	}
+	for i, t := range want.Tensors {
+		if got := e.Weights.Tensors[i]; got.Name != t.Name || len(got.Data) != len(t.Data) {
+			return nil, fmt.Errorf("load policy: weights: tensor %d is %s[%d], the network's is %s[%d]", i, got.Name, len(got.Data), t.Name, len(t.Data))
+		}
 	}
 	return p, nil
 }
@@ -156,3 +235,13 @@ func (p *Policy) NumActions() int { return p.exp.NumActions }
 // ObsLow returns the lower bounds of the observation Box (its length is
 // the observation size).
 func (p *Policy) ObsLow() []float32 { return p.exp.ObsLow }
+
+// DecodeExported checks an exported policy file as Decode does and returns
+// its content (for tools that read the spaces, model and weights).
+func DecodeExported(b []byte) (*Exported, error) {
+	p, err := Decode(b)
+	if err != nil {
+		return nil, err
+	}
+	return p.exp, nil
+}

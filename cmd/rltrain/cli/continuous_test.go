@@ -14,7 +14,6 @@ import (
 
 	"github.com/rlgo/rlgo/algorithms"
 	"github.com/rlgo/rlgo/envs"
-	"github.com/rlgo/rlgo/internal/wire"
 	"github.com/rlgo/rlgo/policy"
 )
 
@@ -126,8 +125,8 @@ func TestPendulumTrainEvaluateExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var exp policy.Exported
-	if err := wire.Unmarshal(data, &exp, wire.DefaultLimits); err != nil {
+	exp, err := policy.DecodeExported(data)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if exp.Kind != "actor_critic" || exp.NumActions != 0 || !reflect.DeepEqual(exp.ActionLow, []float32{-2}) || !reflect.DeepEqual(exp.ActionHigh, []float32{2}) || len(exp.ObsLow) != 3 {

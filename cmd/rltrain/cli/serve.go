@@ -17,7 +17,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rlgo/rlgo/envs"
-	"github.com/rlgo/rlgo/internal/wire"
 	"github.com/rlgo/rlgo/policy"
 	"github.com/rlgo/rlgo/train/checkpoint"
 	"github.com/rlgo/rlgo/train/config"
@@ -175,14 +174,11 @@ func openServed(ctx context.Context, arg string) (*servedSource, error) {
 			if err != nil {
 				return nil, &exitError{code: ExitUsage, err: fmt.Errorf("serve: %w", err)}
 			}
-			if _, err := policy.Decode(b); err != nil {
+			e, err := policy.DecodeExported(b)
+			if err != nil {
 				return nil, &exitError{code: ExitUsage, err: fmt.Errorf("serve %s: %w", loc, err)}
 			}
-			var e policy.Exported
-			if err := wire.Unmarshal(b, &e, wire.DefaultLimits); err != nil {
-				return nil, &exitError{code: ExitUsage, err: fmt.Errorf("serve %s: %w", loc, err)}
-			}
-			return &servedSource{exp: &e, name: loc, file: true}, nil
+			return &servedSource{exp: e, name: loc, file: true}, nil
 		}
 	}
 	if base := path.Base(filepath.ToSlash(loc)); strings.HasPrefix(base, "iter-") {
