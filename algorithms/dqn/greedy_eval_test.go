@@ -2,6 +2,7 @@ package dqn_test
 
 import (
 	"context"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/rlgo/rlgo/algorithms"
@@ -35,4 +36,32 @@ func checkGreedy(t *testing.T, d *dqn.DQN, setup algorithms.Setup, min float64) 
 		return
 	}
 	t.Logf("%s seed %d: greedy evaluation over %d fresh episodes = %.1f ± %.1f (>= %g)", setup.EnvID, setup.Seed, greedyEpisodes, ev.ReturnMean, ev.ReturnStd, min)
+}
+
+// uniformPolicy acts uniformly at random from its own stream.
+type uniformPolicy struct {
+	n   int
+	rng *rand.Rand
+}
+
+func (p uniformPolicy) Greedy(_ []float32, n int, actions []int) {
+	for i := range n {
+		actions[i] = p.rng.IntN(p.n)
+	}
+}
+
+// randomReturn is a uniformly random policy's mean return on the fresh
+// envs checkGreedy evaluates on.
+func randomReturn(t *testing.T, setup algorithms.Setup) float64 {
+	t.Helper()
+	sp, err := setup.WithDefaults().Spaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := 1_000_000 + 1000*setup.Seed
+	ev, err := algorithms.EvaluateWrapped(context.Background(), setup.EnvID, setup.EnvOptions, setup.Wrappers, uniformPolicy{n: sp.NumActions, rng: rand.New(rand.NewPCG(seed, 7))}, greedyEpisodes, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev.ReturnMean
 }
