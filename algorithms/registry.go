@@ -123,21 +123,6 @@ func (r Registration) Check(cfg Config, s Setup) error {
 	return nil
 }
 
-// PolicySpec reads the env's spaces and returns the spec of the policy
-// the algorithm acts with.
-func (r Registration) PolicySpec(cfg Config, s Setup) (rollout.PolicySpec, error) {
-	s = s.WithDefaults()
-	sp, err := s.Spaces()
-	if err != nil {
-		return rollout.PolicySpec{}, err
-	}
-	spec, err := r.Policy(cfg, s, sp)
-	if err != nil {
-		return rollout.PolicySpec{}, fmt.Errorf("%s: env %s: %w", r.Name, s.EnvID, err)
-	}
-	return spec, nil
-}
-
 // Of returns the Registration of an algorithm whose config section is
 // the struct C (with a Validate method on C): defaults gives the
 // section's defaults, build the algorithm, and policy the acting policy's
