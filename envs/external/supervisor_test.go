@@ -2,6 +2,9 @@ package external
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -59,6 +62,9 @@ func testRestart(t *testing.T, cmd, env []string, sig syscall.Signal) {
 	// Returns and lengths of the unfinished episodes, from the native twin.
 	if err := syscall.Kill(pid, sig); err != nil {
 		t.Fatal(err)
+	}
+	if sig == syscall.SIGSTOP {
+		waitStopped(t, pid)
 	}
 	acts := make([]envs.Action, n)
 	s, err := got.Step(acts)
@@ -151,5 +157,35 @@ func TestNumEnvsMismatch(t *testing.T) {
 	_, err := Dial(context.Background(), addr, Options{NumEnvs: 4, StartTimeout: 5 * time.Second})
 	if err == nil || !strings.Contains(err.Error(), "serves 3 envs, want 4") {
 		t.Errorf("Dial error = %v; want one about 3 envs served, 4 wanted", err)
+	}
+}
+
+// waitStopped waits until every thread of pid is stopped. kill(SIGSTOP)
+// returns before the group stop completes: the signal waits for one
+// thread to be scheduled and take it, and until then the others run. On
+// a loaded machine that window let the server answer the next Step
+// (measured: State R with SIGSTOP shared-pending right after kill).
+func waitStopped(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		stats, _ := filepath.Glob(filepath.Join("/proc", strconv.Itoa(pid), "task", "*", "stat"))
+		stopped := len(stats) > 0
+		for _, f := range stats {
+			b, err := os.ReadFile(f)
+			// The state is the field after the ")" that ends the name.
+			i := strings.LastIndexByte(string(b), ')')
+			if err != nil || i < 0 || i+2 >= len(b) || b[i+2] != 'T' {
+				stopped = false
+				break
+			}
+		}
+		if stopped {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pid %d not stopped 10 s after SIGSTOP", pid)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
