@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -159,6 +161,7 @@ func TestProcessesFaultTolerance(t *testing.T) {
 	f.SetWeights(t.Context(), w)
 	eventually(t, 5*time.Second, "worker c takes a task", func() bool { return f.holdsTask(c.cmd.Process.Pid) })
 	c.cmd.Process.Signal(syscall.SIGSTOP)
+	waitStopped(t, c.cmd.Process.Pid)
 	_, took, err = sampleWithin(f, 20*time.Second)
 	c.cmd.Process.Signal(syscall.SIGCONT)
 	if err != nil {
@@ -204,5 +207,34 @@ func TestProcessesFaultTolerance(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Errorf("worker pid %d did not exit after the run ended", p.cmd.Process.Pid)
 		}
+	}
+}
+
+// waitStopped waits until every thread of pid is stopped: kill(SIGSTOP)
+// returns before the group stop completes (the signal waits for one
+// thread to be scheduled and take it, and until then the others run), so
+// on a loaded machine a "stopped" worker could still upload its batch.
+func waitStopped(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		stats, _ := filepath.Glob(filepath.Join("/proc", strconv.Itoa(pid), "task", "*", "stat"))
+		stopped := len(stats) > 0
+		for _, f := range stats {
+			b, err := os.ReadFile(f)
+			// The state is the field after the ")" that ends the name.
+			i := bytes.LastIndexByte(b, ')')
+			if err != nil || i < 0 || i+2 >= len(b) || b[i+2] != 'T' {
+				stopped = false
+				break
+			}
+		}
+		if stopped {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pid %d not stopped 10 s after SIGSTOP", pid)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
