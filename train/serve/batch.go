@@ -26,6 +26,9 @@ type call struct {
 	sessions []sessionRef // per row, or none
 	resets   []bool       // per row (with sessions), or none
 
+	// arriving: the batcher counts the call as on its way (arrive).
+	arriving bool
+
 	// Filled before the call is queued.
 	obs []float32 // the policy's input ([rows, obsDim]): frames, stacked per session
 	src *rand.PCG
@@ -94,12 +97,20 @@ func (f freeList) put(c *call) {
 // errOverloaded is returned when the queue is full.
 var errOverloaded = errors.New("server overloaded: the request queue is full")
 
-// batcher gathers queued calls into batches of at most maxRows rows, each
-// one forward pass. A worker takes the first call it finds, then every
-// call already queued (and, with maxWait > 0, those that arrive within
-// maxWait) while the batch has room.
+// batcher answers calls in batches of at most maxRows rows, each one
+// forward pass on one of its workers (a network and buffers; there are
+// Config.Workers of them, each used by one goroutine at a time).
+//
+// A call that finds the queue empty and a worker idle, with no other
+// request on its way, is answered on its caller's goroutine at once:
+// there is nothing to batch it with, and a handoff to a batch goroutine
+// and back costs two wake-ups. Otherwise it is queued, and a batch
+// goroutine takes the first call it finds, then every call already
+// queued (and, with maxWait > 0, those that arrive within maxWait while
+// requests are on their way) while the batch has room.
 type batcher struct {
 	queue   chan *call
+	idle    chan *worker // the workers not in use
 	maxRows int
 	maxWait time.Duration
 	current *atomic.Pointer[snapshot]
@@ -108,23 +119,58 @@ type batcher struct {
 	wg      sync.WaitGroup
 	// inflight counts the calls submitted and not yet answered.
 	inflight atomic.Int64
+	// arriving counts the requests whose handlers run and have not yet
+	// submitted (or given up): the calls a batch may wait for.
+	arriving atomic.Int64
 	errs     func(error) // a network that cannot be built (logged)
 }
 
 func newBatcher(current *atomic.Pointer[snapshot], workers, maxRows, queue int, maxWait time.Duration, m *metrics, errs func(error)) *batcher {
-	b := &batcher{queue: make(chan *call, queue), maxRows: maxRows, maxWait: maxWait, current: current, metrics: m,
-		stop: make(chan struct{}), errs: errs}
+	b := &batcher{queue: make(chan *call, queue), idle: make(chan *worker, workers), maxRows: maxRows, maxWait: maxWait,
+		current: current, metrics: m, stop: make(chan struct{}), errs: errs}
 	for range workers {
+		b.idle <- &worker{b: b}
 		b.wg.Go(b.work)
 	}
 	return b
 }
 
-// submit queues c and waits for its answer; errOverloaded when the queue
-// is full. It never blocks on a full queue.
+// arrive counts c's request as on its way (its handler runs): a batch
+// with maxWait may wait for it. submit, or depart if the request is
+// refused before, stops counting it.
+func (b *batcher) arrive(c *call) {
+	c.arriving = true
+	b.arriving.Add(1)
+}
+
+// depart stops counting c as on its way (if it was).
+func (b *batcher) depart(c *call) int64 {
+	if !c.arriving {
+		return b.arriving.Load()
+	}
+	c.arriving = false
+	return b.arriving.Add(-1)
+}
+
+// submit answers c: on the caller's goroutine when nothing is queued, a
+// worker is idle, and (with maxWait) no other request is on its way;
+// else through the queue. errOverloaded when the queue is full; it never
+// blocks on a full queue.
 func (b *batcher) submit(c *call) error {
 	b.inflight.Add(1)
 	defer b.inflight.Add(-1)
+	others := b.depart(c)
+	if len(b.queue) == 0 && (others == 0 || b.maxWait == 0) {
+		select {
+		case w := <-b.idle:
+			w.batch = append(w.batch[:0], c)
+			w.run(w.batch)
+			<-c.done
+			b.idle <- w
+			return nil
+		default:
+		}
+	}
 	select {
 	case b.queue <- c:
 	default:
@@ -142,7 +188,6 @@ func (b *batcher) close() {
 }
 
 func (b *batcher) work() {
-	w := &worker{b: b}
 	var timer *time.Timer
 	if b.maxWait > 0 {
 		timer = time.NewTimer(time.Hour)
@@ -157,34 +202,40 @@ func (b *batcher) work() {
 			case first = <-b.queue:
 			case <-b.stop:
 				// Drain what is left, then leave.
+				w := <-b.idle
+				defer func() { b.idle <- w }()
 				for {
 					select {
 					case c := <-b.queue:
-						w.run([]*call{c})
+						w.run(append(w.batch[:0], c))
 					default:
 						return
 					}
 				}
 			}
 		}
+		w := <-b.idle
 		w.batch = append(w.batch[:0], first)
 		rows := first.rows
-		if timer != nil {
-			timer.Reset(b.maxWait)
-		}
+		waiting := false
 	gather:
 		for rows < b.maxRows {
 			var c *call
-			if timer == nil {
-				select {
-				case c = <-b.queue:
-				default:
+			select {
+			case c = <-b.queue:
+			default:
+				// Wait for more only while requests are on their way.
+				if timer == nil || b.arriving.Load() == 0 {
 					break gather
 				}
-			} else {
+				if !waiting {
+					timer.Reset(b.maxWait)
+					waiting = true
+				}
 				select {
 				case c = <-b.queue:
 				case <-timer.C:
+					waiting = false
 					break gather
 				}
 			}
@@ -195,15 +246,16 @@ func (b *batcher) work() {
 			w.batch = append(w.batch, c)
 			rows += c.rows
 		}
-		if timer != nil {
+		if waiting {
 			timer.Stop()
 		}
 		w.run(w.batch)
+		b.idle <- w
 	}
 }
 
-// worker is one batch goroutine's state: its network (rebuilt when a new
-// snapshot is published) and its batch buffers.
+// worker is the state of one forward pass at a time: its network
+// (rebuilt when a new snapshot is published) and its batch buffers.
 type worker struct {
 	b     *batcher
 	net   *network

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -17,6 +18,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 
 	"github.com/rlgo/rlgo/internal/wire"
@@ -429,6 +431,7 @@ func (s *Server) newGRPC() (*grpc.Server, error) {
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 		grpc.ChainUnaryInterceptor(s.grpcAuth),
+		grpc.StatsHandler(arrivals{s.batch}),
 	}
 	if s.cfg.TLSCertFile != "" {
 		creds, err := credentials.NewServerTLSFromFile(s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
@@ -470,12 +473,46 @@ func (s *Server) grpcAuth(ctx context.Context, req any, info *grpc.UnaryServerIn
 
 type grpcHandlers struct{ s *Server }
 
+// arrivals counts an Act call as on its way (batcher.arrive) from the
+// moment its headers arrive, before its message is read and decoded, as
+// the HTTP handler does from before it reads the body. The handler takes
+// the count over; a call that never reaches it (refused token, a message
+// too large) stops counting when it ends.
+type arrivals struct{ b *batcher }
+
+type arrivalKey struct{}
+
+// arrival is one Act call's count: taken by the handler, or dropped at
+// the end of the call.
+type arrival struct{ taken atomic.Bool }
+
+func (a arrivals) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
+	if info.FullMethodName != MethodAct {
+		return ctx
+	}
+	a.b.arriving.Add(1)
+	return context.WithValue(ctx, arrivalKey{}, &arrival{})
+}
+
+func (a arrivals) HandleRPC(ctx context.Context, st stats.RPCStats) {
+	if _, ok := st.(*stats.End); !ok {
+		return
+	}
+	if ar, ok := ctx.Value(arrivalKey{}).(*arrival); ok && ar.taken.CompareAndSwap(false, true) {
+		a.b.arriving.Add(-1)
+	}
+}
+
+func (arrivals) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context { return ctx }
+
+func (arrivals) HandleConn(context.Context, stats.ConnStats) {}
+
 func (h grpcHandlers) Spec(context.Context, *SpecRequest) (*Spec, error) {
 	sp := h.s.Spec()
 	return &sp, nil
 }
 
-func (h grpcHandlers) Act(_ context.Context, req *ActRequest) (*ActReply, error) {
+func (h grpcHandlers) Act(ctx context.Context, req *ActRequest) (*ActReply, error) {
 	s := h.s
 	start := time.Now()
 	if req.decodeErr != nil {
@@ -483,7 +520,10 @@ func (h grpcHandlers) Act(_ context.Context, req *ActRequest) (*ActReply, error)
 		return nil, status.Errorf(codes.InvalidArgument, "request: %v", req.decodeErr)
 	}
 	c := s.free.get()
-	defer s.free.put(c)
+	defer s.putCall(c)
+	if a, ok := ctx.Value(arrivalKey{}).(*arrival); ok && a.taken.CompareAndSwap(false, true) {
+		c.arriving = true // the call now holds the count TagRPC took
+	}
 	if err := fillCall(req, c, s.cfg.MaxRequestRows); err == nil {
 		err = checkShapes(c, s.sessions.frame, s.sessions.frame*s.sessions.n)
 		if err == nil {

@@ -186,6 +186,21 @@ func (s *served) post(t testing.TB, body any, header ...string) (int, map[string
 	return resp.StatusCode, out
 }
 
+// settled checks that no request counts as on its way once every
+// client has its answer (a request that did count would make every batch
+// with max_wait wait for it).
+func (s *served) settled(t testing.TB) {
+	t.Helper()
+	// gRPC's end of a call is handled just after the client has its status.
+	deadline := time.Now().Add(5 * time.Second)
+	for s.srv.batch.arriving.Load() != 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if n := s.srv.batch.arriving.Load(); n != 0 {
+		t.Errorf("%d requests count as on their way after all were answered; want 0", n)
+	}
+}
+
 func (s *served) dial(t testing.TB) *grpc.ClientConn {
 	t.Helper()
 	cc, err := grpc.NewClient(s.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),

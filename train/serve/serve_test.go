@@ -329,6 +329,12 @@ func TestBadRequests(t *testing.T) {
 	if status.Code(err) != codes.InvalidArgument {
 		t.Errorf("Act(array32 header of 4 billion elements): %v; want InvalidArgument", err)
 	}
+	// A message over max_body_bytes, refused before the handler.
+	_, err = s.grpcAct(context.Background(), cc, &ActRequest{Observation: make([]float32, 2000)})
+	if status.Code(err) != codes.ResourceExhausted {
+		t.Errorf("Act(8 kB message, limit 4 kB): %v; want ResourceExhausted", err)
+	}
+	s.settled(t)
 }
 
 // rawMsg is a message's bytes, sent as they are by rawCodec.
@@ -386,6 +392,7 @@ func TestAuth(t *testing.T) {
 	if _, err := s.grpcAct(ctx, cc, req); err != nil {
 		t.Errorf("gRPC with the token: %v", err)
 	}
+	s.settled(t)
 
 	for _, tc := range []struct {
 		cfg  Config
@@ -510,31 +517,24 @@ func TestHotSwapUnderLoad(t *testing.T) {
 	t.Logf("%d requests answered during %d swaps", answered.Load(), versions-1)
 }
 
-// TestGracefulShutdown: requests in flight (in their handlers) when
-// Serve's context is cancelled are answered, and Serve returns.
+// TestGracefulShutdown: requests in flight when Serve's context is
+// cancelled are answered, both one waiting in a batch and those whose
+// handlers still read their bodies, and Serve returns.
 func TestGracefulShutdown(t *testing.T) {
+	const n = 8
 	s := serveTest(t, Config{MaxWait: time.Second, MaxBatch: 1000}, testPolicy(t, "actor_critic", 1, 1))
-	var wg sync.WaitGroup
-	codes := make(chan int, 8)
-	for range 8 {
-		wg.Go(func() {
-			code, _ := s.post(t, map[string]any{"observation": []float32{0.1, 0, 0, 0}})
-			codes <- code
-		})
-	}
-	// Cancel once all 8 wait in the batch, which waits up to 1 s for more.
-	deadline := time.Now().Add(10 * time.Second)
-	for s.srv.batch.inflight.Load() < 8 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d requests in flight after 10 s; want 8", s.srv.batch.inflight.Load())
-		}
-		time.Sleep(time.Millisecond)
-	}
+	send, codes := heldRequests(t, s, n)
+	// One request reaches the batch, which waits (up to 1 s) for the
+	// others on their way.
+	send(0)
+	waitFor(t, "a request in the batch", func() bool { return s.srv.batch.inflight.Load() == 1 })
 	s.cancel()
-	wg.Wait()
-	close(codes)
-	for c := range codes {
-		if c != http.StatusOK {
+	waitFor(t, "not ready", func() bool { return s.srv.draining.Load() })
+	for i := 1; i < n; i++ {
+		send(i)
+	}
+	for range n {
+		if c := <-codes; c != http.StatusOK {
 			t.Errorf("a request in flight at shutdown: %d; want 200", c)
 		}
 	}

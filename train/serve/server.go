@@ -407,6 +407,12 @@ func (s *Server) authorized(header string) (bool, string) {
 
 var jsonContentType = []string{"application/json"}
 
+// putCall recycles c, which no longer counts as on its way.
+func (s *Server) putCall(c *call) {
+	s.batch.depart(c)
+	s.free.put(c)
+}
+
 // getBuf and putBuf recycle body and reply buffers.
 func (s *Server) getBuf() *[]byte {
 	select {
@@ -488,6 +494,9 @@ func (s *Server) handleAct(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusUnauthorized, "", why)
 		return
 	}
+	c := s.free.get()
+	defer s.putCall(c)
+	s.batch.arrive(c)
 	buf := s.getBuf()
 	defer s.putBuf(buf)
 	body, err := readBody(r, buf, s.cfg.MaxBodyBytes)
@@ -500,8 +509,6 @@ func (s *Server) handleAct(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, "", "body: "+err.Error())
 		return
 	}
-	c := s.free.get()
-	defer s.free.put(c)
 	if err := decodeAct(body, c, s.sessions.frame, s.sessions.frame*s.sessions.n, s.cfg.MaxRequestRows); err != nil {
 		s.answerError(w, err)
 		return
