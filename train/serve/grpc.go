@@ -420,7 +420,7 @@ func unary[Req, Resp any](name string, call func(policyServer, context.Context, 
 // newGRPC builds the gRPC server: forced msgpack codec, bounded
 // messages and streams, keepalive, the token check, and grpc.health.v1
 // (which needs no token).
-func (s *Server) newGRPC() (*grpc.Server, error) {
+func (s *Server) newGRPC() *grpc.Server {
 	opts := []grpc.ServerOption{
 		grpc.ForceServerCodec(Codec{}),
 		grpc.MaxRecvMsgSize(s.cfg.MaxBodyBytes),
@@ -433,12 +433,8 @@ func (s *Server) newGRPC() (*grpc.Server, error) {
 		grpc.ChainUnaryInterceptor(s.grpcAuth),
 		grpc.StatsHandler(arrivals{s.batch}),
 	}
-	if s.cfg.TLSCertFile != "" {
-		creds, err := credentials.NewServerTLSFromFile(s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("serve: tls: %w", err)
-		}
-		opts = append(opts, grpc.Creds(creds))
+	if s.tls != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(s.tls)))
 	}
 	g := grpc.NewServer(opts...)
 	g.RegisterService(&serviceDesc, grpcHandlers{s})
@@ -446,7 +442,7 @@ func (s *Server) newGRPC() (*grpc.Server, error) {
 	h.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	h.SetServingStatus(ServiceName, healthpb.HealthCheckResponse_SERVING)
 	healthpb.RegisterHealthServer(g, h)
-	return g, nil
+	return g
 }
 
 // grpcAuth checks the bearer token of every call but the health service's.

@@ -127,7 +127,11 @@ func serveTest(t testing.TB, cfg Config, e *policy.Exported) *served {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &served{srv: srv, url: "http://" + hl.Addr().String(), grpcAddr: gl.Addr().String(), cancel: cancel, done: make(chan error, 1),
+	scheme := "http://"
+	if cfg.TLSCertFile != "" {
+		scheme = "https://"
+	}
+	s := &served{srv: srv, url: scheme + hl.Addr().String(), grpcAddr: gl.Addr().String(), cancel: cancel, done: make(chan error, 1),
 		client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 	go func() { s.done <- srv.Serve(ctx, hl, gl) }()
 	t.Cleanup(func() { s.stop(t) })

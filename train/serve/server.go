@@ -146,14 +146,11 @@ func (c Config) Validate() error {
 		return errors.New("tls: give both a certificate and a key file")
 	}
 	for _, a := range []struct{ name, addr string }{{"addr", c.Addr}, {"grpc_addr", c.GRPCAddr}} {
-		if a.addr == "" || remote.IsLoopback(a.addr) {
+		if a.addr == "" {
 			continue
 		}
-		if c.Token == "" {
-			return fmt.Errorf("%s: listening on %s (not loopback) needs a token: set %s or --token-file", a.name, a.addr, remote.TokenEnv)
-		}
-		if c.TLSCertFile == "" && !c.AllowPlaintext {
-			return fmt.Errorf("%s: listening on %s (not loopback) needs TLS (--tls-cert and --tls-key), or --allow-plaintext on a private network", a.name, a.addr)
+		if err := c.checkListen(a.name, a.addr); err != nil {
+			return err
 		}
 	}
 	switch {
@@ -173,6 +170,31 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// checkListen applies the rollout service's rule to one address: beyond
+// loopback, a token, and TLS unless AllowPlaintext.
+func (c Config) checkListen(name, addr string) error {
+	if remote.IsLoopback(addr) {
+		return nil
+	}
+	if c.Token == "" {
+		return fmt.Errorf("%s: listening on %s (not loopback) needs a token: set %s or --token-file", name, addr, remote.TokenEnv)
+	}
+	if c.TLSCertFile == "" && !c.AllowPlaintext {
+		return fmt.Errorf("%s: listening on %s (not loopback) needs TLS (--tls-cert and --tls-key), or --allow-plaintext on a private network", name, addr)
+	}
+	return nil
+}
+
+// checkListener is checkListen for a listener's own address (Serve may
+// be given listeners that Config.Addr does not describe); a Unix socket
+// is reachable only on this host, as loopback is.
+func (c Config) checkListener(name string, lis net.Listener) error {
+	if lis == nil || lis.Addr().Network() == "unix" {
+		return nil
+	}
+	return c.checkListen(name, lis.Addr().String())
+}
+
 // Server serves one policy at a time over HTTP and gRPC.
 type Server struct {
 	cfg      Config
@@ -189,6 +211,7 @@ type Server struct {
 	seeds    *rand.Rand
 	mux      *http.ServeMux
 	grpc     *grpc.Server
+	tls      *tls.Config // nil: plaintext
 	closed   sync.Once
 }
 
@@ -221,11 +244,15 @@ func New(cfg Config, p *policy.Exported) (*Server, error) {
 	s.mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	s.mux.HandleFunc("/readyz", s.handleReady)
 	s.mux.Handle("/metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
-	s.grpc, err = s.newGRPC()
-	if err != nil {
-		s.batch.close()
-		return nil, err
+	if cfg.TLSCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+		if err != nil {
+			s.batch.close()
+			return nil, fmt.Errorf("serve: tls: %w", err)
+		}
+		s.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
+	s.grpc = s.newGRPC()
 	return s, nil
 }
 
@@ -278,16 +305,29 @@ func (s *Server) Swap(p *policy.Exported) error {
 // Serve serves HTTP on httpLis and gRPC on grpcLis (nil: none) until ctx
 // is cancelled, then stops accepting, answers the requests in flight
 // (within Config.ShutdownTimeout) and returns. A Server serves once.
+// Listeners beyond loopback obey Validate's rule (a token, and TLS
+// unless AllowPlaintext), checked on their own addresses: Serve refuses
+// them, closing them, before it accepts anything.
 func (s *Server) Serve(ctx context.Context, httpLis, grpcLis net.Listener) error {
+	for _, l := range []struct {
+		name string
+		lis  net.Listener
+	}{{"addr", httpLis}, {"grpc_addr", grpcLis}} {
+		if err := s.cfg.checkListener(l.name, l.lis); err != nil {
+			for _, lis := range []net.Listener{httpLis, grpcLis} {
+				if lis != nil {
+					lis.Close()
+				}
+			}
+			s.Close()
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
 	hs := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn)}
-	if s.cfg.TLSCertFile != "" {
-		cert, err := tls.LoadX509KeyPair(s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
-		if err != nil {
-			return fmt.Errorf("serve: tls: %w", err)
-		}
-		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if s.tls != nil {
+		hs.TLSConfig = s.tls.Clone()
 	}
 	errc := make(chan error, 2)
 	var wg sync.WaitGroup
