@@ -1,8 +1,6 @@
 package dqn
 
 import (
-	"fmt"
-
 	"github.com/rlgo/rlgo/algorithms"
 )
 
@@ -12,12 +10,10 @@ import (
 // turn them on. Every horizon (exploration, learning rate, β) is counted in
 // env steps and is the schedule's own, never the run's budget.
 type Config struct {
-	// LR is Adam's initial learning rate. Default 2.5e-4.
-	LR float64 `yaml:"lr"`
-	// LRSchedule anneals LR linearly to Final over Steps env steps. Default constant.
-	LRSchedule algorithms.Schedule `yaml:"lr_schedule"`
-	// Gamma is the discount factor γ. Default 0.99.
-	Gamma float64 `yaml:"gamma"`
+	// Optim holds lr (default 2.5e-4), lr_schedule (default constant),
+	// gamma (default 0.99), max_grad_norm (default 10, SB3's) and adam_eps
+	// (default 1e-8, torch's default, as CleanRL and SB3).
+	algorithms.Optim `yaml:",inline"`
 	// BufferSize is the replay buffer's capacity in transitions. Default 10,000.
 	BufferSize int `yaml:"buffer_size"`
 	// BatchSize is the number of transitions per gradient step. Default 128.
@@ -55,10 +51,6 @@ type Config struct {
 	Loss string `yaml:"loss"`
 	// HuberDelta is the Huber loss's δ. Default 1.
 	HuberDelta float64 `yaml:"huber_delta"`
-	// MaxGradNorm clips the global gradient norm; 0 disables. Default 10 (SB3).
-	MaxGradNorm float64 `yaml:"max_grad_norm"`
-	// AdamEps is Adam's ε. Default 1e-8 (torch's default, as CleanRL and SB3).
-	AdamEps float64 `yaml:"adam_eps"`
 	// Prioritized uses proportional prioritised replay (Schaul et al. 2016,
 	// arXiv:1511.05952). Default false.
 	Prioritized bool `yaml:"prioritized"`
@@ -89,11 +81,12 @@ type Config struct {
 // DefaultConfig returns CleanRL dqn.py's hyperparameters.
 func DefaultConfig() Config {
 	return Config{
-		LR: 2.5e-4, Gamma: 0.99, BufferSize: 10000, BatchSize: 128,
+		Optim:      algorithms.Optim{LR: 2.5e-4, Gamma: 0.99, MaxGradNorm: 10, AdamEps: 1e-8},
+		BufferSize: 10000, BatchSize: 128,
 		LearningStarts: 10000, TrainFreq: 10, GradientSteps: 1,
 		TargetUpdateInterval: 500, Tau: 1,
 		Epsilon: 1, EpsilonSchedule: algorithms.Schedule{Final: 0.05, Steps: 250000},
-		NStep: 1, Loss: "mse", HuberDelta: 1, MaxGradNorm: 10, AdamEps: 1e-8,
+		NStep: 1, Loss: "mse", HuberDelta: 1,
 		Alpha: 0.6, Beta: 0.4, BetaSteps: 100000, PriorityEps: 1e-6,
 		CheckpointReplay: true, MaxStaleness: 4,
 	}
@@ -101,43 +94,26 @@ func DefaultConfig() Config {
 
 // Validate checks every field; errors name the YAML key.
 func (c Config) Validate() error {
-	checks := []struct {
-		key string
-		ok  bool
-		val any
-		msg string
-	}{
-		{"lr", c.LR > 0, c.LR, "want > 0"},
-		{"lr_schedule.final", c.LRSchedule.Final >= 0, c.LRSchedule.Final, "want >= 0"},
-		{"lr_schedule.steps", c.LRSchedule.Steps >= 0, c.LRSchedule.Steps, "want >= 0"},
-		{"gamma", c.Gamma >= 0 && c.Gamma <= 1, c.Gamma, "want in [0, 1]"},
-		{"buffer_size", c.BufferSize >= 1 && c.BufferSize <= 1<<26, c.BufferSize, "want in [1, 67108864]"},
-		{"batch_size", c.BatchSize >= 1 && c.BatchSize <= 1<<16, c.BatchSize, "want in [1, 65536]"},
-		{"learning_starts", c.LearningStarts >= 0, c.LearningStarts, "want >= 0"},
-		{"train_freq", c.TrainFreq >= 1, c.TrainFreq, "want >= 1"},
-		{"gradient_steps", c.GradientSteps >= 1, c.GradientSteps, "want >= 1"},
-		{"target_update_interval", c.TargetUpdateInterval >= 1, c.TargetUpdateInterval, "want >= 1"},
-		{"tau", c.Tau > 0 && c.Tau <= 1, c.Tau, "want in (0, 1]"},
-		{"epsilon", c.Epsilon >= 0 && c.Epsilon <= 1, c.Epsilon, "want in [0, 1]"},
-		{"epsilon_schedule.final", c.EpsilonSchedule.Final >= 0 && c.EpsilonSchedule.Final <= 1, c.EpsilonSchedule.Final, "want in [0, 1]"},
-		{"epsilon_schedule.steps", c.EpsilonSchedule.Steps >= 0, c.EpsilonSchedule.Steps, "want >= 0"},
-		{"n_step", c.NStep >= 1 && c.NStep <= 1000, c.NStep, "want in [1, 1000]"},
-		{"loss", c.Loss == "huber" || c.Loss == "mse", c.Loss, "want huber or mse"},
-		{"huber_delta", c.HuberDelta > 0, c.HuberDelta, "want > 0"},
-		{"max_grad_norm", c.MaxGradNorm >= 0, c.MaxGradNorm, "want >= 0"},
-		{"adam_eps", c.AdamEps > 0, c.AdamEps, "want > 0"},
-		{"alpha", c.Alpha >= 0, c.Alpha, "want >= 0"},
-		{"beta", c.Beta >= 0 && c.Beta <= 1, c.Beta, "want in [0, 1]"},
-		{"beta_steps", c.BetaSteps >= 0, c.BetaSteps, "want >= 0"},
-		{"priority_eps", c.PriorityEps > 0, c.PriorityEps, "want > 0"},
-		{"max_staleness", c.MaxStaleness >= 0, c.MaxStaleness, "want >= 0"},
-	}
-	for _, ch := range checks {
-		if !ch.ok {
-			return &algorithms.FieldError{Key: ch.key, Msg: fmt.Sprintf("%s, got %v", ch.msg, ch.val)}
-		}
-	}
-	return nil
+	return algorithms.FirstFailed(c.Optim.Checks(), []algorithms.Check{
+		algorithms.Field("buffer_size", c.BufferSize >= 1 && c.BufferSize <= 1<<26, c.BufferSize, "want in [1, 67108864]"),
+		algorithms.Field("batch_size", c.BatchSize >= 1 && c.BatchSize <= 1<<16, c.BatchSize, "want in [1, 65536]"),
+		algorithms.Field("learning_starts", c.LearningStarts >= 0, c.LearningStarts, "want >= 0"),
+		algorithms.Field("train_freq", c.TrainFreq >= 1, c.TrainFreq, "want >= 1"),
+		algorithms.Field("gradient_steps", c.GradientSteps >= 1, c.GradientSteps, "want >= 1"),
+		algorithms.Field("target_update_interval", c.TargetUpdateInterval >= 1, c.TargetUpdateInterval, "want >= 1"),
+		algorithms.Field("tau", c.Tau > 0 && c.Tau <= 1, c.Tau, "want in (0, 1]"),
+		algorithms.Field("epsilon", c.Epsilon >= 0 && c.Epsilon <= 1, c.Epsilon, "want in [0, 1]"),
+		algorithms.Field("epsilon_schedule.final", c.EpsilonSchedule.Final >= 0 && c.EpsilonSchedule.Final <= 1, c.EpsilonSchedule.Final, "want in [0, 1]"),
+		algorithms.Field("epsilon_schedule.steps", c.EpsilonSchedule.Steps >= 0, c.EpsilonSchedule.Steps, "want >= 0"),
+		algorithms.Field("n_step", c.NStep >= 1 && c.NStep <= 1000, c.NStep, "want in [1, 1000]"),
+		algorithms.Field("loss", c.Loss == "huber" || c.Loss == "mse", c.Loss, "want huber or mse"),
+		algorithms.Field("huber_delta", c.HuberDelta > 0, c.HuberDelta, "want > 0"),
+		algorithms.Field("alpha", c.Alpha >= 0, c.Alpha, "want >= 0"),
+		algorithms.Field("beta", c.Beta >= 0 && c.Beta <= 1, c.Beta, "want in [0, 1]"),
+		algorithms.Field("beta_steps", c.BetaSteps >= 0, c.BetaSteps, "want >= 0"),
+		algorithms.Field("priority_eps", c.PriorityEps > 0, c.PriorityEps, "want > 0"),
+		algorithms.Field("max_staleness", c.MaxStaleness >= 0, c.MaxStaleness, "want >= 0"),
+	})
 }
 
 // BetaAt returns prioritised replay's β at env step t: Beta annealed
