@@ -2,15 +2,19 @@ package serve
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc"
 
 	"github.com/rlgo/rlgo/policy"
 )
@@ -52,21 +56,29 @@ func actBody(rng *rand.Rand, rows int) []byte {
 	return append(b, "]}"...)
 }
 
+// benchNets are the benchmarks' networks: CartPole's (64, 64) and a
+// (256, 256) MLP.
+var benchNets = []struct {
+	name   string
+	hidden []int
+}{{"cartpole64x64", []int{64, 64}}, {"mlp256x256", []int{256, 256}}}
+
+// benchLoads are the benchmarks' clients: one observation per request or
+// 64, from 1 or more concurrent connections.
+var benchLoads = []struct {
+	name          string
+	rows, clients int
+}{{"single/clients=1", 0, 1}, {"single/clients=32", 0, 32}, {"batch64/clients=1", 64, 1}, {"batch64/clients=8", 64, 8}}
+
 // BenchmarkServe measures requests/s, actions/s and client-side p50/p99
 // latency over HTTP on loopback, for the CartPole network (64, 64) and a
 // (256, 256) MLP; clients send one observation per request or 64, from
 // 1 or 32 concurrent connections.
 //
-//	go test -run '^$' -bench BenchmarkServe -benchtime 3s ./train/serve
+//	go test -run '^$' -bench 'BenchmarkServe$' -benchtime 3s ./train/serve
 func BenchmarkServe(b *testing.B) {
-	for _, net := range []struct {
-		name   string
-		hidden []int
-	}{{"cartpole64x64", []int{64, 64}}, {"mlp256x256", []int{256, 256}}} {
-		for _, load := range []struct {
-			name          string
-			rows, clients int
-		}{{"single/clients=1", 0, 1}, {"single/clients=32", 0, 32}, {"batch64/clients=1", 64, 1}, {"batch64/clients=8", 64, 8}} {
+	for _, net := range benchNets {
+		for _, load := range benchLoads {
 			b.Run(net.name+"/"+load.name, func(b *testing.B) {
 				s := serveTest(b, Config{}, benchPolicy(b, net.hidden))
 				benchHTTP(b, s, load.rows, load.clients, 0)
@@ -75,22 +87,90 @@ func BenchmarkServe(b *testing.B) {
 	}
 }
 
+// BenchmarkServeGRPC is BenchmarkServe over gRPC (msgpack), each client
+// with its own connection.
+//
+//	go test -run '^$' -bench 'BenchmarkServeGRPC$' -benchtime 3s ./train/serve
+func BenchmarkServeGRPC(b *testing.B) {
+	for _, net := range benchNets {
+		for _, load := range benchLoads {
+			b.Run(net.name+"/"+load.name, func(b *testing.B) {
+				s := serveTest(b, Config{}, benchPolicy(b, net.hidden))
+				benchGRPC(b, s, load.rows, load.clients, 0)
+			})
+		}
+	}
+}
+
 // BenchmarkServePaced measures latency at a fixed rate: one client sends
 // one observation per request, one request every millisecond (1k
-// requests/s), the issue's unbatched target.
+// requests/s), the issue's unbatched target, over HTTP and gRPC. The
+// "floor" servers answer a fixed reply without decoding, batching or a
+// network: the cost of the HTTP (net/http) or gRPC stack and the
+// wake-ups alone, on the same client code.
 //
 //	go test -run '^$' -bench BenchmarkServePaced -benchtime 5000x ./train/serve
 func BenchmarkServePaced(b *testing.B) {
-	for _, net := range []struct {
-		name   string
-		hidden []int
-	}{{"cartpole64x64", []int{64, 64}}, {"mlp256x256", []int{256, 256}}} {
-		b.Run(net.name, func(b *testing.B) {
-			s := serveTest(b, Config{}, benchPolicy(b, net.hidden))
-			benchHTTP(b, s, 0, 1, time.Millisecond)
+	for _, proto := range []string{"http", "grpc"} {
+		for _, net := range benchNets {
+			b.Run(proto+"/"+net.name, func(b *testing.B) {
+				s := serveTest(b, Config{}, benchPolicy(b, net.hidden))
+				if proto == "http" {
+					benchHTTP(b, s, 0, 1, time.Millisecond)
+				} else {
+					benchGRPC(b, s, 0, 1, time.Millisecond)
+				}
+			})
+		}
+		b.Run(proto+"/floor", func(b *testing.B) {
+			s := floorServer(b)
+			if proto == "http" {
+				benchHTTP(b, s, 0, 1, time.Millisecond)
+			} else {
+				benchGRPC(b, s, 0, 1, time.Millisecond)
+			}
 		})
 	}
 }
+
+// floorServer serves HTTP and gRPC on loopback with the server's
+// settings and a fixed answer ({"action":1,"version":1}) to every act
+// request: its body is read (HTTP) or its message decoded (gRPC), nothing
+// else.
+func floorServer(b *testing.B) *served {
+	hl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	gl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	reply := []byte(`{"action":1,"version":1}`)
+	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header()["Content-Type"] = jsonContentType
+		w.Write(reply)
+	}), ReadHeaderTimeout: 10 * time.Second}
+	g := grpc.NewServer(grpc.ForceServerCodec(Codec{}))
+	g.RegisterService(&serviceDesc, floorPolicy{})
+	go hs.Serve(hl)
+	go g.Serve(gl)
+	b.Cleanup(func() {
+		g.Stop()
+		hs.Close()
+	})
+	return &served{url: "http://" + hl.Addr().String(), grpcAddr: gl.Addr().String()}
+}
+
+// floorPolicy answers every act call with action 1.
+type floorPolicy struct{}
+
+func (floorPolicy) Act(context.Context, *ActRequest) (*ActReply, error) {
+	return &ActReply{Version: 1, Actions: []int{1}}, nil
+}
+
+func (floorPolicy) Spec(context.Context, *SpecRequest) (*Spec, error) { return &Spec{}, nil }
 
 func benchHTTP(b *testing.B, s *served, rows, clients int, every time.Duration) {
 	bodies := make([][]byte, 64)
@@ -101,23 +181,83 @@ func benchHTTP(b *testing.B, s *served, rows, clients int, every time.Duration) 
 	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}
-	post := func(body []byte, buf *bytes.Buffer) {
+	post := func(body []byte, buf *bytes.Buffer) error {
 		resp, err := client.Post(s.url+"/v1/act", "application/json", bytes.NewReader(body))
 		if err != nil {
-			b.Fatal(err)
+			return err
 		}
 		buf.Reset()
 		io.Copy(buf, resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			b.Fatalf("%d %s", resp.StatusCode, buf.Bytes())
+			return fmt.Errorf("%d %s", resp.StatusCode, buf.Bytes())
 		}
+		return nil
 	}
 	var warm bytes.Buffer
 	for i := range 100 {
-		post(bodies[i%len(bodies)], &warm)
+		if err := post(bodies[i%len(bodies)], &warm); err != nil {
+			b.Fatal(err)
+		}
 	}
+	benchClients(b, rows, clients, every, func(c int) func(i int) error {
+		var buf bytes.Buffer
+		return func(i int) error { return post(bodies[(i+c)%len(bodies)], &buf) }
+	})
+}
+
+// actRequest is actBody's request for gRPC.
+func actRequest(rng *rand.Rand, rows int) *ActRequest {
+	obs := func() []float32 {
+		o := make([]float32, 4)
+		for j := range o {
+			o[j] = float32(rng.Float64()*2 - 1)
+		}
+		return o
+	}
+	if rows == 0 {
+		return &ActRequest{Observation: obs()}
+	}
+	r := &ActRequest{Observations: make([][]float32, rows)}
+	for i := range rows {
+		r.Observations[i] = obs()
+	}
+	return r
+}
+
+func benchGRPC(b *testing.B, s *served, rows, clients int, every time.Duration) {
+	reqs := make([]*ActRequest, 64)
+	rng := rand.New(rand.NewPCG(1, 1))
+	for i := range reqs {
+		reqs[i] = actRequest(rng, rows)
+	}
+	conns := make([]*grpc.ClientConn, clients)
+	for c := range conns {
+		conns[c] = s.dial(b)
+		var rep ActReply
+		for i := range 100/clients + 1 {
+			if err := conns[c].Invoke(context.Background(), MethodAct, reqs[i%len(reqs)], &rep); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	benchClients(b, rows, clients, every, func(c int) func(i int) error {
+		var rep ActReply
+		return func(i int) error {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			return conns[c].Invoke(ctx, MethodAct, reqs[(i+c)%len(reqs)], &rep)
+		}
+	})
+}
+
+// benchClients runs b.N requests from clients goroutines (each request
+// one call of the function client(c) returns, one every every if it is
+// not 0) and reports requests/s, actions/s and the p50 and p99 of their
+// latencies.
+func benchClients(b *testing.B, rows, clients int, every time.Duration, client func(c int) func(i int) error) {
 	lat := make([][]time.Duration, clients)
+	errs := make(chan error, clients)
 	var wg sync.WaitGroup
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -128,8 +268,8 @@ func benchHTTP(b *testing.B, s *served, rows, clients int, every time.Duration) 
 			n++
 		}
 		lat[c] = make([]time.Duration, 0, n)
+		do := client(c)
 		wg.Go(func() {
-			var buf bytes.Buffer
 			next := time.Now()
 			for i := range n {
 				if every > 0 {
@@ -137,7 +277,10 @@ func benchHTTP(b *testing.B, s *served, rows, clients int, every time.Duration) 
 					time.Sleep(time.Until(next))
 				}
 				t0 := time.Now()
-				post(bodies[(i+c)%len(bodies)], &buf)
+				if err := do(i); err != nil {
+					errs <- err
+					return
+				}
 				lat[c] = append(lat[c], time.Since(t0))
 			}
 		})
@@ -145,6 +288,10 @@ func benchHTTP(b *testing.B, s *served, rows, clients int, every time.Duration) 
 	wg.Wait()
 	elapsed := time.Since(start)
 	b.StopTimer()
+	close(errs)
+	if err := <-errs; err != nil {
+		b.Fatal(err)
+	}
 	all := slices.Concat(lat...)
 	slices.Sort(all)
 	q := func(p float64) float64 { return float64(all[int(p*float64(len(all)-1))].Microseconds()) }
