@@ -473,6 +473,47 @@ func TestCancelledWorkerDeregisters(t *testing.T) {
 	}
 }
 
+// TestSlowEnvBuildKeepsTheWorker: a worker whose envs take longer to
+// build than the learner's worker timeout (an external env server that
+// imports its simulator) heartbeats while it builds them, so it is not
+// dropped; before, it was dropped, registered again, rebuilt, and was
+// dropped again, and the run never got a fragment.
+func TestSlowEnvBuildKeepsTheWorker(t *testing.T) {
+	run := cartPoleRun()
+	run.Rollout.Workers = 1
+	run.EnvID = "rlgo-test/SlowStartCartPole-v0"
+	// Each build sleeps 400 ms; the worker builds one env for the spaces
+	// check and 2 for its fragment: 1.2 s against WorkerTimeout 500 ms.
+	run.EnvOptions = map[string]any{"build_ms": 400.0}
+	cfg := fastConfig()
+	s := startBuf(t, cfg, run)
+	f, err := s.Fleet(cartPoleSpec(), initWeights(cartPoleSpec(), 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	wg.Go(func() {
+		_ = RunWorker(ctx, WorkerConfig{Learner: "passthrough:///bufnet", Dialer: s.dialer(), PollTimeout: 300 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
+	})
+	if err := f.SetWeights(ctx, initWeights(cartPoleSpec(), 2)); err != nil {
+		t.Fatal(err)
+	}
+	bs, took, err := sampleWithin(f, 15*time.Second)
+	if err != nil {
+		t.Fatalf("Sample with a worker whose envs build for 1.2 s (WorkerTimeout %s): %v", cfg.WorkerTimeout, err)
+	}
+	if len(bs) != 1 {
+		t.Errorf("Sample = %d batches; want 1", len(bs))
+	}
+	t.Logf("first Sample took %s", took.Round(time.Millisecond))
+	if st := s.Stats(); st.Workers != 1 || st.Restarts != 0 {
+		t.Errorf("Stats() = %+v; want 1 worker, no restart (it was never dropped)", st)
+	}
+}
+
 // TestWorkerGivesUpAfterConnectTimeout is issue 13's item 5: a worker
 // whose learner is not there (a closed port), or speaks TLS to a
 // plaintext learner, logs why, backs off, and gives up after

@@ -55,6 +55,20 @@ func init() {
 			return &slowEnv{Env: c, sleep: time.Duration(d * float64(time.Millisecond))}, nil
 		},
 	})
+	// SlowStartCartPole-v0 is CartPole that takes build_ms to build, as
+	// an env server that imports a simulator does.
+	envs.Register(envs.Spec{
+		ID:              "rlgo-test/SlowStartCartPole-v0",
+		MaxEpisodeSteps: 500,
+		New: func(opts envs.Options) (envs.Env, error) {
+			d, err := envs.FloatOption(opts, "build_ms", 0)
+			if err != nil {
+				return nil, err
+			}
+			time.Sleep(time.Duration(d * float64(time.Millisecond)))
+			return classic.NewCartPole(nil)
+		},
+	})
 	// FlakyCartPole-v0 is CartPole whose env 0 panics at its panic_at-th
 	// step, counted over the whole process (so a recreated env survives).
 	envs.Register(envs.Spec{

@@ -334,6 +334,15 @@ func (w *remoteWorker) session(ctx context.Context, reg *RegisterReply) error {
 	if err != nil {
 		return fmt.Errorf("policy from the learner: %w", errors.Join(errFatal, err))
 	}
+	// Heartbeats start before the envs are built: building them may take
+	// longer than the learner's worker timeout (an external env server
+	// importing its simulator), and a worker silent that long is dropped.
+	hbCtx, stopHB := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer stopHB()
+	wg.Go(func() { w.heartbeats(hbCtx, reg) })
+
 	builds := 0
 	rw, err := rolloutWorker(reg, pol, builds)
 	if err != nil {
@@ -341,12 +350,6 @@ func (w *remoteWorker) session(ctx context.Context, reg *RegisterReply) error {
 	}
 	defer func() { rw.Close() }()
 	log.Info("registered", "learner", reg.Learner, "env", reg.EnvID, "envs", reg.EnvsPerWorker, "fragment_length", reg.FragmentLength, "version", weights.Version)
-
-	hbCtx, stopHB := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer stopHB()
-	wg.Go(func() { w.heartbeats(hbCtx, reg) })
 
 	b := new(rollout.SampleBatch)
 	for {
