@@ -27,6 +27,9 @@ const (
 	// StatusInterrupted is a trial stopped with the experiment (Ctrl-C):
 	// --resume continues it.
 	StatusInterrupted = "interrupted"
+	// StatusPaused is a PBT trial waiting at a perturbation boundary for
+	// its next segment.
+	StatusPaused = "paused"
 )
 
 // Files in the experiment directory.
@@ -65,6 +68,8 @@ type TrialState struct {
 	// Starts are its child processes' starts; one with Resume false is a
 	// start from scratch.
 	Starts []Start `json:"starts"`
+	// PBT is its population-based-training state (scheduler pbt only).
+	PBT *PBTState `json:"pbt,omitempty"`
 	// Iteration, EnvSteps and TimeS are its last progress row's.
 	Iteration int     `json:"iteration"`
 	EnvSteps  int64   `json:"env_steps"`
@@ -138,6 +143,9 @@ type Experiment struct {
 	Spaces []Space `json:"spaces"`
 	// Trials are the expanded trials and how they stand.
 	Trials []*TrialState `json:"trials"`
+	// PBTRand is the state of PBT's random source (PCG), so a resumed
+	// experiment draws on where it stopped.
+	PBTRand []byte `json:"pbt_rand,omitempty"`
 }
 
 // Count returns the number of trials with each status.
@@ -214,6 +222,11 @@ func (e *Experiment) csv() []byte {
 	header := append([]string{"trial"}, keys...)
 	header = append(header, "status", "final_"+m, "best_"+m, "iterations", "env_steps", "time_s",
 		"threshold", "env_steps_to_threshold", "time_s_to_threshold", "stopped_at_rung", "error", "run_dir")
+	pbt := e.Tune.Scheduler.Type == SchedulerPBT
+	if pbt {
+		// PBT: how often each trial copied another, and its values now.
+		header = append(header, "pbt_exploits", "pbt_values")
+	}
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
 	w.Write(header)
@@ -234,6 +247,14 @@ func (e *Experiment) csv() []byte {
 		}
 		row = append(row, t.Status, num(t.Final), num(t.Best), strconv.Itoa(t.Iteration), strconv.FormatInt(t.EnvSteps, 10), num(t.TimeS),
 			num(t.Threshold), num(t.EnvStepsToThreshold), num(t.TimeSToThreshold), rung, t.Error, t.Dir)
+		if pbt {
+			n, vals := 0, ""
+			if t.PBT != nil {
+				n = len(t.PBT.Lineage)
+				vals = strings.Join(Trial{Params: t.PBT.Values}.Sets(), " ")
+			}
+			row = append(row, strconv.Itoa(n), vals)
+		}
 		w.Write(row)
 	}
 	w.Flush()

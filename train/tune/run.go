@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -79,6 +80,22 @@ func Run(ctx context.Context, spec *Spec, dir string, opts Options) (*Experiment
 	if err != nil {
 		return nil, err
 	}
+	exp := &Experiment{Config: spec.Path, Tune: spec.Tune, Spaces: spec.Spaces}
+	for i, t := range trials {
+		l := loaded[i]
+		exp.Trials = append(exp.Trials, &TrialState{Trial: t, Dir: t.Name, Cost: max(1, l.Rollout.Workers), MaxIterations: l.Stop.Iterations,
+			Status: StatusPending, Final: math.NaN(), Best: math.NaN(), Threshold: math.NaN(), EnvStepsToThreshold: math.NaN(), TimeSToThreshold: math.NaN()})
+	}
+	if spec.Tune.Scheduler.Type == SchedulerPBT {
+		for _, t := range trials {
+			if err := spec.checkMutations(t); err != nil {
+				return nil, err
+			}
+		}
+		if err := initPBT(spec, exp, loaded); err != nil {
+			return nil, err
+		}
+	}
 	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
 		if _, err := os.Stat(filepath.Join(dir, StateFile)); err == nil {
 			return nil, fmt.Errorf("tune: %s already holds an experiment: continue it with --resume %s, or give another --out DIR", dir, dir)
@@ -90,12 +107,6 @@ func Run(ctx context.Context, spec *Spec, dir string, opts Options) (*Experiment
 	}
 	if err := os.WriteFile(filepath.Join(dir, BaseFile), spec.Base, 0o644); err != nil {
 		return nil, fmt.Errorf("tune: %w", err)
-	}
-	exp := &Experiment{Config: spec.Path, Tune: spec.Tune, Spaces: spec.Spaces}
-	for i, t := range trials {
-		l := loaded[i]
-		exp.Trials = append(exp.Trials, &TrialState{Trial: t, Dir: t.Name, Cost: max(1, l.Rollout.Workers), MaxIterations: l.Stop.Iterations,
-			Status: StatusPending, Final: math.NaN(), Best: math.NaN(), Threshold: math.NaN(), EnvStepsToThreshold: math.NaN(), TimeSToThreshold: math.NaN()})
 	}
 	if err := exp.write(dir); err != nil {
 		return nil, err
@@ -146,6 +157,13 @@ func run(ctx context.Context, dir string, exp *Experiment, opts Options) error {
 		maxT = max(maxT, t.MaxIterations)
 	}
 	sched := NewScheduler(exp.Tune.Scheduler, exp.Tune.Mode, maxT)
+	var pbt *pbtRunner
+	if exp.Tune.Scheduler.Type == SchedulerPBT {
+		var err error
+		if pbt, err = newPBTRunner(dir, exp, opts.Log); err != nil {
+			return err
+		}
+	}
 	fed := map[int]int{} // last iteration fed to the scheduler, per trial
 	feed := func(t *TrialState, p progress) (stop bool, rung int) {
 		for i, it := range p.iteration {
@@ -196,13 +214,16 @@ func run(ctx context.Context, dir string, exp *Experiment, opts Options) error {
 	}
 	warnedMetric := false
 	for {
+		if pbt != nil {
+			sortQueue(queue)
+		}
 		for !interrupting && len(queue) > 0 {
 			t := queue[0]
 			if len(running) > 0 && (used+t.Cost > opts.Parallel || exp.Tune.MaxConcurrent > 0 && len(running) >= exp.Tune.MaxConcurrent) {
 				break
 			}
 			queue = queue[1:]
-			c, err := start(ctx, dir, exp, t, opts, exits)
+			c, err := start(ctx, dir, exp, t, opts, exits, pbt)
 			if err != nil {
 				t.Status, t.Error = StatusFailed, err.Error()
 				save()
@@ -222,6 +243,27 @@ func run(ctx context.Context, dir string, exp *Experiment, opts Options) error {
 			delete(running, ev.id)
 			used -= c.t.Cost
 			finish(c, ev.err, interrupting, dir, exp)
+			if pbt != nil && c.t.Status == StatusFinished && c.t.PBT != nil {
+				if at, steps := atBoundary(filepath.Join(dir, c.t.Dir), c.t); at {
+					c.t.Status = StatusPaused
+					if err := pbt.boundary(ctx, c.t, steps); err != nil {
+						c.t.Status, c.t.Error = StatusFailed, err.Error()
+					} else {
+						save() // the decision (a pending exploit) before its files
+						if c.t.PBT.Pending != nil {
+							if err := pbt.applyExploit(context.Background(), c.t); err != nil {
+								c.t.Status, c.t.Error = StatusFailed, err.Error()
+							}
+						}
+						pbt.gc(false)
+					}
+					if c.t.Status == StatusPaused && !interrupting {
+						queue = append(queue, c.t)
+					}
+				} else if err := pbt.restoreBudget(c.t); err != nil {
+					fmt.Fprintln(opts.Log, err)
+				}
+			}
 			save()
 		case <-ticker.C:
 			for _, c := range running {
@@ -267,6 +309,9 @@ func run(ctx context.Context, dir string, exp *Experiment, opts Options) error {
 			summarize(t, rd, exp.Tune.Metric, exp.Tune.Mode)
 		}
 	}
+	if pbt != nil && !interrupting {
+		pbt.gc(true)
+	}
 	save()
 	if interrupting {
 		return fmt.Errorf("%w; to go on: rltrain tune --resume %s", ErrInterrupted, dir)
@@ -276,7 +321,7 @@ func run(ctx context.Context, dir string, exp *Experiment, opts Options) error {
 
 // start starts t's child: from scratch, or with --resume when its run
 // directory holds a run (it was running when the experiment stopped).
-func start(ctx context.Context, dir string, exp *Experiment, t *TrialState, opts Options, exits chan<- exitEvent) (*child, error) {
+func start(ctx context.Context, dir string, exp *Experiment, t *TrialState, opts Options, exits chan<- exitEvent, pbt *pbtRunner) (*child, error) {
 	rd := filepath.Join(dir, t.Dir)
 	resume := train.IsRunDir(rd)
 	var args []string
@@ -285,10 +330,20 @@ func start(ctx context.Context, dir string, exp *Experiment, t *TrialState, opts
 		if err := waitUnlocked(ctx, rd, opts.StopTimeout); err != nil {
 			return nil, err
 		}
+		if pbt != nil && t.PBT != nil && t.PBT.Pending != nil {
+			// Decided before the experiment stopped; its files may be half in place.
+			if err := pbt.applyExploit(ctx, t); err != nil {
+				return nil, err
+			}
+		}
 		args = []string{"train", "--resume", rd}
 	} else {
 		args = append([]string{"train", filepath.Join(dir, BaseFile)}, setArgs(t.Sets())...)
 		args = append(args, "--out", rd)
+	}
+	if pbt != nil && t.PBT != nil {
+		// The segment ends at the trial's next perturbation boundary.
+		args = append(args, "--set", "stop.env_steps="+strconv.FormatInt(pbt.nextStop(t), 10))
 	}
 	lf, err := os.OpenFile(filepath.Join(dir, LogDir, t.Name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {

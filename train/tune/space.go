@@ -41,6 +41,7 @@ const (
 	SchedulerNone   = ""
 	SchedulerASHA   = "asha"
 	SchedulerMedian = "median"
+	// SchedulerPBT (pbt.go) is population-based training.
 )
 
 // Settings is the config's tune: section.
@@ -81,6 +82,24 @@ type SchedulerConfig struct {
 	// MinSamplesRequired is the median rule's number of other trials
 	// needed before it stops one. Default 3.
 	MinSamplesRequired int `json:"min_samples_required,omitempty"`
+
+	// PerturbationInterval is PBT's interval in env steps: a trial is
+	// considered for exploit and explore each time it has trained this
+	// many env steps since its last perturbation. Required for pbt.
+	PerturbationInterval int64 `json:"perturbation_interval,omitempty"`
+	// QuantileFraction is PBT's top and bottom fraction of the
+	// population (0 to 0.5): the bottom copies the top. Default 0.25.
+	QuantileFraction float64 `json:"quantile_fraction,omitempty"`
+	// ResampleProbability is the chance that explore draws a mutated
+	// key afresh from its space instead of perturbing it. Default 0.25.
+	ResampleProbability float64 `json:"resample_probability,omitempty"`
+	// PerturbationFactors are the factors explore multiplies a value by,
+	// one drawn uniformly. Default [1.2, 0.8] (Ray Tune's).
+	PerturbationFactors []float64 `json:"perturbation_factors,omitempty"`
+	// Mutations are PBT's hyperparam_mutations, in file order: a search
+	// space (choice, uniform, loguniform, randint) or an explicit list
+	// (Kind MutationList) per dotted key.
+	Mutations []Space `json:"hyperparam_mutations,omitempty"`
 }
 
 // Space is one search space in the config.
@@ -245,6 +264,19 @@ func (t *Settings) fill() {
 		t.Mode = "max"
 	}
 	sc := &t.Scheduler
+	if sc.Type == SchedulerPBT {
+		if sc.QuantileFraction < 0 {
+			sc.QuantileFraction = 0.25
+		}
+		if sc.ResampleProbability < 0 {
+			sc.ResampleProbability = 0.25
+		}
+		if len(sc.PerturbationFactors) == 0 {
+			sc.PerturbationFactors = []float64{1.2, 0.8}
+		}
+	} else {
+		sc.QuantileFraction, sc.ResampleProbability = 0, 0
+	}
 	if sc.GracePeriod == 0 {
 		sc.GracePeriod = 1
 	}
@@ -312,15 +344,55 @@ func (s *Spec) parseScheduler(n *yaml.Node) error {
 		return nodeErr(s.Path, n, "tune.scheduler", "want a mapping with type: asha or median")
 	}
 	sc := &s.Tune.Scheduler
+	sc.QuantileFraction, sc.ResampleProbability = -1, -1 // unset: fill's defaults
+	var mutationsNode, intervalNode *yaml.Node
+	pbtKey := ""
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		key := "tune.scheduler." + k.Value
 		var err error
 		switch k.Value {
+		case "perturbation_interval", "quantile_fraction", "resample_probability", "perturbation_factors", "hyperparam_mutations":
+			if pbtKey == "" {
+				pbtKey = key
+			}
+		}
+		switch k.Value {
 		case "type":
 			err = v.Decode(&sc.Type)
-			if err == nil && sc.Type != SchedulerASHA && sc.Type != SchedulerMedian {
-				return nodeErr(s.Path, v, key, fmt.Sprintf("want asha or median, got %q", sc.Type))
+			if err == nil && sc.Type != SchedulerASHA && sc.Type != SchedulerMedian && sc.Type != SchedulerPBT {
+				return nodeErr(s.Path, v, key, fmt.Sprintf("want asha, median or pbt, got %q", sc.Type))
+			}
+		case "perturbation_interval":
+			intervalNode = v
+			err = v.Decode(&sc.PerturbationInterval)
+			if err == nil && sc.PerturbationInterval < 1 {
+				return nodeErr(s.Path, v, key, fmt.Sprintf("want >= 1 env steps, got %d", sc.PerturbationInterval))
+			}
+		case "quantile_fraction":
+			err = v.Decode(&sc.QuantileFraction)
+			if err == nil && !(sc.QuantileFraction >= 0 && sc.QuantileFraction <= 0.5) {
+				return nodeErr(s.Path, v, key, fmt.Sprintf("want 0 to 0.5, got %v", sc.QuantileFraction))
+			}
+		case "resample_probability":
+			err = v.Decode(&sc.ResampleProbability)
+			if err == nil && !(sc.ResampleProbability >= 0 && sc.ResampleProbability <= 1) {
+				return nodeErr(s.Path, v, key, fmt.Sprintf("want 0 to 1, got %v", sc.ResampleProbability))
+			}
+		case "perturbation_factors":
+			err = v.Decode(&sc.PerturbationFactors)
+			if err == nil && len(sc.PerturbationFactors) == 0 {
+				return nodeErr(s.Path, v, key, "want a non-empty list of factors, e.g. [1.2, 0.8]")
+			}
+			for _, f := range sc.PerturbationFactors {
+				if err == nil && (!(f > 0) || math.IsInf(f, 0)) {
+					return nodeErr(s.Path, v, key, fmt.Sprintf("want factors > 0, got %v", f))
+				}
+			}
+		case "hyperparam_mutations":
+			mutationsNode = v
+			if err := s.parseMutations(v, ""); err != nil {
+				return err
 			}
 		case "grace_period":
 			err = v.Decode(&sc.GracePeriod)
@@ -343,14 +415,88 @@ func (s *Spec) parseScheduler(n *yaml.Node) error {
 				return nodeErr(s.Path, v, key, fmt.Sprintf("want >= 1, got %d", sc.MinSamplesRequired))
 			}
 		default:
-			return nodeErr(s.Path, k, key, fmt.Sprintf("unknown key %q (known keys here: grace_period, max_t, min_samples_required, reduction_factor, type)", k.Value))
+			return nodeErr(s.Path, k, key, fmt.Sprintf("unknown key %q (known keys here: grace_period, hyperparam_mutations, max_t, min_samples_required, perturbation_factors, perturbation_interval, quantile_fraction, reduction_factor, resample_probability, type)", k.Value))
 		}
 		if err != nil {
 			return nodeErr(s.Path, v, key, cleanDecode(err))
 		}
 	}
-	if sc.Type == "" {
-		return nodeErr(s.Path, n, "tune.scheduler.type", "required: asha or median")
+	switch {
+	case sc.Type == "":
+		return nodeErr(s.Path, n, "tune.scheduler.type", "required: asha, median or pbt")
+	case sc.Type != SchedulerPBT && pbtKey != "":
+		return s.errAt(pbtKey, fmt.Sprintf("a pbt setting, but the scheduler is %s", sc.Type))
+	case sc.Type == SchedulerPBT && intervalNode == nil:
+		return nodeErr(s.Path, n, "tune.scheduler.perturbation_interval", "required for pbt: the env steps between perturbations")
+	case sc.Type == SchedulerPBT && len(sc.Mutations) == 0:
+		at := n
+		if mutationsNode != nil {
+			at = mutationsNode
+		}
+		return nodeErr(s.Path, at, "tune.scheduler.hyperparam_mutations", "required for pbt: the keys to perturb, each with a search space or a list of values")
+	}
+	return nil
+}
+
+// parseMutations reads PBT's hyperparam_mutations: dotted or nested
+// keys, each a search space (choice, uniform, loguniform, randint) or
+// an explicit list of values.
+func (s *Spec) parseMutations(n *yaml.Node, prefix string) error {
+	if n.Kind != yaml.MappingNode {
+		return nodeErr(s.Path, n, "tune.scheduler.hyperparam_mutations"+prefix, "want a mapping of config keys to search spaces or lists of values")
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		key := k.Value
+		if prefix != "" {
+			key = prefix + "." + k.Value
+		}
+		where := "tune.scheduler.hyperparam_mutations." + key
+		for _, m := range s.Tune.Scheduler.Mutations {
+			if m.Key == key {
+				return nodeErr(s.Path, k, where, "given twice")
+			}
+		}
+		switch v.Kind {
+		case yaml.SequenceNode:
+			if len(v.Content) == 0 {
+				return nodeErr(s.Path, v, where, "want at least one value")
+			}
+			sp := Space{Key: key, Kind: MutationList, Line: k.Line}
+			for _, c := range v.Content {
+				val, err := flowYAML(c)
+				if err != nil {
+					return nodeErr(s.Path, c, where, err.Error())
+				}
+				sp.Values = append(sp.Values, val)
+			}
+			s.Tune.Scheduler.Mutations = append(s.Tune.Scheduler.Mutations, sp)
+		case yaml.MappingNode:
+			sp, ok, err := s.space(where, k, v)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				if err := s.parseMutations(v, key); err != nil {
+					return err
+				}
+				continue
+			}
+			sp.Key = key
+			if sp.Kind == GridSearch {
+				return nodeErr(s.Path, v, where, "grid_search cannot be a mutation: give a list of values (explore moves to a neighbour) or choice")
+			}
+			if sp.Kind == Choice {
+				for _, val := range sp.Values {
+					if _, err := strconv.ParseFloat(val, 64); err != nil {
+						return nodeErr(s.Path, v, where, fmt.Sprintf("choice: %q is not a number; explore multiplies a choice's value (as Ray Tune): give non-numbers as a list of values", val))
+					}
+				}
+			}
+			s.Tune.Scheduler.Mutations = append(s.Tune.Scheduler.Mutations, sp)
+		default:
+			return nodeErr(s.Path, v, where, "want a search space (choice, uniform, loguniform, randint) or a list of values")
+		}
 	}
 	return nil
 }

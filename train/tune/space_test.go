@@ -127,7 +127,7 @@ func TestStrictErrors(t *testing.T) {
 		{"bad value in a grid", "env: {id: CartPole-v1}\nppo:\n  epochs:\n    grid_search: [4, -1]\n", "x.yaml:3", "ppo.epochs"},
 		{"unknown tune key", "env: {id: CartPole-v1}\ntune:\n  seeds: [1]\n  num_sample: 3\n", "x.yaml:4", `unknown key "num_sample"`},
 		{"unknown scheduler key", "env: {id: CartPole-v1}\ntune:\n  scheduler: {type: asha, grace: 2}\n", "x.yaml:3", `unknown key "grace"`},
-		{"bad scheduler type", "env: {id: CartPole-v1}\ntune:\n  scheduler:\n    type: hyperband\n", "x.yaml:4", "want asha or median"},
+		{"bad scheduler type", "env: {id: CartPole-v1}\ntune:\n  scheduler:\n    type: hyperband\n", "x.yaml:4", "want asha, median or pbt"},
 		{"loguniform from 0", "env: {id: CartPole-v1}\nppo:\n  lr: {loguniform: [0, 1e-2]}\n", "x.yaml:3", "want 0 < lo"},
 		{"uniform backwards", "env: {id: CartPole-v1}\nppo:\n  clip: {uniform: [0.3, 0.1]}\n", "x.yaml:3", "want lo < hi"},
 		{"randint of floats", "env: {id: CartPole-v1}\nppo:\n  epochs: {randint: [1.5, 4]}\n", "x.yaml:3", "want whole numbers"},

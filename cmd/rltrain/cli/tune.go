@@ -89,6 +89,9 @@ EXP_DIR/experiment.csv, experiment.json and report/. See docs/tune.md.`,
 			fmt.Fprintf(stdout, "experiment %s: %d trials, %d finished, %d stopped early, %d failed; %s, %s, %s\n", out, len(exp.Trials),
 				n[tune.StatusFinished], n[tune.StatusStoppedEarly], n[tune.StatusFailed],
 				filepath.Join(out, tune.CSVFile), filepath.Join(out, tune.StateFile), filepath.Join(out, tune.ReportDir, "report.html"))
+			if bt, best := exp.BestTrial(); bt != nil {
+				fmt.Fprintf(stdout, "best %s: %g (%s)\n", exp.Tune.Metric, best, bt.Name)
+			}
 			return nil
 		},
 	}

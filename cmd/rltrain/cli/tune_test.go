@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/csv"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -355,4 +356,113 @@ func TestTuneCtrlC(t *testing.T) {
 			t.Errorf("%s: %s at iteration %d, starts %+v; want finished at %d, started from scratch once", tr.Name, tr.Status, tr.Iteration, tr.Starts, iters)
 		}
 	}
+}
+
+// TestTunePBT runs population-based training on a population of four
+// with a tiny budget: trials stop at each perturbation boundary and are
+// decided on; the bottom one copies the top one's checkpoint and config
+// with a perturbed ppo.lr. It checks the lineage in experiment.json,
+// that the copied learning rate is the one the learner then uses (the
+// learner/lr column after the copy), that every trial's progress.csv
+// runs through its iterations once, and that no trial started from
+// scratch twice.
+func TestTunePBT(t *testing.T) {
+	useTestTuneCommand(t)
+	const budget, interval = 3072, 512 // 24 iterations of 128 env steps; a boundary every 4
+	cfg := writeConfig(t, `name: pbt
+env: {id: CartPole-v1}
+stop: {env_steps: 3072}
+rollout: {workers: 1, envs_per_worker: 2, fragment_length: 64}
+ppo:
+  lr: {choice: [1e-6, 3e-3]}
+  minibatches: 2
+tune:
+  num_samples: 4
+  seed: 2
+  scheduler:
+    type: pbt
+    perturbation_interval: 512
+    resample_probability: 0.5
+    hyperparam_mutations:
+      ppo.lr: {loguniform: [1e-5, 1e-2]}
+`)
+	out := filepath.Join(t.TempDir(), "exp")
+	start := time.Now()
+	code, stdout, stderr := run(t, context.Background(), "tune", cfg, "--out", out)
+	if code != ExitOK {
+		t.Fatalf("tune = %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	t.Logf("4 trials in %.1f s\n%s", time.Since(start).Seconds(), stderr)
+	exp, err := tune.ReadExperiment(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exploits := 0
+	for _, tr := range exp.Trials {
+		rd := filepath.Join(out, tr.Dir)
+		fresh := 0
+		for _, s := range tr.Starts {
+			if !s.Resume {
+				fresh++
+			}
+		}
+		if tr.Status != tune.StatusFinished || tr.EnvSteps != budget || fresh != 1 || len(tr.Starts) < budget/interval {
+			t.Errorf("%s: %s at %d env steps, %d starts (%d from scratch); want finished at %d, at least %d starts, one from scratch",
+				tr.Name, tr.Status, tr.EnvSteps, len(tr.Starts), fresh, budget, budget/interval)
+		}
+		rows := learningRows(t, rd)
+		for i, r := range rows[1:] {
+			if r[0] != strconv.Itoa(i+1) {
+				t.Fatalf("%s: progress.csv row %d is iteration %s; want every iteration once, in order", tr.Name, i+1, r[0])
+			}
+		}
+		lr := column(t, rd, "learner/lr")
+		for _, ex := range tr.PBT.Lineage {
+			exploits++
+			if ex.Donor == tr.Name || len(ex.Changes) != 1 || ex.Changes[0].Key != "ppo.lr" || ex.Snapshot == "" {
+				t.Errorf("%s: lineage entry %+v; want another trial copied and ppo.lr changed", tr.Name, ex)
+			}
+		}
+		if n := len(tr.PBT.Lineage); n > 0 {
+			// After its last copy the trial trains with the new learning rate.
+			ex := tr.PBT.Lineage[n-1]
+			want, _ := strconv.ParseFloat(ex.Changes[0].To, 64)
+			for it := ex.DonorIteration + 1; it <= len(lr); it++ {
+				if math.Abs(lr[it-1]-want) > 1e-9*want {
+					t.Errorf("%s: learner/lr at iteration %d = %v; want %v, set when it copied %s at iteration %d", tr.Name, it, lr[it-1], want, ex.Donor, ex.DonorIteration)
+					break
+				}
+			}
+			y, err := os.ReadFile(filepath.Join(rd, "config.yaml"))
+			if err != nil || !strings.Contains(string(y), "lr: "+tr.PBT.Values[0].Value) || !strings.Contains(string(y), "env_steps: 3072") {
+				t.Errorf("%s: config.yaml (%v) lacks its final ppo.lr %s or its budget 3072:\n%s", tr.Name, err, tr.PBT.Values[0].Value, y)
+			}
+		}
+	}
+	if exploits == 0 {
+		t.Errorf("no trial copied another in %d boundaries", len(exp.Trials)*budget/interval)
+	}
+	if _, err := os.Stat(filepath.Join(out, tune.PBTDir)); !os.IsNotExist(err) {
+		t.Errorf("the checkpoint copies in %s were not removed at the end: %v", tune.PBTDir, err)
+	}
+	rows := readExperimentCSV(t, out)
+	if len(rows) != 4 || rows[0]["pbt_exploits"] == "" || !strings.HasPrefix(rows[0]["pbt_values"], "ppo.lr=") {
+		t.Errorf("experiment.csv rows %v; want 4 with pbt_exploits and pbt_values", rows)
+	}
+}
+
+// column returns a progress.csv column of run directory rd as numbers.
+func column(t *testing.T, rd, name string) []float64 {
+	t.Helper()
+	rows := learningRows(t, rd)
+	i := slices.Index(rows[0], name)
+	if i < 0 {
+		t.Fatalf("%s/progress.csv has no column %s", rd, name)
+	}
+	var out []float64
+	for _, r := range rows[1:] {
+		v, _ := strconv.ParseFloat(r[i], 64)
+		out = append(out, v)
+	}
+	return out
 }
