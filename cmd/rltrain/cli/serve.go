@@ -148,8 +148,12 @@ func runServe(ctx context.Context, cmd *cobra.Command, arg string, f *serveFlags
 		if g != nil {
 			grpcAddr = g.String()
 		}
-		fmt.Fprintf(stdout, "serving %s (%s, %s, version %d) at http://%s (gRPC %s)\n", src.name, src.exp.Kind, src.exp.EnvID,
-			src.exp.Weights.Version, h, grpcAddr)
+		scheme := "http"
+		if cfg.TLSCertFile != "" {
+			scheme = "https"
+		}
+		fmt.Fprintf(stdout, "serving %s (%s, %s, version %d) at %s://%s (gRPC %s)\n", src.name, src.exp.Kind, src.exp.EnvID,
+			src.exp.Weights.Version, scheme, h, grpcAddr)
 		log.Info("serving", "policy", src.name, "http", h.String(), "grpc", grpcAddr, "tls", cfg.TLSCertFile != "",
 			"token", cfg.Token != "", "frame_stack", cfg.FrameStack.N, "watch", src.store != nil && f.watchEvery > 0)
 	})
