@@ -26,18 +26,60 @@ var tuneCommand = func() ([]string, []string, error) {
 }
 
 func newTune(stdout, stderr io.Writer) *cobra.Command {
-	var out, resume string
+	var out, resume, emitK8s, collect, image, namespace string
 	var parallel int
 	c := &cobra.Command{
-		Use:   "tune CONFIG | --resume EXP_DIR",
+		Use:   "tune CONFIG | --resume EXP_DIR | CONFIG --emit-k8s DIR --out s3://... | --collect EXP_DIR_OR_S3_PREFIX",
 		Short: "Run the trials of a config's search spaces and seeds, and compare them",
 		Long: `tune expands the search spaces of CONFIG (grid_search, choice, uniform,
 loguniform, randint on any key) and its tune: section (seeds, num_samples,
 metric, mode, max_concurrent, scheduler) into trials, runs each as an
 'rltrain train' child process in EXP_DIR/trial-NNN, and writes
-EXP_DIR/experiment.csv, experiment.json and report/. See docs/tune.md.`,
+EXP_DIR/experiment.csv, experiment.json and report/. See docs/tune.md.
+
+With --emit-k8s DIR it runs nothing: it writes one Kubernetes Job per
+trial (run directories under --out s3://bucket/prefix) and a ConfigMap
+into DIR; --collect builds the summary from those run directories. See
+deploy/kubernetes/tune.md.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case emitK8s != "" && (resume != "" || collect != "" || len(args) != 1):
+				return &exitError{code: ExitUsage, err: errors.New("--emit-k8s DIR takes a CONFIG (and --out s3://bucket/prefix), not --resume or --collect")}
+			case emitK8s != "":
+				spec, err := tune.Load(args[0])
+				if err != nil {
+					return &exitError{code: ExitUsage, err: err}
+				}
+				files, err := tune.EmitK8s(spec, emitK8s, tune.K8sOptions{Out: out, Image: image, Namespace: namespace})
+				if err != nil {
+					return &exitError{code: ExitUsage, err: err}
+				}
+				fmt.Fprintf(stdout, "wrote %d files to %s; run the trials with kubectl apply -f %s, then summarise with rltrain tune --collect %s --out %s\n",
+					len(files), emitK8s, emitK8s, out, filepath.Join(emitK8s, tune.K8sExperimentDir))
+				return nil
+			case collect != "" && (resume != "" || len(args) > 0):
+				return &exitError{code: ExitUsage, err: errors.New("--collect takes no CONFIG and no --resume")}
+			case collect != "":
+				exp, err := tune.Collect(cmd.Context(), collect, out, stderr)
+				if err != nil {
+					if exp == nil {
+						return &exitError{code: ExitUsage, err: err}
+					}
+					return &exitError{code: ExitError, err: err}
+				}
+				dir := out
+				if dir == "" {
+					dir = collect
+				}
+				n := exp.Count()
+				fmt.Fprintf(stdout, "experiment %s: %d trials, %d finished, %d failed, %d running, %d pending; %s, %s\n", dir, len(exp.Trials),
+					n[tune.StatusFinished], n[tune.StatusFailed], n[tune.StatusRunning], n[tune.StatusPending],
+					filepath.Join(dir, tune.CSVFile), filepath.Join(dir, tune.ReportDir, "report.html"))
+				return nil
+			case image != "" || namespace != "":
+				return &exitError{code: ExitUsage, err: errors.New("--image and --namespace go with --emit-k8s")}
+			}
 			argv, env, err := tuneCommand()
 			if err != nil {
 				return &exitError{code: ExitError, err: err}
@@ -97,6 +139,10 @@ EXP_DIR/experiment.csv, experiment.json and report/. See docs/tune.md.`,
 	}
 	c.Flags().StringVar(&out, "out", "", "experiment directory (default runs/<name>-tune-<YYYYmmdd-HHMMSS>)")
 	c.Flags().IntVar(&parallel, "parallel", 0, "cores the trials may use at once, each trial counting its rollout.workers (default: all cores)")
+	c.Flags().StringVar(&emitK8s, "emit-k8s", "", "write one Kubernetes Job per trial and a ConfigMap into `DIR` instead of running (needs --out s3://bucket/prefix)")
+	c.Flags().StringVar(&collect, "collect", "", "build experiment.csv/json and the report from the trial run directories in `EXP_DIR_OR_S3_PREFIX` (from S3: into --out DIR)")
+	c.Flags().StringVar(&image, "image", "", "with --emit-k8s: the rltrain image (default rlgo/rltrain:latest, deploy/kubernetes/Dockerfile)")
+	c.Flags().StringVar(&namespace, "namespace", "", "with --emit-k8s: the namespace (default rlgo)")
 	c.Flags().StringVar(&resume, "resume", "", "continue the experiment in `EXP_DIR`: unfinished trials from their checkpoints, none run again")
 	return c
 }

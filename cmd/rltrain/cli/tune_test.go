@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"math"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/rlgo/rlgo/train/tune"
 )
@@ -465,4 +470,101 @@ func column(t *testing.T, rd, name string) []float64 {
 		out = append(out, v)
 	}
 	return out
+}
+
+// TestTuneEmitK8sAndCollect writes the Jobs of a two-trial experiment
+// with run directories in S3 (gofakes3 on loopback), runs each Job's
+// container args as the pod would (rltrain train, the ConfigMap's
+// base.yaml mounted), and builds the summary with --collect: from the
+// S3 prefix with the experiment.json --emit-k8s wrote, and without it
+// (the parameters then derived from the trials' configs).
+func TestTuneEmitK8sAndCollect(t *testing.T) {
+	backend := s3mem.New()
+	if err := backend.CreateBucket("runs"); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gofakes3.New(backend).Server())
+	defer srv.Close()
+	t.Setenv("AWS_ENDPOINT_URL", srv.URL)
+	t.Setenv("AWS_ACCESS_KEY_ID", "rlgo-test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "rlgo-test-secret")
+	t.Setenv("AWS_REGION", "us-east-1")
+	ctx := context.Background()
+	cfg := writeConfig(t, strings.Replace(strings.ReplaceAll(tinySweep, "%ITERS%", "2"), "epochs: {grid_search: [2, 4]}", "epochs: 2", 1))
+	cfg = writeConfig(t, strings.Replace(mustRead(t, cfg), "seeds: [1, 2, 3]", "seeds: [1]", 1))
+	k8s := filepath.Join(t.TempDir(), "k8s")
+	code, stdout, stderr := run(t, ctx, "tune", cfg, "--emit-k8s", k8s, "--out", "s3://runs/exp")
+	if code != ExitOK || !strings.Contains(stdout, "kubectl apply -f "+k8s) {
+		t.Fatalf("tune --emit-k8s = %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	var cm struct {
+		Data map[string]string `yaml:"data"`
+	}
+	if err := yaml.Unmarshal([]byte(mustRead(t, filepath.Join(k8s, "configmap.yaml"))), &cm); err != nil {
+		t.Fatal(err)
+	}
+	mounted := filepath.Join(t.TempDir(), "base.yaml")
+	if err := os.WriteFile(mounted, []byte(cm.Data["base.yaml"]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	jobs, _ := filepath.Glob(filepath.Join(k8s, "job-trial-*.yaml"))
+	if len(jobs) != 2 {
+		t.Fatalf("Jobs %v; want 2", jobs)
+	}
+	for _, j := range jobs {
+		var job struct {
+			Spec struct {
+				Template struct {
+					Spec struct {
+						Containers []struct {
+							Args []string `yaml:"args"`
+						} `yaml:"containers"`
+					} `yaml:"spec"`
+				} `yaml:"template"`
+			} `yaml:"spec"`
+		}
+		if err := yaml.Unmarshal([]byte(mustRead(t, j)), &job); err != nil {
+			t.Fatal(err)
+		}
+		args := job.Spec.Template.Spec.Containers[0].Args
+		args[slices.Index(args, "/etc/rlgo-tune/base.yaml")] = mounted
+		if code, _, stderr := run(t, ctx, args...); code != ExitOK {
+			t.Fatalf("%s's pod: rltrain %v = %d\n%s", filepath.Base(j), args, code, stderr)
+		}
+	}
+	for _, tc := range []struct {
+		name, out string
+	}{
+		{"with experiment.json", filepath.Join(k8s, "experiment")},
+		{"derived", filepath.Join(t.TempDir(), "collected")},
+	} {
+		code, stdout, stderr := run(t, ctx, "tune", "--collect", "s3://runs/exp", "--out", tc.out)
+		if code != ExitOK || !strings.Contains(stdout, "2 trials, 2 finished") {
+			t.Fatalf("%s: tune --collect = %d\nstdout:\n%s\nstderr:\n%s", tc.name, code, stdout, stderr)
+		}
+		rows := readExperimentCSV(t, tc.out)
+		for _, r := range rows {
+			if r["status"] != tune.StatusFinished || r["iterations"] != "2" || r["ppo.lr"] == "" || r["final_episode_return_mean"] == "" {
+				t.Errorf("%s: row %v; want finished after 2 iterations with its ppo.lr and a return", tc.name, r)
+			}
+		}
+		if len(rows) != 2 || rows[0]["ppo.lr"] == rows[1]["ppo.lr"] {
+			t.Errorf("%s: rows %v; want the two ppo.lr values", tc.name, rows)
+		}
+		if _, err := os.Stat(filepath.Join(tc.out, "report", "report.html")); err != nil {
+			t.Errorf("%s: no report: %v", tc.name, err)
+		}
+	}
+	if code, _, stderr := run(t, ctx, "tune", cfg, "--emit-k8s", k8s, "--out", "runs/local"); code != ExitUsage || !strings.Contains(stderr, "s3://bucket/prefix") {
+		t.Errorf("--emit-k8s with a local --out = %d, %q; want 2 asking for s3://", code, stderr)
+	}
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
