@@ -122,20 +122,48 @@ func (s QSpec) Init(rng *rand.Rand) *Weights {
 }
 
 // DuelingQ aggregates a dueling head's streams into Q-values for batch
-// rows: q[i, a] = v[i] + adv[i, a] − mean_a' adv[i, a'] (Wang et al. 2016,
+// rows: Q(s, a) = V(s) + A(s, a) − mean_a' A(s, a') (Wang et al. 2016,
 // eq. 9). q and adv are [batch, numActions], v is [batch].
+//
+// It is the one definition of the aggregation in rlgo: the mean is taken
+// as the product with the centering matrix C = I − J/n (DuelingCenter),
+// q[i, a] = v[i] + Σ_k adv[i, k]·C[k, a], which is how the learner's graph
+// computes it (V·1ᵀ + A·C, in the same order of float32 additions), so
+// that acting, the TD targets and the loss agree bit for bit.
 func DuelingQ(q, v, adv []float32, batch, numActions int) {
+	n := numActions
 	for i := 0; i < batch; i++ {
-		row := adv[i*numActions : (i+1)*numActions]
-		var mean float32
-		for _, a := range row {
-			mean += a
-		}
-		mean /= float32(numActions)
-		for j, a := range row {
-			q[i*numActions+j] = v[i] + a - mean
+		row := adv[i*n : (i+1)*n]
+		for a := 0; a < n; a++ {
+			var acc float32
+			for k, x := range row {
+				acc += x * duelingCenter(k, a, n)
+			}
+			q[i*n+a] = v[i] + acc
 		}
 	}
+}
+
+// DuelingCenter returns the centering matrix C = I − J/n ([n, n],
+// row-major) that DuelingQ multiplies the advantages by.
+func DuelingCenter(n int) []float32 {
+	c := make([]float32, n*n)
+	for k := 0; k < n; k++ {
+		for a := 0; a < n; a++ {
+			c[k*n+a] = duelingCenter(k, a, n)
+		}
+	}
+	return c
+}
+
+// duelingCenter is C[k, a]: 1 − 1/n on the diagonal, −1/n elsewhere (the
+// diagonal computed as −1/n + 1 in float32).
+func duelingCenter(k, a, n int) float32 {
+	c := -1 / float32(n)
+	if k == a {
+		c++
+	}
+	return c
 }
 
 // QNetwork is a pure-Go forward pass of a QSpec over Weights. The tensors

@@ -99,8 +99,8 @@ func (l *lossGraph) tdTerm(in [][]float32, grad []float32) float32 {
 
 // qGraph adds the Q-network's forward pass on obs ([m, ObsDim]) and
 // returns Q(s, ·) ([m, NumActions]): what policy.QNetwork computes. The
-// dueling aggregation V + A − mean(A) is written as two products with
-// constant matrices, V·1ᵀ + A·(I − J/|A|).
+// dueling aggregation V + A − mean(A) is policy.DuelingQ's: two products
+// with constant matrices, V·1ᵀ + A·C with C = policy.DuelingCenter.
 func qGraph(gr *learner.Graph, spec policy.QSpec, prefix string, obs *gorgonia.Node) (*gorgonia.Node, error) {
 	named := func(m policy.MLP) policy.MLP { m.Name = prefix + m.Name; return m }
 	// Image observations go through the convolutional torso first (none
@@ -134,14 +134,7 @@ func qGraph(gr *learner.Graph, spec policy.QSpec, prefix string, obs *gorgonia.N
 	ones := gr.Input(prefix+"dueling_ones", 1, na)
 	fill(ones.Data, 1)
 	center := gr.Input(prefix+"dueling_center", na, na)
-	for i := 0; i < na; i++ {
-		for j := 0; j < na; j++ {
-			center.Data[i*na+j] = -1 / float32(na)
-			if i == j {
-				center.Data[i*na+j] += 1
-			}
-		}
-	}
+	copy(center.Data, policy.DuelingCenter(na))
 	vq, err := gorgonia.Mul(v, ones.Node)
 	if err != nil {
 		return nil, err

@@ -53,9 +53,8 @@ type nextQNets struct {
 	m       int
 }
 
-// nextQ is policy.QNetwork computing the dueling aggregation as the loss
-// graph's qGraph does, V·1 + A·(I − 1/n) (the matrix products' order of
-// float32 additions), so that targets are bit for bit those of a graph.
+// nextQ is a policy.QNetwork with its own output buffer for the dueling
+// aggregation (policy.DuelingQ, as the loss graph computes it).
 type nextQ struct {
 	spec policy.QSpec
 	net  *policy.QNetwork
@@ -81,20 +80,7 @@ func (n *nextQ) Q(obs []float32, m int) []float32 {
 		n.q = make([]float32, m*na)
 	}
 	q := n.q[:m*na]
-	for i := 0; i < m; i++ {
-		row := adv[i*na : (i+1)*na]
-		for j := 0; j < na; j++ {
-			var acc float32
-			for k, a := range row {
-				c := -1 / float32(na)
-				if k == j {
-					c++
-				}
-				acc += a * c
-			}
-			q[i*na+j] = v[i] + acc
-		}
-	}
+	policy.DuelingQ(q, v, adv, m, na)
 	return q
 }
 
