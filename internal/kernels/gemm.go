@@ -5,6 +5,8 @@
 // imports nothing of rlgo, so policy and learner can both use it.
 package kernels
 
+import "sync"
+
 // Small dense matrix products for the learner's fused layer ops. The
 // networks here are narrow (64 units) and the minibatches small (128), the
 // regime where a general BLAS's per-call overhead and gonum's goroutine
@@ -15,8 +17,8 @@ package kernels
 
 // gemmNNGo is GemmNN on the package's own kernels (AVX2 assembly or Go):
 // c[m,n] = a[m,k]·b[k,n] (+ bias broadcast over rows, when bias is not
-// nil). bT is scratch of at least n·k values, used when n is too narrow
-// for rowKernel.
+// nil). bT is scratch of at least n·k values: the transpose of b when n is
+// too narrow for rowKernel, the packed panels of b otherwise.
 func gemmNNGo(m, n, k int, a, b, bias, c, bT []float32) {
 	c = c[:m*n]
 	if bias != nil {
@@ -27,23 +29,7 @@ func gemmNNGo(m, n, k int, a, b, bias, c, bT []float32) {
 		clear(c)
 	}
 	if n >= 8 {
-		a, b = a[:m*k], b[:k*n]
-		i := 0
-		if useAVX2 && n%16 == 0 && k > 0 {
-			for ; i+6 <= m; i += 6 { // 6×16 blocks of c
-				for j := 0; j < n; j += 16 {
-					gemm6x16AVX2(&c[i*n+j], n, &a[i*k], k, 1, &b[j], n, k)
-				}
-			}
-			for ; i+4 <= m; i += 4 { // 4×16 blocks of c
-				for j := 0; j < n; j += 16 {
-					gemm4x16AVX2(&c[i*n+j], n, &a[i*k], k, 1, &b[j], n, k)
-				}
-			}
-		}
-		for ; i < m; i++ {
-			RowKernel(c[i*n:(i+1)*n], a[i*k:(i+1)*k], 1, b, n, k, n)
-		}
+		gemmBlocked(m, n, k, a[:m*k], k, 1, b[:k*n], n, c, bT)
 		return
 	}
 	// Narrow output (a value or logits head): one dot product per output
@@ -73,23 +59,9 @@ func gemmTNGo(m, k, n int, a, b, c, cT []float32) {
 	c = c[:k*n]
 	clear(c)
 	if n >= 8 {
-		a, b = a[:m*k], b[:m*n]
-		p := 0
-		if useAVX2 && n%16 == 0 && m > 0 {
-			for ; p+6 <= k; p += 6 { // 6×16 blocks of c: rows p…p+5 read a's columns
-				for j := 0; j < n; j += 16 {
-					gemm6x16AVX2(&c[p*n+j], n, &a[p], 1, k, &b[j], n, m)
-				}
-			}
-			for ; p+4 <= k; p += 4 { // 4×16 blocks of c: rows p…p+3 read a's columns
-				for j := 0; j < n; j += 16 {
-					gemm4x16AVX2(&c[p*n+j], n, &a[p], 1, k, &b[j], n, m)
-				}
-			}
-		}
-		for ; p < k; p++ { // row p of c is Σ_i a[i,p]·b[i,:]
-			RowKernel(c[p*n:(p+1)*n], a[p:], k, b, n, m, n)
-		}
+		// Row p of c is Σ_i a[i,p]·b[i,:]: the NN product of aᵀ, read
+		// with a row step of 1 and a reduction step of k.
+		gemmBlocked(k, n, m, a[:m*k], 1, k, b[:m*n], n, c, nil)
 		return
 	}
 	// Narrow b: row j of cᵀ is Σ_i b[i,j]·a[i,:], then transpose.
@@ -100,6 +72,161 @@ func gemmTNGo(m, k, n int, a, b, c, cT []float32) {
 	}
 	Transpose(cT, n, k, c)
 }
+
+// Cache blocking. The products are swept in panels of kcBlock reduction
+// steps × ncBlock columns of c (a panel of b is at most 128 KB, in L2,
+// and one 16-column strip of it 16 KB, in L1), with the rows of c
+// innermost. Every element of c still accumulates its k products in
+// increasing order, each with the same FMA (or, in the Go tails, the same
+// multiply then add) as without the blocking, into c itself: the panels
+// only reorder whole steps of different elements, so the results are the
+// same bits (TestGemmBitIdentical checks them against the unblocked
+// kernels kept in gemm_ref_test.go).
+const (
+	kcBlock = 256 // reduction steps per panel
+	ncBlock = 128 // columns of c per panel, a multiple of 16
+)
+
+// packMinRows is the least number of rows of c for which gemmBlocked
+// copies each panel of b into contiguous 16-column strips: with fewer rows
+// the copy costs more than the strided reads it saves.
+const packMinRows = 12
+
+// packMinStride is the least reduction step of A (in values) for which
+// gemmBlocked copies each 6 or 4 of its rows into a contiguous panel
+// (GemmTN's aᵀ with a row of a at least 512 bytes long): above it the
+// strided reads of a column of a land on too few cache sets.
+const packMinStride = 128
+
+// gemmBlocked adds to c[m,n] (row stride n) the product of A and b[k,n]
+// (row stride ldb), where A(i,p) = a[i·ars + p·aps]: ars = k, aps = 1 for
+// a row-major a[m,k] (GemmNN), ars = 1, aps = m for the transpose of a
+// row-major a[k,m] (GemmTN). pack is scratch for the packed panels; when
+// it is shorter than they need, one is taken from packPool.
+func gemmBlocked(m, n, k int, a []float32, ars, aps int, b []float32, ldb int, c []float32, pack []float32) {
+	if m == 0 || k == 0 {
+		return
+	}
+	if !useAVX2 {
+		// rowKernelGo on each row of c, in panels of b.
+		for jc := 0; jc < n; jc += ncBlock {
+			nc := min(ncBlock, n-jc)
+			for kb := 0; kb < k; kb += kcBlock {
+				kc := min(kcBlock, k-kb)
+				for i := 0; i < m; i++ {
+					rowKernelGo(c[i*n+jc:i*n+jc+nc], a[i*ars+kb*aps:], aps, b[kb*ldb+jc:], nc, kc, ldb)
+				}
+			}
+		}
+		return
+	}
+	if n16 := n &^ 15; n16 > 0 {
+		gemmAVX2(m, n, n16, k, a, ars, aps, b, ldb, c, pack)
+	}
+	if n16 := n &^ 15; n16 < n { // the last n%16 columns: an 8-wide FMA strip and a Go tail
+		for kb := 0; kb < k; kb += kcBlock {
+			kc := min(kcBlock, k-kb)
+			for i := 0; i < m; i++ {
+				RowKernel(c[i*n+n16:(i+1)*n], a[i*ars+kb*aps:], aps, b[kb*ldb+n16:], n-n16, kc, ldb)
+			}
+		}
+	}
+}
+
+// rowBlocks splits m rows into n6 blocks of 6 and n4 blocks of 4, with
+// at most two rows left (only for odd m, or m = 2).
+func rowBlocks(m int) (n6, n4 int) {
+	e := m &^ 1
+	switch e % 6 {
+	case 2:
+		n4 = 2
+	case 4:
+		n4 = 1
+	}
+	if 4*n4 > e {
+		return 0, 0
+	}
+	return (e - 4*n4) / 6, n4
+}
+
+// gemmAVX2 is gemmBlocked's AVX2 product on columns [0, n16) of c, n16 a
+// multiple of 16: per panel, 6×16 and 4×16 blocks of c on the block
+// kernels and RowKernel for at most two rows left. With enough rows, each
+// panel of b is first copied into contiguous 16-column strips; when A's
+// reduction step is long, each block's rows of A are copied into a
+// contiguous panel.
+func gemmAVX2(m, n, n16, k int, a []float32, ars, aps int, b []float32, ldb int, c []float32, pack []float32) {
+	kcMax, ncMax := min(kcBlock, k), min(ncBlock, n16)
+	packB, packA := m >= packMinRows && ldb != 16, aps >= packMinStride && ars == 1
+	var need int
+	if packB {
+		need = kcMax * ncMax
+	}
+	if packA {
+		need += kcMax * 6
+	}
+	var pooled *[]float32
+	if len(pack) < need {
+		pooled = packPool.Get().(*[]float32)
+		pack = *pooled
+	}
+	bpack := pack[:0]
+	if packB {
+		bpack = pack[:kcMax*ncMax]
+	}
+	apack := pack[len(bpack):need]
+	n6, n4 := rowBlocks(m)
+	for jc := 0; jc < n16; jc += ncBlock {
+		nc := min(ncBlock, n16-jc)
+		for kb := 0; kb < k; kb += kcBlock {
+			kc := min(kcBlock, k-kb)
+			bp, lbp, sstep := b[kb*ldb+jc:], ldb, 16 // strip j/16 of the panel at bp[j/16·sstep], rows lbp apart
+			if packB {
+				packB16AVX2(&bpack[0], &bp[0], ldb, kc, nc)
+				bp, lbp, sstep = bpack, 16, 16*kc
+			}
+			i := 0
+			for r := 0; r < n6+n4; r++ {
+				h := 6
+				if r >= n6 {
+					h = 4
+				}
+				ai, rs, ps := &a[i*ars+kb*aps], ars, aps
+				if packA {
+					if h == 6 {
+						packA6AVX2(&apack[0], ai, aps, kc)
+					} else {
+						packA4AVX2(&apack[0], ai, aps, kc)
+					}
+					ai, rs, ps = &apack[0], 1, h
+				}
+				if h == 6 {
+					for j := 0; j < nc; j += 16 {
+						gemm6x16AVX2(&c[i*n+jc+j], n, ai, rs, ps, &bp[j/16*sstep], lbp, kc)
+					}
+				} else {
+					for j := 0; j < nc; j += 16 {
+						gemm4x16AVX2(&c[i*n+jc+j], n, ai, rs, ps, &bp[j/16*sstep], lbp, kc)
+					}
+				}
+				i += h
+			}
+			for ; i < m; i++ { // one or two rows: RowKernel on b itself, 64 columns at a time
+				RowKernel(c[i*n+jc:i*n+jc+nc], a[i*ars+kb*aps:], aps, b[kb*ldb+jc:], nc, kc, ldb)
+			}
+		}
+	}
+	if pooled != nil {
+		packPool.Put(pooled)
+	}
+}
+
+// packPool holds panel scratch for the products whose callers give none
+// large enough (GemmTN).
+var packPool = sync.Pool{New: func() any {
+	s := make([]float32, kcBlock*(ncBlock+6))
+	return &s
+}}
 
 // Transpose writes the transpose of a [r,c] into t [c,r]: 8×8 blocks in
 // registers with AVX2, the edges (and everything without it) element by

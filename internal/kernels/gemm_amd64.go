@@ -107,3 +107,12 @@ func gemm4x16AVX2(c *float32, ldc int, a *float32, ars, aps int, b *float32, ldb
 
 //go:noescape
 func gemm6x16AVX2(c *float32, ldc int, a *float32, ars, aps int, b *float32, ldb, k int)
+
+//go:noescape
+func packB16AVX2(dst, b *float32, ldb, kc, nc int)
+
+//go:noescape
+func packA6AVX2(dst, a *float32, aps, kc int)
+
+//go:noescape
+func packA4AVX2(dst, a *float32, aps, kc int)

@@ -34,3 +34,9 @@ func gemm4x16AVX2(c *float32, ldc int, a *float32, ars, aps int, b *float32, ldb
 func gemm6x16AVX2(c *float32, ldc int, a *float32, ars, aps int, b *float32, ldb, k int) {
 	panic("kernels: no AVX2")
 }
+
+func packB16AVX2(dst, b *float32, ldb, kc, nc int) { panic("kernels: no AVX2") }
+
+func packA6AVX2(dst, a *float32, aps, kc int) { panic("kernels: no AVX2") }
+
+func packA4AVX2(dst, a *float32, aps, kc int) { panic("kernels: no AVX2") }
