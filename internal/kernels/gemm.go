@@ -45,8 +45,17 @@ func gemmNNGo(m, n, k int, a, b, bias, c, bT []float32) {
 }
 
 // gemmNTGo is GemmNT on the package's own kernels: c[m,k] = a[m,n]·bᵀ for
-// b [k,n], by transposing b into scratch bT (n·k) and running gemmNNGo.
+// b [k,n], by transposing b into scratch bT (n·k) and running gemmNNGo;
+// with AVX2, k a multiple of 16 and enough rows, the blocked product packs
+// its panels of bᵀ straight from b instead (8×8 transposes into the
+// strips), into bT.
 func gemmNTGo(m, n, k int, a, b, c, bT, scratch []float32) {
+	if useAVX2 && k >= 16 && k%16 == 0 && m >= packMinRows && n > 0 {
+		c = c[:m*k]
+		clear(c)
+		gemmAVX2(m, k, k, n, a[:m*n], n, 1, b[:k*n], n, true, c, bT)
+		return
+	}
 	bT = bT[:n*k]
 	Transpose(b, k, n, bT)
 	gemmNNGo(m, k, n, a, bT, nil, c, scratch)
@@ -74,17 +83,17 @@ func gemmTNGo(m, k, n int, a, b, c, cT []float32) {
 }
 
 // Cache blocking. The products are swept in panels of kcBlock reduction
-// steps × ncBlock columns of c (a panel of b is at most 128 KB, in L2,
-// and one 16-column strip of it 16 KB, in L1), with the rows of c
-// innermost. Every element of c still accumulates its k products in
+// steps × ncBlock columns of c (a panel of b is at most 256 KB, half the
+// L2 of the Zen 3 core this was tuned on, and one 16-column strip of it
+// 8 KB, in L1), with the rows of c innermost. Every element of c still accumulates its k products in
 // increasing order, each with the same FMA (or, in the Go tails, the same
 // multiply then add) as without the blocking, into c itself: the panels
 // only reorder whole steps of different elements, so the results are the
 // same bits (TestGemmBitIdentical checks them against the unblocked
 // kernels kept in gemm_ref_test.go).
 const (
-	kcBlock = 256 // reduction steps per panel
-	ncBlock = 128 // columns of c per panel, a multiple of 16
+	kcBlock = 128 // reduction steps per panel
+	ncBlock = 512 // columns of c per panel, a multiple of 16
 )
 
 // packMinRows is the least number of rows of c for which gemmBlocked
@@ -121,7 +130,7 @@ func gemmBlocked(m, n, k int, a []float32, ars, aps int, b []float32, ldb int, c
 		return
 	}
 	if n16 := n &^ 15; n16 > 0 {
-		gemmAVX2(m, n, n16, k, a, ars, aps, b, ldb, c, pack)
+		gemmAVX2(m, n, n16, k, a, ars, aps, b, ldb, false, c, pack)
 	}
 	if n16 := n &^ 15; n16 < n { // the last n%16 columns: an 8-wide FMA strip and a Go tail
 		for kb := 0; kb < k; kb += kcBlock {
@@ -154,10 +163,11 @@ func rowBlocks(m int) (n6, n4 int) {
 // kernels and RowKernel for at most two rows left. With enough rows, each
 // panel of b is first copied into contiguous 16-column strips; when A's
 // reduction step is long, each block's rows of A are copied into a
-// contiguous panel.
-func gemmAVX2(m, n, n16, k int, a []float32, ars, aps int, b []float32, ldb int, c []float32, pack []float32) {
+// contiguous panel. With bt, b holds Bᵀ (B(p, j) = b[j·ldb + p], GemmNT)
+// and its panels are always packed.
+func gemmAVX2(m, n, n16, k int, a []float32, ars, aps int, b []float32, ldb int, bt bool, c []float32, pack []float32) {
 	kcMax, ncMax := min(kcBlock, k), min(ncBlock, n16)
-	packB, packA := m >= packMinRows && ldb != 16, aps >= packMinStride && ars == 1
+	packB, packA := bt || m >= packMinRows && ldb != 16, aps >= packMinStride && ars == 1
 	var need int
 	if packB {
 		need = kcMax * ncMax
@@ -180,10 +190,17 @@ func gemmAVX2(m, n, n16, k int, a []float32, ars, aps int, b []float32, ldb int,
 		nc := min(ncBlock, n16-jc)
 		for kb := 0; kb < k; kb += kcBlock {
 			kc := min(kcBlock, k-kb)
-			bp, lbp, sstep := b[kb*ldb+jc:], ldb, 16 // strip j/16 of the panel at bp[j/16·sstep], rows lbp apart
-			if packB {
-				packB16AVX2(&bpack[0], &bp[0], ldb, kc, nc)
+			var bp []float32
+			lbp, sstep := ldb, 16 // strip j/16 of the panel at bp[j/16·sstep], rows lbp apart
+			switch {
+			case bt:
+				packBT16(bpack, b[jc*ldb+kb:], ldb, kc, nc)
 				bp, lbp, sstep = bpack, 16, 16*kc
+			case packB:
+				packB16AVX2(&bpack[0], &b[kb*ldb+jc], ldb, kc, nc)
+				bp, lbp, sstep = bpack, 16, 16*kc
+			default:
+				bp = b[kb*ldb+jc:]
 			}
 			i := 0
 			for r := 0; r < n6+n4; r++ {
@@ -212,12 +229,39 @@ func gemmAVX2(m, n, n16, k int, a []float32, ars, aps int, b []float32, ldb int,
 				i += h
 			}
 			for ; i < m; i++ { // one or two rows: RowKernel on b itself, 64 columns at a time
+				if bt {
+					for j := 0; j < nc; j += 16 {
+						RowKernel(c[i*n+jc+j:i*n+jc+j+16], a[i*ars+kb*aps:], aps, bp[j/16*sstep:], 16, kc, 16)
+					}
+					continue
+				}
 				RowKernel(c[i*n+jc:i*n+jc+nc], a[i*ars+kb*aps:], aps, b[kb*ldb+jc:], nc, kc, ldb)
 			}
 		}
 	}
 	if pooled != nil {
 		packPool.Put(pooled)
+	}
+}
+
+// packBT16 is packB16AVX2 of the transpose: it copies B(p, j) =
+// bt[j·ldbt + p] for p < kc, j < nc (a multiple of 16) into dst as nc/16
+// strips of kc×16 values, by 8×8 register transposes.
+func packBT16(dst, bt []float32, ldbt, kc, nc int) {
+	kc8 := kc &^ 7
+	_ = bt[(nc-1)*ldbt+kc-1]
+	for j := 0; j < nc; j += 16 {
+		s := dst[j*kc : (j+16)*kc]
+		for q := 0; q < 16; q += 8 {
+			for p := 0; p < kc8; p += 8 {
+				transpose8x8AVX2(&bt[(j+q)*ldbt+p], ldbt, &s[p*16+q], 16)
+			}
+			for p := kc8; p < kc; p++ {
+				for r := 0; r < 8; r++ {
+					s[p*16+q+r] = bt[(j+q+r)*ldbt+p]
+				}
+			}
+		}
 	}
 }
 
