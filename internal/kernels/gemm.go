@@ -167,6 +167,9 @@ func rowBlocks(m int) (n6, n4 int) {
 // and its panels are always packed.
 func gemmAVX2(m, n, n16, k int, a []float32, ars, aps int, b []float32, ldb int, bt bool, c []float32, pack []float32) {
 	kcMax, ncMax := min(kcBlock, k), min(ncBlock, n16)
+	if k <= 2*kcBlock && k*ncMax <= kcBlock*ncBlock {
+		kcMax = k // one panel: a's rows are read whole, sequentially
+	}
 	packB, packA := bt || m >= packMinRows && ldb != 16, aps >= packMinStride && ars == 1
 	var need int
 	if packB {
@@ -188,8 +191,8 @@ func gemmAVX2(m, n, n16, k int, a []float32, ars, aps int, b []float32, ldb int,
 	n6, n4 := rowBlocks(m)
 	for jc := 0; jc < n16; jc += ncBlock {
 		nc := min(ncBlock, n16-jc)
-		for kb := 0; kb < k; kb += kcBlock {
-			kc := min(kcBlock, k-kb)
+		for kb := 0; kb < k; kb += kcMax {
+			kc := min(kcMax, k-kb)
 			var bp []float32
 			lbp, sstep := ldb, 16 // strip j/16 of the panel at bp[j/16·sstep], rows lbp apart
 			switch {
@@ -268,7 +271,7 @@ func packBT16(dst, bt []float32, ldbt, kc, nc int) {
 // packPool holds panel scratch for the products whose callers give none
 // large enough (GemmTN).
 var packPool = sync.Pool{New: func() any {
-	s := make([]float32, kcBlock*(ncBlock+6))
+	s := make([]float32, kcBlock*ncBlock+2*kcBlock*6) // gemmAVX2's largest need
 	return &s
 }}
 
