@@ -559,3 +559,101 @@ func TestWorkerGivesUpAfterConnectTimeout(t *testing.T) {
 		})
 	}
 }
+
+// TestWorkerGivesUpOnAVanishedLearner: a registered worker whose learner
+// stops answering without ending the run (killed; or gone between this
+// worker's polls, so it never heard Done) retries for ConnectTimeout,
+// then returns the cause. Before, it retried forever in the background
+// (an `rltrain worker` left behind by a finished benchmark run).
+func TestWorkerGivesUpOnAVanishedLearner(t *testing.T) {
+	learner, err := Listen(fastConfig(), cartPoleRun())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer learner.Close()
+	if _, err := learner.Fleet(cartPoleSpec(), initWeights(cartPoleSpec(), 1)); err != nil {
+		t.Fatal(err)
+	}
+	// The worker reaches the learner through a proxy that the test cuts:
+	// the learner vanishes for the worker without a word.
+	p := startProxy(t, learner.Addr().String())
+	var logs strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(writerFunc(func(b []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(b)
+	}), nil))
+	done := make(chan error, 1)
+	go func() {
+		done <- RunWorker(context.Background(), WorkerConfig{Learner: p.addr(), PollTimeout: 300 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, ConnectTimeout: time.Second, Logger: logger})
+	}()
+	eventually(t, 10*time.Second, "worker registered", func() bool { return learner.Stats().Workers == 1 })
+	p.cut()
+	t0 := time.Now()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "has not answered for 1s") {
+			t.Errorf("RunWorker = %v; want the learner's silence for 1s named", err)
+		}
+		if d := time.Since(t0); d < time.Second {
+			t.Errorf("gave up after %s; want ConnectTimeout (1s) of retries first", d)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("RunWorker still retrying 15 s after its learner vanished (ConnectTimeout 1s)\nlog:\n%s", func() string { mu.Lock(); defer mu.Unlock(); return logs.String() }())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
+
+// proxy forwards TCP connections to a target until cut, which closes its
+// listener and every connection.
+type proxy struct {
+	lis   net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+	wg    sync.WaitGroup
+}
+
+func startProxy(t *testing.T, target string) *proxy {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{lis: lis}
+	p.wg.Go(func() {
+		for {
+			c, err := lis.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, u)
+			p.mu.Unlock()
+			p.wg.Go(func() { io.Copy(u, c); u.Close() })
+			p.wg.Go(func() { io.Copy(c, u); c.Close() })
+		}
+	})
+	t.Cleanup(p.cut)
+	return p
+}
+
+func (p *proxy) addr() string { return p.lis.Addr().String() }
+
+func (p *proxy) cut() {
+	p.lis.Close()
+	p.mu.Lock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+}

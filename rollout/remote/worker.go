@@ -67,8 +67,11 @@ type WorkerConfig struct {
 	MaxBackoff time.Duration
 	// ConnectTimeout bounds how long Register keeps failing before
 	// RunWorker gives up with the cause (a learner that is not there, a
-	// TLS/plaintext mismatch). 0: retry forever (Kubernetes, where the
-	// learner may start later). rltrain worker's --connect-timeout.
+	// TLS/plaintext mismatch), and how long a registered worker keeps
+	// retrying a learner that stopped answering without ending the run
+	// (killed, or gone before this worker's next poll): a restarted
+	// learner is back well within it. 0: retry forever (Kubernetes, where
+	// the learner may start later). rltrain worker's --connect-timeout.
 	ConnectTimeout time.Duration
 	// Logger receives the worker's messages; nil discards them.
 	Logger *slog.Logger
@@ -211,8 +214,9 @@ type remoteWorker struct {
 	cfg       WorkerConfig
 	cc        *grpc.ClientConn
 	log       *slog.Logger
-	failures  int   // consecutive failed calls, for backoff
-	envErrors int64 // env failures recovered from
+	failures  int       // consecutive failed calls, for backoff
+	failing   time.Time // when the first of them failed
+	envErrors int64     // env failures recovered from
 }
 
 // sleep waits the backoff for the current failure count (jittered,
@@ -424,6 +428,12 @@ func (w *remoteWorker) callFailed(ctx context.Context, log *slog.Logger, what st
 		return fmt.Errorf("%w: %s", errReregister, status.Convert(err).Message())
 	case !retryable(err):
 		return fatal(what, err)
+	}
+	if w.failures == 0 {
+		w.failing = time.Now()
+	}
+	if t := w.cfg.ConnectTimeout; t > 0 && time.Since(w.failing) >= t {
+		return fmt.Errorf("%s: the learner at %s has not answered for %s (%d tries): %s: %w", what, w.cfg.Learner, t, w.failures+1, status.Convert(err).Message(), errors.Join(errFatal, err))
 	}
 	if w.failures%10 == 0 {
 		log.Warn(what+" failed; retrying", "err", status.Convert(err).Message())
