@@ -467,5 +467,16 @@ func writeReport(dir string, exp *Experiment, log io.Writer) error {
 	for _, w := range out.Warnings {
 		fmt.Fprintln(log, "report:", w)
 	}
-	return writeScatter(filepath.Join(dir, ReportDir), exp)
+	rd := filepath.Join(dir, ReportDir)
+	var figs []figure
+	if ok, err := writeParCoords(rd, exp); err != nil {
+		return err
+	} else if ok {
+		figs = append(figs, figure{name: ParCoordsName, title: "Trials: parameters and best " + exp.Tune.Metric + " (parallel coordinates)"})
+	}
+	scatters, err := writeScatter(rd, exp)
+	if err != nil {
+		return err
+	}
+	return addFigures(rd, append(figs, scatters...))
 }

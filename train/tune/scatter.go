@@ -16,8 +16,10 @@ import (
 
 // writeScatter writes, for each tuned numeric parameter but seed,
 // scatter_<key>.png and .svg: the parameter against each trial's best
-// metric (log x for a loguniform space), stopped trials hollow.
-func writeScatter(dir string, exp *Experiment) error {
+// metric (log x for a loguniform space), stopped trials hollow. It
+// returns the figures written.
+func writeScatter(dir string, exp *Experiment) ([]figure, error) {
+	var figs []figure
 	kind := map[string]string{}
 	for _, s := range exp.Spaces {
 		kind[s.Key] = s.Kind
@@ -51,7 +53,8 @@ func writeScatter(dir string, exp *Experiment) error {
 			continue
 		}
 		p := plot.New()
-		p.Title.Text = fmt.Sprintf("best %s against %s", exp.Tune.Metric, key)
+		title := fmt.Sprintf("best %s against %s", exp.Tune.Metric, key)
+		p.Title.Text = title
 		p.X.Label.Text, p.Y.Label.Text = key, "best "+exp.Tune.Metric
 		if kind[key] == LogUniform {
 			p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
@@ -66,7 +69,7 @@ func writeScatter(dir string, exp *Experiment) error {
 			}
 			sc, err := plotter.NewScatter(s.xy)
 			if err != nil {
-				return fmt.Errorf("tune: scatter %s: %w", key, err)
+				return nil, fmt.Errorf("tune: scatter %s: %w", key, err)
 			}
 			sc.GlyphStyle.Shape, sc.GlyphStyle.Radius, sc.GlyphStyle.Color = s.glyph, vg.Points(3), color.NRGBA{0x1f, 0x77, 0xb4, 0xff}
 			p.Add(sc)
@@ -77,12 +80,13 @@ func writeScatter(dir string, exp *Experiment) error {
 		for _, ext := range []string{".png", ".svg"} {
 			path := filepath.Join(dir, "scatter_"+key+ext)
 			if err := p.Save(8*vg.Inch, 5*vg.Inch, path+".tmp"+ext); err != nil {
-				return fmt.Errorf("tune: scatter %s: %w", key, err)
+				return nil, fmt.Errorf("tune: scatter %s: %w", key, err)
 			}
 			if err := os.Rename(path+".tmp"+ext, path); err != nil {
-				return fmt.Errorf("tune: %w", err)
+				return nil, fmt.Errorf("tune: %w", err)
 			}
 		}
+		figs = append(figs, figure{name: "scatter_" + key, title: title})
 	}
-	return nil
+	return figs, nil
 }

@@ -1,13 +1,18 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/csv"
+	"image"
+	"image/png"
 	"math"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -130,6 +135,7 @@ func TestTuneGridSweep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkTuneReportFigures(t, filepath.Join(out, "report"), string(md), "scatter_ppo.lr", "scatter_ppo.epochs")
 	for _, g := range []string{"(ppo.lr=0.001, ppo.epochs=2)", "(ppo.lr=0.001, ppo.epochs=4)", "(ppo.lr=0.003, ppo.epochs=2)", "(ppo.lr=0.003, ppo.epochs=4)"} {
 		if !strings.Contains(string(md), "| tiny-sweep "+g+" | 1, 2, 3 |") {
 			t.Errorf("report's groups lack %s with seeds 1, 2, 3:\n%s", g, md)
@@ -144,6 +150,52 @@ func TestTuneGridSweep(t *testing.T) {
 	for _, tr := range exp.Trials {
 		if len(tr.Starts) != 1 {
 			t.Errorf("%s started %d times; want once", tr.Name, len(tr.Starts))
+		}
+	}
+	// The page, the parallel coordinates and scatter plots included,
+	// loads in a browser.
+	checkReportInChromium(t, filepath.Join(out, "report"))
+}
+
+// checkTuneReportFigures checks the experiment's own figures in report
+// directory dir: parcoords.png decodes at 960x480 (10x5 inches at 96
+// dpi), and report.html (inline, as data: URIs) and summary.md (links)
+// hold it and the named scatter plots, after the report's own figures.
+func checkTuneReportFigures(t *testing.T, dir, md string, scatters ...string) {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, tune.ParCoordsName+".png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s.png: %v", tune.ParCoordsName, err)
+	}
+	if got := img.Bounds().Size(); got != (image.Point{X: 960, Y: 480}) {
+		t.Errorf("%s.png is %v; want 960x480", tune.ParCoordsName, got)
+	}
+	page := mustRead(t, filepath.Join(dir, "report.html"))
+	for _, name := range append([]string{tune.ParCoordsName}, scatters...) {
+		if _, err := os.Stat(filepath.Join(dir, name+".svg")); err != nil {
+			t.Errorf("report lacks %s.svg: %v", name, err)
+		}
+		fig := regexp.MustCompile(`<figure id="` + regexp.QuoteMeta(name) + `">\n<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"`).FindStringSubmatch(page)
+		if fig == nil {
+			t.Errorf("report.html has no inline figure %s", name)
+			continue
+		}
+		b, err := base64.StdEncoding.DecodeString(fig[1])
+		if err != nil {
+			t.Errorf("report.html figure %s: %v", name, err)
+		} else if _, err := png.Decode(bytes.NewReader(b)); err != nil {
+			t.Errorf("report.html figure %s is not a PNG: %v", name, err)
+		}
+		if i, j := strings.Index(page, `id="return_steps"`), strings.Index(page, `id="`+name+`"`); i < 0 || j < i {
+			t.Errorf("report.html: figure %s at %d; want it after the report's return_steps (%d)", name, j, i)
+		}
+		if !strings.Contains(md, "("+name+".png)") {
+			t.Errorf("summary.md does not link %s.png:\n%s", name, md)
 		}
 	}
 }
