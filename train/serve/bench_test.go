@@ -104,7 +104,9 @@ func BenchmarkServeGRPC(b *testing.B) {
 
 // BenchmarkServePaced measures latency at a fixed rate: one client sends
 // one observation per request, one request every millisecond (1k
-// requests/s), the unbatched target, over HTTP and gRPC. The
+// requests/s), the unbatched target, over HTTP and gRPC, with
+// the default max_wait (0) and with 500 µs (a request alone must not
+// wait for it). The
 // "floor" servers answer a fixed reply without decoding, batching or a
 // network: the cost of the HTTP (net/http) or gRPC stack and the
 // wake-ups alone, on the same client code.
@@ -122,6 +124,14 @@ func BenchmarkServePaced(b *testing.B) {
 				}
 			})
 		}
+		b.Run(proto+"/cartpole64x64/max-wait=500µs", func(b *testing.B) {
+			s := serveTest(b, Config{MaxWait: 500 * time.Microsecond}, benchPolicy(b, []int{64, 64}))
+			if proto == "http" {
+				benchHTTP(b, s, 0, 1, time.Millisecond)
+			} else {
+				benchGRPC(b, s, 0, 1, time.Millisecond)
+			}
+		})
 		b.Run(proto+"/floor", func(b *testing.B) {
 			s := floorServer(b)
 			if proto == "http" {
