@@ -206,30 +206,27 @@ func gemmAVX2(m, n, n16, k int, a []float32, ars, aps int, b []float32, ldb int,
 				bp = b[kb*ldb+jc:]
 			}
 			i := 0
-			for r := 0; r < n6+n4; r++ {
-				h := 6
-				if r >= n6 {
-					h = 4
-				}
+			for r := 0; r < n6; r++ {
 				ai, rs, ps := &a[i*ars+kb*aps], ars, aps
 				if packA {
-					if h == 6 {
-						packA6AVX2(&apack[0], ai, aps, kc)
-					} else {
-						packA4AVX2(&apack[0], ai, aps, kc)
-					}
-					ai, rs, ps = &apack[0], 1, h
+					packA6AVX2(&apack[0], ai, aps, kc)
+					ai, rs, ps = &apack[0], 1, 6
 				}
-				if h == 6 {
-					for j := 0; j < nc; j += 16 {
-						gemm6x16AVX2(&c[i*n+jc+j], n, ai, rs, ps, &bp[j/16*sstep], lbp, kc)
-					}
-				} else {
-					for j := 0; j < nc; j += 16 {
-						gemm4x16AVX2(&c[i*n+jc+j], n, ai, rs, ps, &bp[j/16*sstep], lbp, kc)
-					}
+				for j := 0; j < nc; j += 16 {
+					gemm6x16AVX2(&c[i*n+jc+j], n, ai, rs, ps, &bp[j/16*sstep], lbp, kc)
 				}
-				i += h
+				i += 6
+			}
+			for r := 0; r < n4; r++ {
+				ai, rs, ps := &a[i*ars+kb*aps], ars, aps
+				if packA {
+					packA4AVX2(&apack[0], ai, aps, kc)
+					ai, rs, ps = &apack[0], 1, 4
+				}
+				for j := 0; j < nc; j += 16 {
+					gemm4x16AVX2(&c[i*n+jc+j], n, ai, rs, ps, &bp[j/16*sstep], lbp, kc)
+				}
+				i += 4
 			}
 			for ; i < m; i++ { // one or two rows: RowKernel on b itself, 64 columns at a time
 				if bt {
