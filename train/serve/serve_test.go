@@ -255,7 +255,9 @@ func TestFrameStackSessions(t *testing.T) {
 // TestBadRequests: malformed or ill-shaped requests get 4xx over HTTP
 // (InvalidArgument over gRPC) with a message naming the field.
 func TestBadRequests(t *testing.T) {
-	s := serveTest(t, Config{MaxRequestRows: 4, MaxBodyBytes: 4096, FrameStack: FrameStack{N: 1}}, testPolicy(t, "actor_critic", 1, 1))
+	// max_wait: requests refused must not count as on their way, or later
+	// batches would wait for them (settled, at the end).
+	s := serveTest(t, Config{MaxRequestRows: 4, MaxBodyBytes: 4096, FrameStack: FrameStack{N: 1}, MaxWait: time.Second}, testPolicy(t, "actor_critic", 1, 1))
 	for _, tc := range []struct {
 		name, body string
 		code       int
@@ -350,7 +352,7 @@ func (rawCodec) Name() string                       { return "msgpack" }
 // health, readiness and metrics do not. Listening beyond loopback needs a
 // token, and TLS unless plaintext is allowed.
 func TestAuth(t *testing.T) {
-	s := serveTest(t, Config{Token: "s3cret"}, testPolicy(t, "actor_critic", 1, 1))
+	s := serveTest(t, Config{Token: "s3cret", MaxWait: time.Second}, testPolicy(t, "actor_critic", 1, 1))
 	obs := map[string]any{"observation": []float32{0, 0, 0, 0}}
 	if code, rep := s.post(t, obs); code != http.StatusUnauthorized {
 		t.Errorf("no token: %d %v; want 401", code, rep)
