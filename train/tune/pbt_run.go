@@ -121,6 +121,31 @@ func atBoundary(rd string, t *TrialState) (bool, int64) {
 	return rf.Status == "finished" && rf.StopReason == "env_steps" && rf.EnvSteps < t.PBT.Budget, rf.EnvSteps
 }
 
+// segmentEnded reports whether t, recorded as running, had in fact
+// ended its segment: its run directory's result.json, written since
+// its last child started, says finished. That happens when the tune
+// process dies (SIGKILL) after the child exits and before it records
+// the exit; the segment's end is then handled on --resume as if the
+// child had just exited. A result.json from an earlier segment is older
+// than the last start, and a child stopped with the experiment writes
+// "interrupted".
+func segmentEnded(rd string, t *TrialState) bool {
+	if t.Status != StatusRunning || len(t.Starts) == 0 {
+		return false
+	}
+	path := filepath.Join(rd, "result.json")
+	st, err := os.Stat(path)
+	if err != nil || st.ModTime().Before(t.Starts[len(t.Starts)-1].At) {
+		return false
+	}
+	var rf train.ResultFile
+	b, err := os.ReadFile(path)
+	if err != nil || json.Unmarshal(b, &rf) != nil {
+		return false
+	}
+	return rf.Status == "finished"
+}
+
 // boundary decides on t, paused at a boundary at envSteps: records its
 // score, keeps a copy of its checkpoint if it is in the upper quantile,
 // and, if it is in the lower, makes it copy a donor's checkpoint and

@@ -213,6 +213,31 @@ func run(ctx context.Context, dir string, exp *Experiment, opts Options) error {
 		}
 	}
 	warnedMetric := false
+	// segmentEnd handles a PBT trial whose segment ended with its child
+	// exiting 0: at a perturbation boundary it is paused and decided on
+	// (an exploit's files put in place) and queued for its next segment;
+	// at its own stop criteria it has finished.
+	segmentEnd := func(t *TrialState) {
+		if at, steps := atBoundary(filepath.Join(dir, t.Dir), t); at {
+			t.Status = StatusPaused
+			if err := pbt.boundary(ctx, t, steps); err != nil {
+				t.Status, t.Error = StatusFailed, err.Error()
+			} else {
+				save() // the decision (a pending exploit) before its files
+				if t.PBT.Pending != nil {
+					if err := pbt.applyExploit(context.Background(), t); err != nil {
+						t.Status, t.Error = StatusFailed, err.Error()
+					}
+				}
+				pbt.gc(false)
+			}
+			if t.Status == StatusPaused && !interrupting {
+				queue = append(queue, t)
+			}
+		} else if err := pbt.restoreBudget(t); err != nil {
+			fmt.Fprintln(opts.Log, err)
+		}
+	}
 	for {
 		if pbt != nil {
 			sortQueue(queue)
@@ -223,6 +248,17 @@ func run(ctx context.Context, dir string, exp *Experiment, opts Options) error {
 				break
 			}
 			queue = queue[1:]
+			if pbt != nil && t.PBT != nil && segmentEnded(filepath.Join(dir, t.Dir), t) {
+				// The tune process died after the child ended its segment and
+				// before it recorded that; starting it again with the
+				// segment's stop.env_steps would be refused (budget spent).
+				t.Status = StatusFinished
+				summarize(t, filepath.Join(dir, t.Dir), exp.Tune.Metric, exp.Tune.Mode)
+				fmt.Fprintf(opts.Log, "tune: %s had ended its segment at %d env steps before the experiment stopped\n", t.Name, t.EnvSteps)
+				segmentEnd(t)
+				save()
+				continue
+			}
 			c, err := start(ctx, dir, exp, t, opts, exits, pbt)
 			if err != nil {
 				t.Status, t.Error = StatusFailed, err.Error()
@@ -244,25 +280,7 @@ func run(ctx context.Context, dir string, exp *Experiment, opts Options) error {
 			used -= c.t.Cost
 			finish(c, ev.err, interrupting, dir, exp)
 			if pbt != nil && c.t.Status == StatusFinished && c.t.PBT != nil {
-				if at, steps := atBoundary(filepath.Join(dir, c.t.Dir), c.t); at {
-					c.t.Status = StatusPaused
-					if err := pbt.boundary(ctx, c.t, steps); err != nil {
-						c.t.Status, c.t.Error = StatusFailed, err.Error()
-					} else {
-						save() // the decision (a pending exploit) before its files
-						if c.t.PBT.Pending != nil {
-							if err := pbt.applyExploit(context.Background(), c.t); err != nil {
-								c.t.Status, c.t.Error = StatusFailed, err.Error()
-							}
-						}
-						pbt.gc(false)
-					}
-					if c.t.Status == StatusPaused && !interrupting {
-						queue = append(queue, c.t)
-					}
-				} else if err := pbt.restoreBudget(c.t); err != nil {
-					fmt.Fprintln(opts.Log, err)
-				}
+				segmentEnd(c.t)
 			}
 			save()
 		case <-ticker.C:

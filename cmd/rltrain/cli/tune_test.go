@@ -620,3 +620,176 @@ func mustRead(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// progressLines returns the complete lines of run directory rd's
+// progress.csv, header first (none if it does not exist yet).
+func progressLines(rd string) []string {
+	b, err := os.ReadFile(filepath.Join(rd, "progress.csv"))
+	if err != nil {
+		return nil
+	}
+	s := string(b)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return strings.Split(s[:i], "\n")
+	}
+	return nil
+}
+
+// TestTunePBTKillAndResume SIGKILLs a `rltrain tune` process (a child of
+// the test) right after its first PBT exploit decision, then finishes
+// the experiment with --resume. Every trial must end at its budget,
+// started from scratch once; the progress.csv rows written before the
+// kill must still open its progress.csv (up to the donor's iteration of
+// any copy made after the kill, which legitimately truncates it), with
+// every iteration once and in order; the lineage recorded before the
+// kill must be kept, with no exploit left pending; and after a trial's
+// last copy the learner must train with the copied learning rate.
+func TestTunePBTKillAndResume(t *testing.T) {
+	useTestTuneCommand(t)
+	const budget, interval = 4096, 512 // 32 iterations of 128 env steps; a boundary every 4
+	cfg := writeConfig(t, `name: pbt-kill
+env: {id: CartPole-v1}
+stop: {env_steps: 4096}
+rollout: {workers: 1, envs_per_worker: 2, fragment_length: 64}
+ppo:
+  lr: {choice: [1e-6, 3e-3]}
+  minibatches: 2
+tune:
+  num_samples: 4
+  seed: 2
+  scheduler:
+    type: pbt
+    perturbation_interval: 512
+    resample_probability: 0.5
+    hyperparam_mutations:
+      ppo.lr: {loguniform: [1e-5, 1e-2]}
+`)
+	out := filepath.Join(t.TempDir(), "exp")
+	start := time.Now()
+	cmd := exec.Command(os.Args[0], "-test.run=^$", "--", "tune", cfg, "--out", out)
+	cmd.Env = append(os.Environ(), tuneChildEnv+"=1")
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	deadline := time.After(2 * time.Minute)
+	for !strings.Contains(stderr.String(), " copies trial-") {
+		select {
+		case err := <-done:
+			t.Fatalf("tune ended before an exploit (%v)\n%s", err, stderr.String())
+		case <-deadline:
+			cmd.Process.Kill()
+			t.Fatalf("no exploit within 2 minutes\n%s", stderr.String())
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	<-done
+	killedAt := time.Since(start)
+	before, err := tune.ReadExperiment(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rowsBefore := map[string][]string{}
+	applied := map[string]int{} // exploits in place before the kill, per trial
+	pending := 0
+	for _, tr := range before.Trials {
+		rowsBefore[tr.Name] = progressLines(filepath.Join(out, tr.Dir))
+		applied[tr.Name] = len(tr.PBT.Lineage)
+		if tr.PBT.Pending != nil {
+			applied[tr.Name]-- // decided, its files perhaps half in place: --resume redoes it
+			pending++
+		}
+	}
+	code, stdout, errs := run(t, context.Background(), "tune", "--resume", out)
+	if code != ExitOK {
+		t.Fatalf("tune --resume = %d\nstdout:\n%s\nstderr:\n%s\nbefore the kill:\n%s", code, stdout, errs, stderr.String())
+	}
+	t.Logf("killed %.1f s in (%v, %d exploit(s) pending; %q), finished %.1f s in\n%s", killedAt.Seconds(), before.Count(), pending, lastLine(stderr.String()), time.Since(start).Seconds(), errs)
+	exp, err := tune.ReadExperiment(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resumed, exploits := 0, 0
+	for i, tr := range exp.Trials {
+		rd := filepath.Join(out, tr.Dir)
+		fresh := 0
+		for _, s := range tr.Starts {
+			if s.Resume {
+				resumed++
+			} else {
+				fresh++
+			}
+		}
+		if tr.Status != tune.StatusFinished || tr.EnvSteps != budget || fresh != 1 {
+			t.Errorf("%s: %s at %d env steps (error %q), %d starts from scratch (before the kill: %s at %d); want finished at %d, one start from scratch\n%s",
+				tr.Name, tr.Status, tr.EnvSteps, tr.Error, fresh, before.Trials[i].Status, before.Trials[i].EnvSteps, budget, mustRead(t, filepath.Join(out, tune.LogDir, tr.Name+".log")))
+		}
+		// Every iteration once, in order.
+		lines := progressLines(rd)
+		for j, l := range lines[1:] {
+			if it, _, _ := strings.Cut(l, ","); it != strconv.Itoa(j+1) {
+				t.Fatalf("%s: progress.csv row %d is iteration %s; want every iteration once, in order", tr.Name, j+1, it)
+			}
+		}
+		if len(lines) != budget/128+1 {
+			t.Errorf("%s: progress.csv has %d rows; want %d", tr.Name, len(lines)-1, budget/128)
+		}
+		// The rows from before the kill open it, up to the donor's
+		// iteration of a copy made since.
+		keep := len(rowsBefore[tr.Name])
+		if tr.PBT == nil || len(tr.PBT.Lineage) < applied[tr.Name] {
+			t.Fatalf("%s: lineage %+v; want the %d exploits from before the kill", tr.Name, tr.PBT, applied[tr.Name])
+		}
+		for _, ex := range tr.PBT.Lineage[applied[tr.Name]:] {
+			keep = min(keep, ex.DonorIteration+1)
+		}
+		for j := 0; j < keep; j++ {
+			if j >= len(lines) || lines[j] != rowsBefore[tr.Name][j] {
+				t.Errorf("%s: progress.csv row %d changed after the kill; want the %d rows from before it kept", tr.Name, j, keep-1)
+				break
+			}
+		}
+		// The lineage from before the kill is kept; none is left pending.
+		bl := before.Trials[i].PBT.Lineage
+		for j := 0; j < applied[tr.Name]; j++ {
+			if a, b := tr.PBT.Lineage[j], bl[j]; a.Donor != b.Donor || a.Iteration != b.Iteration || a.DonorIteration != b.DonorIteration || a.Changes[0] != b.Changes[0] {
+				t.Errorf("%s: lineage entry %d = %+v after --resume; want %+v as before the kill", tr.Name, j, a, b)
+			}
+		}
+		if tr.PBT.Pending != nil {
+			t.Errorf("%s: exploit %+v still pending at the end", tr.Name, tr.PBT.Pending)
+		}
+		for _, ex := range tr.PBT.Lineage {
+			exploits++
+			if ex.Donor == tr.Name || ex.DonorIteration < 1 || ex.DonorIteration > ex.Iteration+interval/128 || len(ex.Changes) != 1 || ex.Changes[0].Key != "ppo.lr" {
+				t.Errorf("%s: lineage entry %+v; want another trial's checkpoint and ppo.lr changed", tr.Name, ex)
+			}
+		}
+		if n := len(tr.PBT.Lineage); n > 0 {
+			ex := tr.PBT.Lineage[n-1]
+			want, _ := strconv.ParseFloat(ex.Changes[0].To, 64)
+			lr := column(t, rd, "learner/lr")
+			for it := ex.DonorIteration + 1; it <= len(lr); it++ {
+				if math.Abs(lr[it-1]-want) > 1e-9*want {
+					t.Errorf("%s: learner/lr at iteration %d = %v; want %v, set when it copied %s at iteration %d", tr.Name, it, lr[it-1], want, ex.Donor, ex.DonorIteration)
+					break
+				}
+			}
+		}
+	}
+	if resumed == 0 || exploits == 0 {
+		t.Errorf("%d starts with --resume, %d exploits; want some of each", resumed, exploits)
+	}
+	if _, err := os.Stat(filepath.Join(out, tune.PBTDir)); !os.IsNotExist(err) {
+		t.Errorf("the checkpoint copies in %s were not removed at the end: %v", tune.PBTDir, err)
+	}
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	return s[strings.LastIndexByte(s, '\n')+1:]
+}
