@@ -65,9 +65,12 @@ type Config struct {
 
 	// MaxBatch is the most observations one forward pass takes. Default 256.
 	MaxBatch int
-	// MaxWait is how long a batch waits for more requests once it has
-	// one. Default 0: a batch takes what is queued when a worker is free
-	// (requests that arrive while a pass runs form the next batch).
+	// MaxWait is the longest a batch waits for more requests once it has
+	// one, while other requests are on their way (HTTP handlers reading
+	// their bodies, gRPC calls whose headers arrived); a request with
+	// nothing else queued or on its way is answered at once. Default 0: a
+	// batch takes what is queued when a worker is free (requests that
+	// arrive while a pass runs form the next batch).
 	MaxWait time.Duration
 	// Workers is the number of batch goroutines, each with its own copy
 	// of the network. Default 1.

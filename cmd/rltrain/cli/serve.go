@@ -66,7 +66,7 @@ accepting, answers the requests in flight, and exits 0. See docs/serve.md.`,
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate (PEM), for both endpoints")
 	fl.StringVar(&f.tlsKey, "tls-key", "", "TLS private key (PEM)")
 	fl.IntVar(&f.cfg.MaxBatch, "max-batch", 256, "most observations in one forward pass")
-	fl.DurationVar(&f.cfg.MaxWait, "max-wait", 0, "how long a batch waits for more requests (0: it takes what is queued)")
+	fl.DurationVar(&f.cfg.MaxWait, "max-wait", 0, "longest a batch waits for more requests while others are on their way (0: it takes what is queued; a request alone never waits)")
 	fl.IntVar(&f.cfg.Workers, "workers", 1, "batch goroutines, each with its own copy of the network")
 	fl.IntVar(&f.cfg.QueueSize, "queue", 4096, "requests that may wait for a batch; more are refused with 503")
 	fl.IntVar(&f.cfg.MaxRequestRows, "max-request-rows", 1024, "most observations in one request")
