@@ -327,6 +327,9 @@ func TestPBTConfig(t *testing.T) {
 		{"misspelt space", "ppo.lr: {loguniform: [1e-5, 1e-2]}", "ppo.lr: {loguniforn: [1e-5, 1e-2]}", "pbt.yaml:13", "did you mean loguniform"},
 		{"empty list", "epochs: [2, 4, 8]", "epochs: []", "pbt.yaml:15", "want at least one value"},
 		{"non-number choice", "epochs: [2, 4, 8]", "activation: {choice: [tanh, relu]}", "pbt.yaml:15", "is not a number"},
+		{"model key", "ppo.lr: {loguniform: [1e-5, 1e-2]}", "model.hidden: [[32, 32], [64, 64]]", "pbt.yaml:13", "pbt cannot mutate model.hidden"},
+		{"nested model section", "      ppo:\n        epochs: [2, 4, 8]", "      model:\n        activation: [tanh, relu]", "pbt.yaml:14", "pbt cannot mutate model: "},
+		{"rollout key", "      ppo:\n        epochs: [2, 4, 8]", "      rollout.envs_per_worker: {randint: [1, 4]}", "pbt.yaml:14", "pbt cannot mutate rollout.envs_per_worker"},
 		{"twice", "      ppo:\n        epochs: [2, 4, 8]", "      ppo:\n        lr: [1e-3]", "pbt.yaml:15", "given twice"},
 	} {
 		_, err := Parse("pbt.yaml", []byte(strings.Replace(pbtConfig, tc.from, tc.to, 1)))

@@ -452,6 +452,9 @@ func (s *Spec) parseMutations(n *yaml.Node, prefix string) error {
 			key = prefix + "." + k.Value
 		}
 		where := "tune.scheduler.hyperparam_mutations." + key
+		if section, _, _ := strings.Cut(key, "."); section == "model" || section == "rollout" {
+			return nodeErr(s.Path, k, where, fmt.Sprintf("pbt cannot mutate %s: an exploit copies another trial's checkpoint, which must fit the trial's networks (model) and fleet (rollout); mutate learner settings (lr, clip, entropy, epochs, ...)", key))
+		}
 		for _, m := range s.Tune.Scheduler.Mutations {
 			if m.Key == key {
 				return nodeErr(s.Path, k, where, "given twice")

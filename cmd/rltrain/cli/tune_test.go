@@ -241,6 +241,8 @@ func TestTuneConfigErrors(t *testing.T) {
 		{"env: {id: CartPole-v1}\nppo:\n  lr: {grid_serach: [1e-3]}\n", "sweep.yaml:3: ppo.lr: unknown search space \"grid_serach\""},
 		{"env: {id: CartPole-v1}\ntune:\n  seed: 1\n  schedular: {type: asha}\n", "sweep.yaml:4: tune.schedular: unknown key"},
 		{"env: {id: CartPole-v1}\nppo:\n  epochs: {grid_search: [4, 0]}\n", "sweep.yaml:3: ppo.epochs"},
+		{"env: {id: CartPole-v1}\ntune:\n  scheduler:\n    type: pbt\n    perturbation_interval: 512\n    hyperparam_mutations:\n      ppo.lr: [1e-3, 3e-3]\n      model.hidden: [[32], [64]]\n",
+			"sweep.yaml:8: tune.scheduler.hyperparam_mutations.model.hidden: pbt cannot mutate model.hidden"},
 	} {
 		cfg := writeConfig(t, tc.src)
 		code, _, stderr := run(t, context.Background(), "tune", cfg, "--out", filepath.Join(t.TempDir(), "exp"))
