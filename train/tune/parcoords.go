@@ -337,10 +337,10 @@ func parCoordsPlot(exp *Experiment) (*plot.Plot, []pcAxis, error) {
 		p.Add(labels)
 	}
 	if sample.hi != nil {
-		p.Legend.Add(fmt.Sprintf("best %s %s", exp.Tune.Metric, num(bestOf(m, exp.Tune.Mode))), sample.hi)
+		p.Legend.Add(fmt.Sprintf("best %s %.4g", exp.Tune.Metric, bestOf(m, exp.Tune.Mode)), sample.hi)
 	}
 	if sample.lo != nil && sample.lo != sample.hi {
-		p.Legend.Add(fmt.Sprintf("worst %s %s", exp.Tune.Metric, num(worstOf(m, exp.Tune.Mode))), sample.lo)
+		p.Legend.Add(fmt.Sprintf("worst %s %.4g", exp.Tune.Metric, worstOf(m, exp.Tune.Mode)), sample.lo)
 	}
 	if sample.grey != nil {
 		p.Legend.Add("stopped early, failed or no value", sample.grey)
