@@ -3,6 +3,8 @@ package cli
 import (
 	"fmt"
 	"io"
+	"os"
+	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,6 +16,7 @@ import (
 func newWorker(_, stderr io.Writer) *cobra.Command {
 	var sec secFlags
 	var metricsAddr string
+	var procs int
 	cfg := remote.WorkerConfig{}
 	c := &cobra.Command{
 		Use:   "worker --learner ADDR",
@@ -34,6 +37,20 @@ learner is on loopback or --allow-plaintext is given. See docs/remote.md.`,
 			if err := cfg.Validate(); err != nil {
 				return &exitError{code: ExitUsage, err: err}
 			}
+			if procs < 0 {
+				return &exitError{code: ExitUsage, err: fmt.Errorf("--procs %d: want 0 (default) or more", procs)}
+			}
+			// A worker steps its envs on one goroutine; more Ps than it
+			// needs only spin idle and compete with the learner and the
+			// other workers on the host (docs/remote-bench.md measures
+			// it). $GOMAXPROCS, when set, wins over the default.
+			if procs == 0 {
+				procs = 1
+				if os.Getenv("GOMAXPROCS") != "" {
+					procs = runtime.GOMAXPROCS(0)
+				}
+			}
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 			if metricsAddr != "" {
 				reg := metrics.NewRegistry()
 				cfg.Metrics = metrics.NewWorker(reg)
@@ -57,6 +74,7 @@ learner is on loopback or --allow-plaintext is given. See docs/remote.md.`,
 	fl.StringVar(&cfg.TLSServerName, "tls-server-name", "", "name to verify in the learner's certificate (default: the host of --learner)")
 	fl.StringVar(&cfg.OnEnvError, "on-env-error", remote.OnEnvErrorRecreate, "when an env panics or returns NaN: recreate (log and go on) or fail (exit 1)")
 	fl.StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://`ADDR`/metrics (e.g. :9091)")
+	fl.IntVar(&procs, "procs", 0, "OS threads running Go code at once (GOMAXPROCS); 0 = 1, or $GOMAXPROCS when set: the worker samples on one goroutine")
 	fl.BoolVar(&cfg.AllowEnvCommand, "allow-env-command", false, "let the learner make this worker start its env server command (env.external.command): it runs that command on this host")
 	fl.DurationVar(&cfg.ConnectTimeout, "connect-timeout", 3*time.Minute, "give up (exit 1, with the cause) when the learner cannot be reached for this long; 0 = retry forever (Kubernetes)")
 	fl.BoolVar(&cfg.StayAfterDone, "stay", false, "when the run ends, wait for the next learner instead of exiting (Kubernetes)")
