@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -33,6 +34,7 @@ type serveFlags struct {
 	frameStack int
 	padding    string
 	seed       uint64
+	procs      int
 }
 
 func newServe(stdout, stderr io.Writer) *cobra.Command {
@@ -77,6 +79,7 @@ accepting, answers the requests in flight, and exits 0. See docs/serve.md.`,
 	fl.DurationVar(&f.cfg.SessionIdle, "session-idle", 10*time.Minute, "a session unused this long is forgotten")
 	fl.DurationVar(&f.watchEvery, "watch-every", 10*time.Second, "how often a RUN_DIR is checked for a new checkpoint (0: never)")
 	fl.Uint64Var(&f.seed, "seed", 0, "seed of the sampling of explore requests without seed or session (default: random)")
+	fl.IntVar(&f.procs, "procs", 0, "OS threads running Go code at once (GOMAXPROCS; 0: Go's default, one per core or the container's CPU limit); 1 gives the lowest latency at low request rates (docs/serve.md)")
 	fl.DurationVar(&f.cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "longest wait for requests in flight on SIGTERM")
 	return c
 }
@@ -102,6 +105,12 @@ func runServe(ctx context.Context, cmd *cobra.Command, arg string, f *serveFlags
 	cfg.Token, cfg.TLSCertFile, cfg.TLSKeyFile, cfg.AllowPlaintext = tok, f.tlsCert, f.tlsKey, f.sec.allowPlaintext
 	if err := cfg.Validate(); err != nil {
 		return usage(err)
+	}
+	if f.procs < 0 {
+		return usage(fmt.Errorf("--procs %d: want 0 (Go's default) or more", f.procs))
+	}
+	if f.procs > 0 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(f.procs))
 	}
 	src, err := openServed(ctx, arg)
 	if err != nil {
