@@ -49,6 +49,11 @@ type Options struct {
 	// call between them, are tried before Step or Reset gives up
 	// (default DefaultMaxRestarts; negative: never restart).
 	MaxRestarts int
+	// UnaryStep steps with one unary Step call per vector step even when
+	// the server serves StepStream (by default a server that lists
+	// CapStepStream is stepped over one stream kept open: no per-call
+	// stream set-up on either side).
+	UnaryStep bool
 
 	// Token is sent as a bearer token with every call (Dial only).
 	Token string
@@ -131,6 +136,17 @@ type VectorEnv struct {
 	req   stepRequest
 	reply stepReply
 	lim   replyBounds
+
+	stream *stepStream // the open StepStream, or nil
+}
+
+// stepStream is an open StepStream and the timer that enforces
+// CallTimeout on each of its steps.
+type stepStream struct {
+	cs       grpc.ClientStream
+	cancel   context.CancelFunc
+	timer    *time.Timer // cancels the stream when a step misses its deadline
+	timedOut atomic.Bool // set by timer before it cancels
 }
 
 // replyBounds are the decode bounds of Reset and Step replies.
@@ -464,6 +480,9 @@ func (v *VectorEnv) encodeActions(actions []envs.Action) error {
 }
 
 func (v *VectorEnv) callStep(ctx context.Context) error {
+	if v.spec.StepStream && !v.opts.UnaryStep {
+		return v.callStepStream(ctx)
+	}
 	ctx, cancel := context.WithTimeout(ctx, v.opts.CallTimeout)
 	defer cancel()
 	r := &v.reply
@@ -474,6 +493,77 @@ func (v *VectorEnv) callStep(ctx context.Context) error {
 		return v.callError(methodStep, err)
 	}
 	return nil
+}
+
+var stepStreamDesc = grpc.StreamDesc{StreamName: methodStepStream, ServerStreams: true, ClientStreams: true}
+
+// callStepStream sends the Step request on the open StepStream (opening
+// one if none is) and reads its reply into v.reply. The reply is decoded
+// with the same bounds as a unary reply (the codec and
+// MaxCallRecvMsgSize are the stream's call options). CallTimeout bounds
+// each step: a timer cancels the stream, and the step fails with
+// DeadlineExceeded as a unary call would. After any failure the stream is
+// dropped; the next step opens a new one.
+func (v *VectorEnv) callStepStream(ctx context.Context) error {
+	st := v.stream
+	if st == nil {
+		sctx, cancel := context.WithCancel(context.Background())
+		cs, err := v.be.conn().NewStream(sctx, &stepStreamDesc, fullMethod(methodStepStream),
+			grpc.ForceCodec(codec{}), grpc.MaxCallRecvMsgSize(v.lim.recv))
+		if err != nil {
+			cancel()
+			return v.callError(methodStep, err)
+		}
+		st = &stepStream{cs: cs, cancel: cancel}
+		st.timer = time.AfterFunc(v.opts.CallTimeout, func() {
+			st.timedOut.Store(true)
+			cancel()
+		})
+		v.stream = st
+	} else {
+		st.timer.Reset(v.opts.CallTimeout)
+	}
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, st.cancel)
+		defer stop()
+	}
+	r := &v.reply
+	r.Obs, r.Rewards, r.Terminated, r.Truncated, r.FinalObs = r.Obs[:0], r.Rewards[:0], r.Terminated[:0], r.Truncated[:0], r.FinalObs[:0]
+	clear(r.Infos)
+	err := st.cs.SendMsg(&v.req)
+	if err == nil || errors.Is(err, io.EOF) {
+		// On io.EOF the stream has ended; RecvMsg returns its status.
+		if rerr := st.cs.RecvMsg(r); rerr != nil {
+			err = rerr
+		}
+	}
+	if !st.timer.Stop() && err == nil {
+		// The deadline fired as the reply arrived: the reply is whole, but
+		// the stream is cancelled.
+		v.dropStream()
+		return nil
+	}
+	if err != nil {
+		timedOut := st.timedOut.Load()
+		v.dropStream()
+		switch {
+		case errors.Is(err, io.EOF):
+			err = status.Error(codes.Internal, "the server ended StepStream without replying")
+		case timedOut && ctx.Err() == nil:
+			err = status.Errorf(codes.DeadlineExceeded, "no Step reply within %v", v.opts.CallTimeout)
+		}
+		return v.callError(methodStep, err)
+	}
+	return nil
+}
+
+// dropStream cancels the open StepStream, if any.
+func (v *VectorEnv) dropStream() {
+	if st := v.stream; st != nil {
+		st.timer.Stop()
+		st.cancel()
+		v.stream = nil
+	}
 }
 
 // checkObs rejects non-finite observation values (as envs.VectorEnv
@@ -649,6 +739,7 @@ func (v *VectorEnv) Close() error {
 		return nil
 	}
 	v.closed = true
+	v.dropStream()
 	var first error
 	if v.be.alive() {
 		ctx, cancel := context.WithTimeout(context.Background(), min(v.opts.CallTimeout, 5*time.Second))

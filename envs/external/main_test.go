@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
+	"strconv"
 	"testing"
 )
 
@@ -21,6 +23,11 @@ func TestMain(m *testing.M) {
 }
 
 func serveHelper(id string) int {
+	// RLGO_TEST_SERVER_PROCS sets the helper server's GOMAXPROCS
+	// (BenchmarkStep's go rows, docs/benchmarks.md).
+	if p, err := strconv.Atoi(os.Getenv("RLGO_TEST_SERVER_PROCS")); err == nil && p > 0 {
+		runtime.GOMAXPROCS(p)
+	}
 	n, err := NumEnvsFromEnv(1)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

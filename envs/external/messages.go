@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/rlgo/rlgo/envs"
 	"github.com/rlgo/rlgo/internal/wire"
@@ -21,7 +22,22 @@ const (
 	methodReset = "Reset"
 	methodStep  = "Step"
 	methodClose = "Close"
+	// methodStepStream is Step as a bidirectional stream: the client sends
+	// one Step request per vector step on a stream it keeps open, the
+	// server answers each with one Step reply, in order. Servers that list
+	// CapStepStream in their Spec reply serve it; the others are stepped
+	// with the unary Step.
+	methodStepStream = "StepStream"
 )
+
+// CapStepStream is the capability a server lists in its Spec reply's
+// capabilities when it serves StepStream. Capabilities are how the
+// protocol grows without a new version: a client uses only what the
+// server lists, and old clients ignore the field.
+const CapStepStream = "step_stream"
+
+// maxCapabilities bounds the capabilities a Spec reply may list.
+const maxCapabilities = 64
 
 func fullMethod(m string) string { return "/" + ServiceName + "/" + m }
 
@@ -69,6 +85,7 @@ type specReply struct {
 	ActionSpace      spaceMsg `msgpack:"action_space"`
 	MaxEpisodeSteps  int      `msgpack:"max_episode_steps"`
 	RewardThreshold  *float64 `msgpack:"reward_threshold"`
+	Capabilities     []string `msgpack:"capabilities,omitempty"`
 }
 
 type resetRequest struct {
@@ -117,6 +134,9 @@ type Spec struct {
 	// HasThreshold is false when the server gave none.
 	RewardThreshold float64
 	HasThreshold    bool
+	// StepStream reports that the server serves StepStream (it listed
+	// CapStepStream).
+	StepStream bool
 }
 
 // ActionSize is the number of values of one action on the wire: 1 for a
@@ -234,7 +254,11 @@ func decodeSpec(r *specReply) (*Spec, error) {
 	if r.MaxEpisodeSteps < 0 {
 		return nil, fmt.Errorf("max_episode_steps = %d: want 0 (none) or more", r.MaxEpisodeSteps)
 	}
-	s := &Spec{ID: r.ID, NumEnvs: r.NumEnvs, Observation: box, Action: act, MaxEpisodeSteps: r.MaxEpisodeSteps}
+	if len(r.Capabilities) > maxCapabilities {
+		return nil, fmt.Errorf("capabilities: %d names, more than %d", len(r.Capabilities), maxCapabilities)
+	}
+	s := &Spec{ID: r.ID, NumEnvs: r.NumEnvs, Observation: box, Action: act, MaxEpisodeSteps: r.MaxEpisodeSteps,
+		StepStream: slices.Contains(r.Capabilities, CapStepStream)}
 	if r.RewardThreshold != nil {
 		if math.IsNaN(*r.RewardThreshold) {
 			return nil, fmt.Errorf("reward_threshold is NaN")
@@ -255,6 +279,9 @@ func encodeSpec(s *Spec) (*specReply, error) {
 		return nil, fmt.Errorf("action space: %w", err)
 	}
 	r := &specReply{Protocol: ProtocolVersion, ID: s.ID, NumEnvs: s.NumEnvs, ObservationSpace: obs, ActionSpace: act, MaxEpisodeSteps: s.MaxEpisodeSteps}
+	if s.StepStream {
+		r.Capabilities = []string{CapStepStream}
+	}
 	if s.HasThreshold {
 		t := s.RewardThreshold
 		r.RewardThreshold = &t

@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net"
@@ -48,6 +49,10 @@ type ServeOptions struct {
 	AllowPlaintext bool
 	// Logger receives one line per session event; nil discards them.
 	Logger *slog.Logger
+	// NoStepStream leaves CapStepStream out of the Spec reply and refuses
+	// StepStream, as a server of the first protocol revision does (clients
+	// then step with the unary Step).
+	NoStepStream bool
 }
 
 // ServeRegistered serves numEnvs envs made by envs.MakeWrapped(id,
@@ -141,7 +146,7 @@ func Serve(ctx context.Context, lis net.Listener, factory Factory, numEnvs int, 
 	if err := checkListenSecurity(lis.Addr(), opts.Token, opts.TLS != nil, opts.AllowPlaintext); err != nil {
 		return err
 	}
-	s := &server{factory: factory, n: numEnvs, log: opts.Logger}
+	s := &server{factory: factory, n: numEnvs, log: opts.Logger, noStream: opts.NoStepStream}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -150,7 +155,7 @@ func Serve(ctx context.Context, lis net.Listener, factory Factory, numEnvs int, 
 	}
 	spec := &Spec{ID: opts.ID, NumEnvs: numEnvs, Observation: s.vec.Env(0).ObservationSpace().(*envs.Box),
 		Action: s.vec.Env(0).ActionSpace(), MaxEpisodeSteps: opts.MaxEpisodeSteps,
-		RewardThreshold: opts.RewardThreshold, HasThreshold: opts.HasThreshold}
+		RewardThreshold: opts.RewardThreshold, HasThreshold: opts.HasThreshold, StepStream: !opts.NoStepStream}
 	reply, err := encodeSpec(spec)
 	if err != nil {
 		s.vec.Close()
@@ -187,6 +192,12 @@ func Serve(ctx context.Context, lis net.Listener, factory Factory, numEnvs int, 
 				return nil, err
 			}
 			return h(ctx, req)
+		}), grpc.StreamInterceptor(func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+			md, _ := metadata.FromIncomingContext(ss.Context())
+			if err := checkToken(md, sum); err != nil {
+				return err
+			}
+			return h(srv, ss)
 		}))
 	}
 	g := grpc.NewServer(sopts...)
@@ -270,6 +281,12 @@ var serviceDesc = grpc.ServiceDesc{
 		unary(methodStep, envServer.rpcStep, func(s envServer, r *stepRequest) { r.lim = s.requestBounds() }),
 		unary(methodClose, envServer.rpcClose, nil),
 	},
+	Streams: []grpc.StreamDesc{{
+		StreamName:    methodStepStream,
+		Handler:       func(srv any, ss grpc.ServerStream) error { return serveStepStream(srv.(envServer), ss) },
+		ServerStreams: true,
+		ClientStreams: true,
+	}},
 	Metadata: "envs/external/messages.go",
 }
 
@@ -311,6 +328,7 @@ type server struct {
 	acts      []envs.Action
 	reqLim    wire.Limits
 	reset     bool // Reset was called since the envs were made
+	noStream  bool // ServeOptions.NoStepStream
 }
 
 func (s *server) requestBounds() wire.Limits { return s.reqLim }
@@ -382,13 +400,67 @@ func resetUnseeded(vec *envs.VectorEnv, i int) error {
 }
 
 func (s *server) rpcStep(_ context.Context, r *stepRequest) (*stepReply, error) {
+	out := new(stepReply)
+	if err := s.step(r, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// stepper is implemented by servers that step into a reply they are
+// given, so StepStream reuses one reply's buffers.
+type stepper interface {
+	step(r *stepRequest, out *stepReply) error
+	stepStreamServed() bool
+}
+
+func (s *server) stepStreamServed() bool { return !s.noStream }
+
+// serveStepStream answers each Step request of the stream with one Step
+// reply until the client closes the stream or a step fails (the stream
+// then ends with the step's error status, as the unary Step returns it).
+// The request and, for a stepper, the reply are reused: SendMsg encodes
+// before it returns.
+func serveStepStream(srv envServer, ss grpc.ServerStream) error {
+	st, reuse := srv.(stepper)
+	if reuse && !st.stepStreamServed() {
+		return status.Errorf(codes.Unimplemented, "method %s not served", methodStepStream)
+	}
+	var in stepRequest
+	var out stepReply
+	for {
+		in.lim, in.Actions = srv.requestBounds(), in.Actions[:0]
+		if err := ss.RecvMsg(&in); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		var reply *stepReply
+		var err error
+		if reuse {
+			reply, err = &out, st.step(&in, &out)
+		} else {
+			reply, err = srv.rpcStep(ss.Context(), &in)
+		}
+		if err != nil {
+			return err
+		}
+		if err := ss.SendMsg(reply); err != nil {
+			return err
+		}
+	}
+}
+
+// step steps the envs with r's actions and fills out, reusing its slices.
+func (s *server) step(r *stepRequest, out *stepReply) error {
 	if len(r.Actions) != 4*s.n*s.adim {
-		return nil, status.Errorf(codes.InvalidArgument, "step: actions has %d bytes, want %d (%d envs × %d × 4)", len(r.Actions), 4*s.n*s.adim, s.n, s.adim)
+		return status.Errorf(codes.InvalidArgument, "step: actions has %d bytes, want %d (%d envs × %d × 4)", len(r.Actions), 4*s.n*s.adim, s.n, s.adim)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.vec == nil || !s.reset {
-		return nil, status.Error(codes.FailedPrecondition, "step before reset")
+		return status.Error(codes.FailedPrecondition, "step before reset")
 	}
 	if b, ok := s.spec.Action.(*envs.Box); ok {
 		for i := range s.acts {
@@ -408,21 +480,20 @@ func (s *server) rpcStep(_ context.Context, r *stepRequest) (*stepReply, error) 
 		// The vector env is unusable after an env failed: a new Reset
 		// is needed.
 		s.reset = false
-		return nil, status.Errorf(code, "env %s: %v", s.spec.ID, err)
+		return status.Errorf(code, "env %s: %v", s.spec.ID, err)
 	}
-	out := &stepReply{
-		Obs:        putF32(make([]byte, 0, 4*len(s.vec.Obs())), s.vec.Obs()),
-		Rewards:    putF64(make([]byte, 0, 8*s.n), st.Rewards),
-		Terminated: putFlags(make([]byte, 0, s.n), st.Terminated),
-		Truncated:  putFlags(make([]byte, 0, s.n), st.Truncated),
-	}
+	out.Obs = putF32(out.Obs[:0], s.vec.Obs())
+	out.Rewards = putF64(out.Rewards[:0], st.Rewards)
+	out.Terminated = putFlags(out.Terminated[:0], st.Terminated)
+	out.Truncated = putFlags(out.Truncated[:0], st.Truncated)
+	out.FinalObs = out.FinalObs[:0]
 	for _, f := range st.FinalObs {
 		if f != nil {
 			out.FinalObs = putF32(out.FinalObs, f)
 		}
 	}
 	out.Infos = numericInfos(st.Infos)
-	return out, nil
+	return nil
 }
 
 // numericInfos turns the envs' step infos into the wire's map of name to

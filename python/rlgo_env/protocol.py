@@ -9,6 +9,10 @@ import numpy as np
 
 PROTOCOL_VERSION = 1
 SERVICE = "rlgo.env.v1.Env"
+# What this server serves beyond the four unary methods, listed in the Spec
+# reply: "step_stream" is StepStream, Step as a bidirectional stream (one
+# reply per request, in order) that a client keeps open across steps.
+CAPABILITIES = ("step_stream",)
 
 F32 = np.dtype("<f4")
 F64 = np.dtype("<f8")

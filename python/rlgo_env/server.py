@@ -44,6 +44,24 @@ def _handler(method, lock):
     return grpc.unary_unary_rpc_method_handler(handle, request_deserializer=_unpack, response_serializer=_pack)
 
 
+def _stream_handler(method, lock):
+    """StepStream: one reply per request, in order, on one stream the
+    client keeps open. A failed step ends the stream with the status the
+    unary Step would return."""
+    def handle(requests, context):
+        for request in requests:
+            with lock:
+                try:
+                    reply = method(request)
+                except ProtocolError as e:
+                    context.abort(getattr(grpc.StatusCode, e.code), str(e))
+                except Exception as e:  # a bug of the server itself
+                    traceback.print_exc()
+                    context.abort(grpc.StatusCode.INTERNAL, "%s: %s" % (type(e).__name__, e))
+            yield reply
+    return grpc.stream_stream_rpc_method_handler(handle, request_deserializer=_unpack, response_serializer=_pack)
+
+
 class _TokenInterceptor(grpc.ServerInterceptor):
     """Refuses calls without the bearer token (compared in constant time)."""
 
@@ -89,6 +107,7 @@ def make_server(vector, address, max_message_bytes, token=None, tls=None, allow_
         "Reset": _handler(vector.reset, lock),
         "Step": _handler(vector.step, lock),
         "Close": _handler(vector.close, lock),
+        "StepStream": _stream_handler(vector.step, lock),
     }
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=2),

@@ -7,6 +7,7 @@ import traceback
 import numpy as np
 
 from .protocol import (
+    CAPABILITIES,
     F32,
     F64,
     PROTOCOL_VERSION,
@@ -91,6 +92,7 @@ class VectorServer:
             "action_space": self.actions.message,
             "max_episode_steps": self.max_episode_steps,
             "reward_threshold": self.reward_threshold,
+            "capabilities": list(CAPABILITIES),
         }
 
     def _flat(self, i, field, obs):
