@@ -117,6 +117,7 @@ type member struct {
 	called    bool   // made a call after Register
 	polls     int    // WaitWork calls in flight
 	task      string // task held, "" if none
+	slot      int    // slot of the last task it was given, -1 before any
 	envErrors int64
 }
 
@@ -134,9 +135,9 @@ type accepted struct {
 	seq int
 }
 
-// freeSlot is the lowest slot in [0, r.needed) that no accepted batch and
-// no assigned task holds.
-func (r *round) freeSlot() int {
+// freeSlots lists, lowest first, the slots in [0, r.needed) that no
+// accepted batch and no assigned task holds.
+func (r *round) freeSlots() []int {
 	used := make([]bool, r.needed)
 	for _, a := range r.batches {
 		used[a.b.WorkerIndex] = true
@@ -144,12 +145,13 @@ func (r *round) freeSlot() int {
 	for t := range r.assigned {
 		used[r.slots[t]] = true
 	}
+	var free []int
 	for i, u := range used {
 		if !u {
-			return i
+			free = append(free, i)
 		}
 	}
-	return -1
+	return free
 }
 
 // unassign takes task out of the round. f.mu is held.
@@ -516,6 +518,7 @@ func (f *Fleet) register(ctx context.Context, req *RegisterRequest) (*RegisterRe
 		host:     truncate(req.Hostname, 256),
 		pid:      req.PID,
 		lastSeen: time.Now(),
+		slot:     -1,
 	}
 	f.members[m.id] = m
 	if !f.started && len(f.members) >= f.cfg.MinWorkers {
@@ -579,17 +582,49 @@ func (f *Fleet) member(id string) (*member, error) {
 }
 
 // assign gives m the next task of the round, or "". f.mu is held.
+//
+// Slots stick to processes: m gets the slot it had last if that is free;
+// otherwise the lowest free slot whose last holder is not polling for
+// work right now (it left, or is busy elsewhere). So with as many
+// processes as fragments each keeps sampling its own slot, and with more
+// the extra ones stay spares: the envs that sample a slot go on from
+// iteration to iteration, as a local worker's do, instead of rotating
+// among processes whose episodes then each advance a third as often.
 func (f *Fleet) assign(m *member) string {
 	r := f.round
 	if r == nil || !f.started || f.closed || len(r.batches)+len(r.assigned) >= r.needed {
 		return ""
 	}
+	slot := -1
+	for _, s := range r.freeSlots() {
+		if s == m.slot {
+			slot = s
+			break
+		}
+		if slot < 0 && !f.claimed(s, m) {
+			slot = s
+		}
+	}
+	if slot < 0 {
+		return "" // every free slot's own process is polling: it takes it
+	}
 	f.taskSeq++
 	id := fmt.Sprintf("%s.v%d.t%d", f.learnerID, r.version, f.taskSeq)
-	r.slots[id] = r.freeSlot()
+	r.slots[id] = slot
 	r.assigned[id] = m.id
-	m.task = id
+	m.task, m.slot = id, slot
 	return id
+}
+
+// claimed reports whether another member that last had slot s is
+// waiting for work now, and so takes s. f.mu is held.
+func (f *Fleet) claimed(s int, m *member) bool {
+	for _, o := range f.members {
+		if o != m && o.slot == s && o.polls > 0 && o.task == "" {
+			return true
+		}
+	}
+	return false
 }
 
 // waitWork is the long poll: it returns at once with newer weights or a

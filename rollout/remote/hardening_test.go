@@ -328,6 +328,9 @@ func TestSlotsWithMoreProcessesThanFragments(t *testing.T) {
 			eventually(t, 5*time.Second, "every process registered", func() bool { return s.Stats().Workers == tc.processes })
 			sources := map[string]int{}
 			for v := uint64(2); v < 12; v++ {
+				// The learner learns between iterations; its workers poll
+				// again meanwhile.
+				time.Sleep(20 * time.Millisecond)
 				if err := f.SetWeights(ctx, initWeights(cartPoleSpec(), v)); err != nil {
 					t.Fatal(err)
 				}
@@ -356,6 +359,12 @@ func TestSlotsWithMoreProcessesThanFragments(t *testing.T) {
 				}
 			}
 			t.Logf("batches per source: %v", sources)
+			// Slots stick to processes: after the first iteration, the
+			// process that sampled a slot samples it again (the others are
+			// spares), so as many sources as fragments.
+			if len(sources) != tc.fragments {
+				t.Errorf("batches came from %d processes (%v); want %d: each slot stays with its process", len(sources), sources, tc.fragments)
+			}
 		})
 	}
 }
