@@ -69,9 +69,13 @@ func TestRemoteDQNMoreProcessesThanFragments(t *testing.T) {
 
 // TestLongRemoteDQNSolvesWithMoreProcesses: the same fleet solves
 // CartPole. The remote fleet is not deterministic, and the killed
-// worker's episodes and fragment are lost. Measured: 475 at 132k env
-// steps without the kill; with it, once at 91.9k and once past the
-// config's 150k. So the budget here is 300k, not the config's 150k.
+// worker's episodes and fragment are lost. Measured with slots sticking
+// to processes (8 runs of this scenario, 2026-12-02): 7 solved within the
+// config's 150k (86k-131k); one peaked at 447 near 120k and fell back to
+// 384 by 150k, as DQN sometimes does on a local seed too. Before, with
+// the slot rotating among the processes, 2 of 4 ran past 150k. So the
+// budget here is 300k, not the config's 150k: a test that fails one run
+// in eight would fail CI, not the fleet.
 func TestLongRemoteDQNSolvesWithMoreProcesses(t *testing.T) {
 	if os.Getenv("RLGO_LONG") == "" {
 		t.Skip("long suite: set RLGO_LONG=1")
