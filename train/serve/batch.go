@@ -25,6 +25,10 @@ type call struct {
 	seed     uint64
 	sessions []sessionRef // per row, or none
 	resets   []bool       // per row (with sessions), or none
+	// gRPC: the call's copy of its message (session ids are slices of
+	// it) and what decoding it found wrong.
+	msg       []byte
+	decodeErr error
 
 	// arriving: the batcher counts the call as on its way (arrive).
 	arriving bool
@@ -70,6 +74,7 @@ func (c *call) reset() {
 	c.sessions = c.sessions[:0]
 	c.resets = c.resets[:0]
 	c.obs = c.obs[:0]
+	c.decodeErr = nil
 }
 
 // freeList recycles calls without sync.Pool's drops at GC: a fixed

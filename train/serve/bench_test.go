@@ -163,7 +163,7 @@ func floorServer(b *testing.B) *served {
 		w.Write(reply)
 	}), ReadHeaderTimeout: 10 * time.Second}
 	g := grpc.NewServer(grpc.ForceServerCodec(Codec{}))
-	g.RegisterService(&serviceDesc, floorPolicy{})
+	g.RegisterService(&floorDesc, floorPolicy{})
 	go hs.Serve(hl)
 	go g.Serve(gl)
 	b.Cleanup(func() {
@@ -171,6 +171,35 @@ func floorServer(b *testing.B) *served {
 		hs.Close()
 	})
 	return &served{url: "http://" + hl.Addr().String(), grpcAddr: gl.Addr().String()}
+}
+
+// floorDesc is the service on the floor server: each request decoded by
+// Codec into a new ActRequest, each reply a new ActReply (what the
+// server did before it decoded into recycled calls).
+var floorDesc = grpc.ServiceDesc{
+	ServiceName: ServiceName,
+	HandlerType: (*policyServer)(nil),
+	Methods:     []grpc.MethodDesc{unary("Act", policyServer.Act), unary("Spec", policyServer.Spec)},
+	Metadata:    "train/serve/bench_test.go",
+}
+
+// policyServer is what floorDesc dispatches to.
+type policyServer interface {
+	Act(context.Context, *ActRequest) (*ActReply, error)
+	Spec(context.Context, *SpecRequest) (*Spec, error)
+}
+
+func unary[Req, Resp any](name string, call func(policyServer, context.Context, *Req) (*Resp, error)) grpc.MethodDesc {
+	return grpc.MethodDesc{
+		MethodName: name,
+		Handler: func(srv any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
+			in := new(Req)
+			if err := dec(in); err != nil {
+				return nil, err
+			}
+			return call(srv.(policyServer), ctx, in)
+		},
+	}
 }
 
 // floorPolicy answers every act call with action 1.

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
@@ -382,47 +383,120 @@ func (Codec) Unmarshal(data []byte, v any) error {
 // Name is the content-subtype, "msgpack".
 func (Codec) Name() string { return "msgpack" }
 
-// policyServer is what the hand-written ServiceDesc dispatches to.
-type policyServer interface {
-	Act(context.Context, *ActRequest) (*ActReply, error)
-	Spec(context.Context, *SpecRequest) (*Spec, error)
+// serverCodec is the server's msgpack codec: Codec, except for act calls,
+// which it decodes straight into a recycled call (decodeActMsgpack, into
+// the call's own copy of the message) and whose replies it encodes from
+// the call into a recycled buffer (appendMsgpackReply), handing the call
+// back to the free list once encoded: no allocation per call of its own.
+type serverCodec struct{ s *Server }
+
+// Marshal encodes an answered call (the act handler's reply) or any
+// other message as Codec does.
+func (sc serverCodec) Marshal(v any) (mem.BufferSlice, error) {
+	c, ok := v.(*call)
+	if !ok {
+		b, err := Codec{}.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		return mem.BufferSlice{mem.SliceBuffer(b)}, nil
+	}
+	r := sc.s.getReply()
+	r.b = appendMsgpackReply(r.b[:0], c)
+	sc.s.free.put(c) // the call is answered and encoded: it is free
+	r.bs[0] = mem.NewBuffer(&r.b, r)
+	return r.bs[:], nil
+}
+
+// Unmarshal decodes an act request into its call (a request that fails
+// to decode keeps its error in the call, answered InvalidArgument naming
+// the field) or any other message as Codec does.
+func (sc serverCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	c, ok := v.(*call)
+	if !ok {
+		return Codec{}.Unmarshal(data.Materialize(), v)
+	}
+	// The call keeps its own copy: grpc frees data on return, and session
+	// ids are slices of the message.
+	c.msg = growB(c.msg, data.Len())
+	data.CopyTo(c.msg)
+	c.decodeErr = decodeActMsgpack(c.msg, c, sc.s.cfg.MaxRequestRows)
+	return nil
+}
+
+func (serverCodec) Name() string { return "msgpack" }
+
+// replyBuf is a reply's bytes and the one-buffer slice grpc sends: grpc
+// frees the buffer once written, which puts replyBuf back (it is its own
+// mem.BufferPool).
+type replyBuf struct {
+	b    []byte
+	bs   [1]mem.Buffer
+	home chan *replyBuf
+	max  int // the largest buffer kept
+}
+
+// Get is never called (the buffer is made by getReply); it is there for
+// mem.BufferPool.
+func (r *replyBuf) Get(int) *[]byte { return &r.b }
+
+// Put takes r back once grpc has written its bytes.
+func (r *replyBuf) Put(*[]byte) {
+	r.bs[0] = nil
+	if cap(r.b) > r.max {
+		return
+	}
+	select {
+	case r.home <- r:
+	default:
+	}
+}
+
+// getReply returns a free reply buffer. Its capacity is at least 1 KiB,
+// so that mem.NewBuffer pools it (below, it would wrap the bytes in an
+// allocated SliceBuffer and never give them back).
+func (s *Server) getReply() *replyBuf {
+	select {
+	case r := <-s.replies:
+		return r
+	default:
+		return &replyBuf{b: make([]byte, 0, 4096), home: s.replies, max: max(4*s.cfg.MaxBodyBytes, 4096)}
+	}
+}
+
+func growB(b []byte, n int) []byte {
+	if cap(b) < n {
+		return make([]byte, n)
+	}
+	return b[:n]
+}
+
+// actServer is what the hand-written ServiceDesc dispatches to.
+type actServer interface {
+	act(ctx context.Context, dec func(any) error) (any, error)
+	spec(ctx context.Context, dec func(any) error) (any, error)
 }
 
 var serviceDesc = grpc.ServiceDesc{
 	ServiceName: ServiceName,
-	HandlerType: (*policyServer)(nil),
+	HandlerType: (*actServer)(nil),
 	Methods: []grpc.MethodDesc{
-		unary("Act", policyServer.Act),
-		unary("Spec", policyServer.Spec),
+		{MethodName: "Act", Handler: func(srv any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
+			return srv.(actServer).act(ctx, dec)
+		}},
+		{MethodName: "Spec", Handler: func(srv any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
+			return srv.(actServer).spec(ctx, dec)
+		}},
 	},
 	Metadata: "train/serve/grpc.go",
 }
 
-func unary[Req, Resp any](name string, call func(policyServer, context.Context, *Req) (*Resp, error)) grpc.MethodDesc {
-	return grpc.MethodDesc{
-		MethodName: name,
-		Handler: func(srv any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
-			in := new(Req)
-			if err := dec(in); err != nil {
-				return nil, err
-			}
-			if interceptor == nil {
-				return call(srv.(policyServer), ctx, in)
-			}
-			info := &grpc.UnaryServerInfo{Server: srv, FullMethod: "/" + ServiceName + "/" + name}
-			return interceptor(ctx, in, info, func(ctx context.Context, req any) (any, error) {
-				return call(srv.(policyServer), ctx, req.(*Req))
-			})
-		},
-	}
-}
-
 // newGRPC builds the gRPC server: forced msgpack codec, bounded
-// messages and streams, keepalive, the token check, and grpc.health.v1
-// (which needs no token).
+// messages and streams, keepalive, and grpc.health.v1 (which needs no
+// token; the act and spec handlers check it, before reading the message).
 func (s *Server) newGRPC() *grpc.Server {
 	opts := []grpc.ServerOption{
-		grpc.ForceServerCodec(Codec{}),
+		grpc.ForceServerCodecV2(serverCodec{s}),
 		grpc.MaxRecvMsgSize(s.cfg.MaxBodyBytes),
 		grpc.MaxSendMsgSize(64 << 20),
 		grpc.MaxConcurrentStreams(1024),
@@ -430,7 +504,6 @@ func (s *Server) newGRPC() *grpc.Server {
 		grpc.ConnectionTimeout(10 * time.Second),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
-		grpc.ChainUnaryInterceptor(s.grpcAuth),
 	}
 	if s.cfg.MaxWait > 0 {
 		// Only a batch that may wait asks what is on its way; the handler
@@ -449,26 +522,27 @@ func (s *Server) newGRPC() *grpc.Server {
 	return g
 }
 
-// grpcAuth checks the bearer token of every call but the health service's.
-func (s *Server) grpcAuth(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	if s.cfg.Token != "" && !strings.HasPrefix(info.FullMethod, "/grpc.health.v1.Health/") {
-		md, _ := metadata.FromIncomingContext(ctx)
-		vals := md.Get("authorization")
-		tok := ""
-		if len(vals) > 0 {
-			tok, _ = strings.CutPrefix(vals[0], "Bearer ")
-		}
-		if tok == "" {
-			s.metrics.request("grpc", outcomeUnauthorized)
-			return nil, status.Error(codes.Unauthenticated, "missing bearer token")
-		}
-		sum := sha256.Sum256([]byte(tok))
-		if subtle.ConstantTimeCompare(sum[:], s.auth[:]) != 1 {
-			s.metrics.request("grpc", outcomeUnauthorized)
-			return nil, status.Error(codes.PermissionDenied, "wrong token")
-		}
+// grpcAuthorize checks a call's bearer token (Unauthenticated without
+// one, PermissionDenied for a wrong one). With a token configured it
+// allocates once: grpc-go's metadata accessors copy what they return.
+func (s *Server) grpcAuthorize(ctx context.Context) error {
+	if s.cfg.Token == "" {
+		return nil
 	}
-	return handler(ctx, req)
+	vals := metadata.ValueFromIncomingContext(ctx, "authorization")
+	tok := ""
+	if len(vals) > 0 {
+		tok, _ = strings.CutPrefix(vals[0], "Bearer ")
+	}
+	if tok == "" {
+		s.metrics.request("grpc", outcomeUnauthorized)
+		return status.Error(codes.Unauthenticated, "missing bearer token")
+	}
+	if sum := tokenSum(tok); subtle.ConstantTimeCompare(sum[:], s.auth[:]) != 1 {
+		s.metrics.request("grpc", outcomeUnauthorized)
+		return status.Error(codes.PermissionDenied, "wrong token")
+	}
+	return nil
 }
 
 type grpcHandlers struct{ s *Server }
@@ -508,38 +582,52 @@ func (arrivals) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Conte
 
 func (arrivals) HandleConn(context.Context, stats.ConnStats) {}
 
-func (h grpcHandlers) Spec(context.Context, *SpecRequest) (*Spec, error) {
+func (h grpcHandlers) spec(ctx context.Context, dec func(any) error) (any, error) {
+	if err := h.s.grpcAuthorize(ctx); err != nil {
+		return nil, err
+	}
+	if err := dec(new(SpecRequest)); err != nil {
+		return nil, err
+	}
 	sp := h.s.Spec()
 	return &sp, nil
 }
 
-func (h grpcHandlers) Act(ctx context.Context, req *ActRequest) (*ActReply, error) {
+// act answers an act call: the token is checked before the message is
+// read, the message is decoded into a recycled call (serverCodec), and
+// the call itself is the reply, which serverCodec encodes and recycles.
+func (h grpcHandlers) act(ctx context.Context, dec func(any) error) (any, error) {
 	s := h.s
 	start := time.Now()
-	if req.decodeErr != nil {
-		s.metrics.request("grpc", outcomeBadRequest)
-		return nil, status.Errorf(codes.InvalidArgument, "request: %v", req.decodeErr)
-	}
 	c := s.free.get()
-	defer s.putCall(c)
 	if a, ok := ctx.Value(arrivalKey{}).(*arrival); ok && a.taken.CompareAndSwap(false, true) {
-		c.arriving = true // the call now holds the count TagRPC took
+		// The call now holds the count TagRPC took: it gives it up on
+		// every path (putCall, or submit).
+		c.arriving = true
 	}
-	if err := fillCall(req, c, s.cfg.MaxRequestRows); err == nil {
+	if err := s.grpcAuthorize(ctx); err != nil {
+		s.putCall(c)
+		return nil, err
+	}
+	if err := dec(c); err != nil { // grpc's: a message too large, a broken stream
+		s.putCall(c)
+		return nil, err
+	}
+	err := c.decodeErr
+	if err == nil {
 		err = checkShapes(c, s.sessions.frame, s.sessions.frame*s.sessions.n)
-		if err == nil {
-			err = s.act(c)
-		}
-		if err != nil {
-			return nil, s.grpcError(err)
-		}
-	} else {
+	}
+	if err == nil {
+		err = s.act(c)
+	}
+	if err != nil {
+		s.putCall(c)
 		return nil, s.grpcError(err)
 	}
-	rep := replyOf(c)
+	s.batch.depart(c) // (submit did)
 	s.metrics.request("grpc", outcomeOK)
 	s.metrics.latency["grpc"].Observe(time.Since(start).Seconds())
-	return rep, nil
+	return c, nil // serverCodec.Marshal encodes it and puts it back
 }
 
 func (s *Server) grpcError(err error) error {
@@ -560,95 +648,13 @@ func (s *Server) grpcError(err error) error {
 	return status.Error(codes.Internal, err.Error())
 }
 
-// fillCall copies a gRPC request into c, with the JSON decoder's checks.
-func fillCall(req *ActRequest, c *call, maxRows int) error {
-	switch {
-	case req.Observation != nil && req.Observations != nil:
-		return badField("observations", "give observation or observations, not both")
-	case req.Session != "" && req.Sessions != nil:
-		return badField("sessions", "give session or sessions, not both")
-	case len(req.Observations) > maxRows:
-		return badField("observations", "more than %d observations (the limit of one request)", maxRows)
+// tokenSum is the SHA-256 of tok, hashed from a copy on the stack when
+// tok is not long (a []byte conversion of a string over 32 bytes
+// allocates).
+func tokenSum(tok string) [sha256.Size]byte {
+	var buf [256]byte
+	if len(tok) <= len(buf) {
+		return sha256.Sum256(append(buf[:0], tok...))
 	}
-	rows := req.Observations
-	if req.Observation != nil {
-		rows = [][]float32{req.Observation}
-	} else {
-		c.batch = true
-	}
-	for r, row := range rows {
-		if len(row) == 0 {
-			if c.batch {
-				return badField(indexed("observations", r), "empty")
-			}
-			return badField("observation", "empty")
-		}
-		for k, v := range row {
-			if v != v || v > 3.4028235e38 || v < -3.4028235e38 {
-				name := "observation"
-				if c.batch {
-					name = indexed("observations", r)
-				}
-				return badField(indexed(name, k), "NaN or infinite values are not accepted")
-			}
-		}
-		c.frames = append(c.frames, row...)
-		c.lens = append(c.lens, int32(len(row)))
-	}
-	c.rows = len(rows)
-	c.explore, c.probs, c.qValues = req.Explore, req.Probs, req.QValues
-	if req.Seed != nil {
-		c.hasSeed, c.seed = true, *req.Seed
-	}
-	ids := req.Sessions
-	if req.Session != "" {
-		ids = []string{req.Session}
-		if req.Reset {
-			c.resets = append(c.resets, true)
-		}
-	} else if req.Reset {
-		return badField("reset", "needs a session")
-	}
-	for i, id := range ids {
-		if len(id) == 0 || len(id) > maxSessionID {
-			field := "session"
-			if req.Sessions != nil {
-				field = indexed("sessions", i)
-			}
-			return badField(field, "want 1 to %d bytes, got %d", maxSessionID, len(id))
-		}
-		c.sessions = append(c.sessions, sessionRef{s: id})
-	}
-	if req.Resets != nil {
-		c.resets = append(c.resets, req.Resets...)
-	}
-	return nil
-}
-
-// replyOf copies c's answer into an ActReply.
-func replyOf(c *call) *ActReply {
-	r := &ActReply{Version: c.version, Batch: c.batch}
-	if c.actDim == 0 {
-		r.Actions = append([]int(nil), c.actions[:c.rows]...)
-	} else {
-		r.Continuous = rowsOf(c.cont, c.rows, c.actDim, c.actDim, 0)
-	}
-	switch {
-	case c.probs && c.actDim > 0:
-		r.Mean = rowsOf(c.extra, c.rows, 2*c.actDim, c.actDim, 0)
-		r.Std = rowsOf(c.extra, c.rows, 2*c.actDim, c.actDim, c.actDim)
-	case c.probs:
-		r.Probs = rowsOf(c.extra, c.rows, c.numAct, c.numAct, 0)
-	case c.qValues:
-		r.QValues = rowsOf(c.extra, c.rows, c.numAct, c.numAct, 0)
-	}
-	return r
-}
-
-func rowsOf(x []float32, rows, stride, width, off int) [][]float32 {
-	out := make([][]float32, rows)
-	for i := range out {
-		out[i] = append([]float32(nil), x[i*stride+off:i*stride+off+width]...)
-	}
-	return out
+	return sha256.Sum256([]byte(tok))
 }

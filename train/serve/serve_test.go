@@ -591,7 +591,9 @@ func TestSpecAndMetrics(t *testing.T) {
 
 // TestGRPCFromAnyEncoder: a request as Python's msgpack packs it
 // (float64 and integer numbers, a plain map) is answered like the Go
-// client's float32 one; an unknown key is InvalidArgument naming it.
+// client's float32 one; a malformed one (an unknown or repeated key, a
+// value of the wrong type, a non-finite number, a bad session) is
+// InvalidArgument naming the field.
 func TestGRPCFromAnyEncoder(t *testing.T) {
 	e := testPolicy(t, "actor_critic", 1, 4)
 	ref := loaded(t, e)
@@ -614,9 +616,50 @@ func TestGRPCFromAnyEncoder(t *testing.T) {
 			t.Errorf("Act(%v) = %+v; want action %v, version 4, probs", obs, rep, w)
 		}
 	}
-	b, _ := msgpack.Marshal(map[string]any{"observation": []float64{0, 0, 0, 0}, "temperature": 1})
-	err := cc.Invoke(context.Background(), MethodAct, rawMsg(b), new(ActReply), grpc.ForceCodec(rawCodec{}))
-	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "temperature") {
-		t.Errorf("Act with an unknown key: %v; want InvalidArgument naming it", err)
+	obs := []float64{0, 0, 0, 0}
+	for _, tc := range []struct {
+		name  string
+		msg   []byte
+		field string
+	}{
+		{"unknown key", msgpackMap(t, "observation", obs, "temperature", 1), "temperature"},
+		{"key twice", msgpackMap(t, "observation", obs, "probs", true, "probs", false), "probs"},
+		{"observation twice", msgpackMap(t, "observation", obs, "observation", obs), "observation"},
+		{"both", msgpackMap(t, "observation", obs, "observations", [][]float64{obs}), "observations"},
+		{"string number", msgpackMap(t, "observation", []any{0, "1", 2, 3}), "observation[1]"},
+		{"nil number", msgpackMap(t, "observations", [][]any{{0, 1, 2, 3}, {0, nil, 2, 3}}), "observations[1][1]"},
+		{"float64 overflow", msgpackMap(t, "observation", []float64{0, 1e300, 2, 3}), "observation[1]"},
+		{"empty row", msgpackMap(t, "observations", [][]float64{obs, {}}), "observations[1]"},
+		{"negative seed", msgpackMap(t, "observation", obs, "seed", -1), "seed"},
+		{"float seed", msgpackMap(t, "observation", obs, "seed", 1.5), "seed"},
+		{"explore not bool", msgpackMap(t, "observation", obs, "explore", 1), "explore"},
+		{"session not string", msgpackMap(t, "observation", obs, "session", 3), "session"},
+		{"empty session", msgpackMap(t, "observation", obs, "session", ""), "session"},
+		{"sessions[1] too long", msgpackMap(t, "observations", [][]float64{obs, obs}, "sessions", []string{"a", strings.Repeat("x", 200)}), "sessions[1]"},
+		{"session and sessions", msgpackMap(t, "observation", obs, "session", "a", "sessions", []string{"a"}), "sessions"},
+		{"reset without session", msgpackMap(t, "observation", obs, "reset", true), "reset"},
+		{"not a map", []byte{0x93, 1, 2, 3}, "map"},
+		{"trailing bytes", append(msgpackMap(t, "observation", obs), 0xc0), "trailing"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := cc.Invoke(context.Background(), MethodAct, rawMsg(tc.msg), new(ActReply), grpc.ForceCodec(rawCodec{}))
+			if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), tc.field) {
+				t.Errorf("Act(%x): %v; want InvalidArgument naming %s", tc.msg, err, tc.field)
+			}
+		})
 	}
+}
+
+// msgpackMap encodes the keys and values kv as one msgpack map, in
+// order (a key may repeat, as no Go map can).
+func msgpackMap(t *testing.T, kv ...any) []byte {
+	b := []byte{0x80 | byte(len(kv)/2)}
+	for _, v := range kv {
+		e, err := msgpack.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = append(b, e...)
+	}
+	return b
 }

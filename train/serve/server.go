@@ -208,6 +208,7 @@ type Server struct {
 	metrics  *metrics
 	free     freeList
 	bufs     chan *[]byte
+	replies  chan *replyBuf // gRPC replies' buffers
 	auth     [sha256.Size]byte
 	draining atomic.Bool
 	seedMu   sync.Mutex
@@ -228,7 +229,7 @@ func New(cfg Config, p *policy.Exported) (*Server, error) {
 	if err := checkExported(p); err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
-	s := &Server{cfg: cfg, free: make(freeList, cfg.QueueSize+64), bufs: make(chan *[]byte, 256),
+	s := &Server{cfg: cfg, free: make(freeList, cfg.QueueSize+64), bufs: make(chan *[]byte, 256), replies: make(chan *replyBuf, 256),
 		auth: sha256.Sum256([]byte(cfg.Token)), seeds: rand.New(rand.NewPCG(cfg.Seed, 0x5e2fe))}
 	var err error
 	s.sessions, err = newSessions(cfg.FrameStack, p.ObsLow, p.ObsHigh, cfg.MaxSessions, cfg.SessionIdle, cfg.Now, s.seedPair)
@@ -441,8 +442,7 @@ func (s *Server) authorized(header string) (bool, string) {
 	if !ok || tok == "" {
 		return false, "missing bearer token"
 	}
-	sum := sha256.Sum256([]byte(tok))
-	if subtle.ConstantTimeCompare(sum[:], s.auth[:]) != 1 {
+	if sum := tokenSum(tok); subtle.ConstantTimeCompare(sum[:], s.auth[:]) != 1 {
 		return false, "wrong token"
 	}
 	return true, ""
