@@ -49,11 +49,9 @@ type Options struct {
 	// call between them, are tried before Step or Reset gives up
 	// (default DefaultMaxRestarts; negative: never restart).
 	MaxRestarts int
-	// UnaryStep steps with one unary Step call per vector step even when
-	// the server serves StepStream (by default a server that lists
-	// CapStepStream is stepped over one stream kept open: no per-call
-	// stream set-up on either side).
-	UnaryStep bool
+	// Transport is how Step calls travel (default TransportAuto: the
+	// fastest the server offers).
+	Transport Transport
 
 	// Token is sent as a bearer token with every call (Dial only).
 	Token string
@@ -95,6 +93,41 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// Transport selects how a VectorEnv sends its Step calls. Spec, Reset and
+// Close are always unary gRPC calls.
+type Transport int
+
+const (
+	// TransportAuto uses the server's step socket when it offers one and
+	// the client reaches the server over a Unix socket without a token,
+	// else StepStream when it offers that, else unary Step.
+	TransportAuto Transport = iota
+	// TransportUnary makes one unary Step call per vector step (every
+	// server serves it).
+	TransportUnary
+	// TransportStream sends each Step on one StepStream kept open
+	// (CapStepStream); a server without it is stepped with unary calls.
+	TransportStream
+	// TransportSocket sends each Step as a frame on the server's step
+	// socket (CapStepSocket); where that is not usable, as TransportAuto.
+	TransportSocket
+)
+
+// String names the transport as the docs do.
+func (t Transport) String() string {
+	switch t {
+	case TransportAuto:
+		return "auto"
+	case TransportUnary:
+		return "unary"
+	case TransportStream:
+		return "stream"
+	case TransportSocket:
+		return "socket"
+	}
+	return fmt.Sprintf("Transport(%d)", int(t))
+}
+
 // backend is where a VectorEnv's server lives: a supervised process or an
 // address someone else serves.
 type backend interface {
@@ -107,6 +140,9 @@ type backend interface {
 	alive() bool
 	// describe names the server for errors ("process 1234", "unix:///…").
 	describe() string
+	// unixSocket reports whether the connection is over a Unix socket
+	// (the server is on this host).
+	unixSocket() bool
 	close() error
 }
 
@@ -138,6 +174,8 @@ type VectorEnv struct {
 	lim   replyBounds
 
 	stream *stepStream // the open StepStream, or nil
+	sock   *stepConn   // the open step socket connection, or nil
+	via    Transport   // the transport Step uses (never TransportAuto)
 }
 
 // stepStream is an open StepStream and the timer that enforces
@@ -190,7 +228,33 @@ func (v *VectorEnv) init(spec *Spec) {
 	v.reply.lim = lim
 	v.lim.recv = lim.MaxBytes
 	v.req.Actions = make([]byte, 0, n*v.adim*4)
+	v.via = v.transport()
 }
+
+// transport is the transport Step uses with v's server (see Transport).
+func (v *VectorEnv) transport() Transport {
+	socket := v.spec.StepSocket != "" && v.be.unixSocket() && v.opts.Token == ""
+	switch v.opts.Transport {
+	case TransportUnary:
+		return TransportUnary
+	case TransportStream:
+		if v.spec.StepStream {
+			return TransportStream
+		}
+		return TransportUnary
+	}
+	switch {
+	case socket:
+		return TransportSocket
+	case v.spec.StepStream:
+		return TransportStream
+	}
+	return TransportUnary
+}
+
+// StepTransport returns the transport Step uses with this server: never
+// TransportAuto.
+func (v *VectorEnv) StepTransport() Transport { return v.via }
 
 // fetchSpec calls Spec, waiting for the server to come up within
 // StartTimeout, and checks the reply against opts.NumEnvs.
@@ -394,9 +458,16 @@ func (v *VectorEnv) recover(ctx context.Context, cause error) error {
 	if err := v.be.recover(ctx, cause); err != nil {
 		return fmt.Errorf("external env %s: restart after %v: %w", v.opts.EnvID, cause, err)
 	}
-	if _, err := v.fetchSpec(ctx); err != nil {
+	v.dropStream()
+	v.dropSocket()
+	spec, err := v.fetchSpec(ctx)
+	if err != nil {
 		return fmt.Errorf("external env %s: restart after %v: %w", v.opts.EnvID, cause, err)
 	}
+	// A restarted server may offer other transports (and a new step
+	// socket path); its spaces and size were checked by fetchSpec.
+	v.spec.StepStream, v.spec.StepSocket = spec.StepStream, spec.StepSocket
+	v.via = v.transport()
 	return nil
 }
 
@@ -480,7 +551,10 @@ func (v *VectorEnv) encodeActions(actions []envs.Action) error {
 }
 
 func (v *VectorEnv) callStep(ctx context.Context) error {
-	if v.spec.StepStream && !v.opts.UnaryStep {
+	switch v.via {
+	case TransportSocket:
+		return v.callStepSocket(ctx)
+	case TransportStream:
 		return v.callStepStream(ctx)
 	}
 	ctx, cancel := context.WithTimeout(ctx, v.opts.CallTimeout)
@@ -740,6 +814,7 @@ func (v *VectorEnv) Close() error {
 	}
 	v.closed = true
 	v.dropStream()
+	v.dropSocket()
 	var first error
 	if v.be.alive() {
 		ctx, cancel := context.WithTimeout(context.Background(), min(v.opts.CallTimeout, 5*time.Second))

@@ -172,7 +172,10 @@ func (d *dialed) conn() *grpc.ClientConn { return d.cc }
 func (d *dialed) recover(context.Context, error) error { return nil }
 func (d *dialed) alive() bool                          { return true }
 func (d *dialed) describe() string                     { return d.addr }
-func (d *dialed) close() error                         { return d.cc.Close() }
+func (d *dialed) unixSocket() bool {
+	return strings.HasPrefix(d.addr, "unix:") && !strings.HasPrefix(d.addr, "unix-abstract:")
+}
+func (d *dialed) close() error { return d.cc.Close() }
 
 // Dial connects to the env server at address (unix:///path.sock or
 // host:port) serving opts.NumEnvs envs. Plaintext is refused beyond

@@ -2,6 +2,7 @@ package external
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -10,14 +11,41 @@ import (
 
 // TestGoServerMatchesVectorEnv: the Go client and the Go server over a
 // Unix socket give CartPole-v1's transitions exactly as an in-process
-// envs.VectorEnv from the same seed, auto-resets and time limits included.
+// envs.VectorEnv from the same seed, auto-resets and time limits included,
+// over every Step transport, and a server of the first protocol revision
+// (no capabilities) is stepped with unary calls.
 func TestGoServerMatchesVectorEnv(t *testing.T) {
-	for _, n := range []int{1, 5} {
-		addr := serveGo(t, "CartPole-v1", n, ServeOptions{})
+	tests := []struct {
+		name      string
+		serve     ServeOptions
+		transport Transport
+		want      Transport // StepTransport()
+	}{
+		{"auto", ServeOptions{}, TransportAuto, TransportSocket},
+		{"socket", ServeOptions{}, TransportSocket, TransportSocket},
+		{"stream", ServeOptions{}, TransportStream, TransportStream},
+		{"unary", ServeOptions{}, TransportUnary, TransportUnary},
+		{"no socket", ServeOptions{NoStepSocket: true}, TransportAuto, TransportStream},
+		{"old server", ServeOptions{NoStepStream: true, NoStepSocket: true}, TransportAuto, TransportUnary},
+		{"old server, stream asked", ServeOptions{NoStepStream: true, NoStepSocket: true}, TransportStream, TransportUnary},
+	}
+	for _, tt := range tests {
+		for _, n := range []int{1, 5} {
+			t.Run(fmt.Sprintf("%s/envs=%d", tt.name, n), func(t *testing.T) { testGoServer(t, n, tt.serve, tt.transport, tt.want) })
+		}
+	}
+}
+
+func testGoServer(t *testing.T, n int, serve ServeOptions, transport, wantTransport Transport) {
+	{
+		addr := serveGo(t, "CartPole-v1", n, serve)
 		ctx := context.Background()
-		got, err := Dial(ctx, addr, Options{NumEnvs: n, CallTimeout: 10 * time.Second, StartTimeout: 10 * time.Second})
+		got, err := Dial(ctx, addr, Options{NumEnvs: n, CallTimeout: 10 * time.Second, StartTimeout: 10 * time.Second, Transport: transport})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if got.StepTransport() != wantTransport {
+			t.Errorf("StepTransport() = %v; want %v", got.StepTransport(), wantTransport)
 		}
 		spec := got.Spec()
 		if spec.ID != "CartPole-v1" || spec.MaxEpisodeSteps != 500 || !spec.HasThreshold || spec.RewardThreshold != 475 || spec.NumEnvs != n {

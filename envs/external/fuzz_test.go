@@ -20,6 +20,7 @@ func (stubBackend) conn() *grpc.ClientConn               { return nil }
 func (stubBackend) recover(context.Context, error) error { return nil }
 func (stubBackend) alive() bool                          { return true }
 func (stubBackend) describe() string                     { return "fuzz" }
+func (stubBackend) unixSocket() bool                     { return false }
 func (stubBackend) close() error                         { return nil }
 
 func fuzzVector(n int) *VectorEnv {

@@ -2,7 +2,9 @@ package external
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
+	"io"
 	"math"
 	"net"
 	"path/filepath"
@@ -11,6 +13,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/rlgo/rlgo/envs"
 	"github.com/rlgo/rlgo/internal/wire"
@@ -196,5 +200,104 @@ func TestInfosAndEpisodeStats(t *testing.T) {
 	}
 	if _, err := v.Step([]envs.Action{envs.DiscreteAction(2), envs.DiscreteAction(0)}); !errors.Is(err, envs.ErrInvalidAction) {
 		t.Errorf("Step(action 2 of Discrete(2)) error = %v; want ErrInvalidAction", err)
+	}
+}
+
+// TestStepSocketMalformed: what a step socket answers is held to the same
+// rules as a unary reply: a frame longer than the reply bound is refused
+// before it is read, a frame that is not a bounded msgpack message or has
+// wrong fields is a *ReplyError, and a failed step's {code, message} is
+// the server's error (a *CallError with that code), never a restart.
+func TestStepSocketMalformed(t *testing.T) {
+	const n = 2
+	valid := func() []byte {
+		var f fakeServer
+		f.n = n
+		r, _ := f.rpcStep(context.Background(), nil)
+		b, err := wire.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	frame := func(body []byte) []byte { return append(binary.LittleEndian.AppendUint32(nil, uint32(len(body))), body...) }
+	marshal := func(v any) []byte {
+		b, err := wire.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	tests := []struct {
+		name  string
+		reply []byte // what the socket answers to the first request
+		want  []string
+		code  codes.Code // for a *CallError; OK: want a *ReplyError
+	}{
+		{"valid", frame(valid()), nil, codes.OK},
+		{"frame too long", binary.LittleEndian.AppendUint32(nil, 1<<30), []string{"Fake-v0", "step socket", "reply frame of 1073741824 bytes, more than"}, codes.OK},
+		{"not msgpack", frame([]byte{0xc1, 0xc1, 0xc1}), []string{"Fake-v0", "step socket"}, codes.OK},
+		{"array of a billion", frame([]byte{0x81, 0xa3, 'o', 'b', 's', 0xdd, 0x3b, 0x9a, 0xca, 0x00}), []string{"Fake-v0", "step socket"}, codes.OK},
+		{"obs short", frame(marshal(&stepReply{Obs: make([]byte, 12), Rewards: make([]byte, 16), Terminated: make([]byte, 2), Truncated: make([]byte, 2)})), []string{"Fake-v0", "field obs", "12 bytes"}, codes.OK},
+		{"error reply", frame(marshal(&stepReply{Code: int(codes.Internal), Message: "env 1 raised ValueError"})), []string{"Fake-v0", "env 1 raised ValueError"}, codes.Internal},
+		{"invalid argument", frame(marshal(&stepReply{Code: int(codes.InvalidArgument), Message: "bad actions"})), []string{"bad actions"}, codes.InvalidArgument},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "step.sock")
+			lis, err := net.Listen("unix", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer lis.Close()
+			go func() {
+				c, err := lis.Accept()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+				var hdr [4]byte
+				if _, err := io.ReadFull(c, hdr[:]); err != nil {
+					return
+				}
+				if _, err := io.ReadFull(c, make([]byte, binary.LittleEndian.Uint32(hdr[:]))); err != nil {
+					return
+				}
+				c.Write(tt.reply)
+				io.Copy(io.Discard, c) // until the client hangs up
+			}()
+			f := &fakeServer{n: n, specFix: func(r *specReply) { r.Capabilities, r.StepSocket = []string{CapStepSocket}, path }}
+			v, err := Dial(context.Background(), startFake(t, f), Options{NumEnvs: n, CallTimeout: 5 * time.Second, StartTimeout: 5 * time.Second, MaxRestarts: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer v.Close()
+			if v.StepTransport() != TransportSocket {
+				t.Fatalf("StepTransport() = %v; want socket", v.StepTransport())
+			}
+			if err := v.Reset(1); err != nil {
+				t.Fatal(err)
+			}
+			_, err = v.Step(make([]envs.Action, n))
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("Step: %v", err)
+				}
+				return
+			}
+			if tt.code == codes.OK {
+				checkErr(t, err, tt.want, false)
+				return
+			}
+			var ce *CallError
+			if !errors.As(err, &ce) || status.Code(ce.Err) != tt.code {
+				t.Fatalf("Step error = %v; want a *CallError with code %v", err, tt.code)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
 	}
 }

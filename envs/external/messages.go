@@ -36,6 +36,18 @@ const (
 // server lists, and old clients ignore the field.
 const CapStepStream = "step_stream"
 
+// CapStepSocket is the capability a server lists when it also answers
+// Step requests on a plain Unix socket, whose path the Spec reply's
+// step_socket field gives: each request and reply is a frame of a
+// 4-byte little-endian length and the msgpack message, the same maps as
+// the unary Step's (a failed step's reply is {code, message}: a gRPC
+// status code and its text). Only a client connected over a Unix socket
+// uses it: no gRPC framing, HTTP/2 or thread hand-offs per step.
+const CapStepSocket = "step_socket"
+
+// maxSocketPath bounds the step_socket path of a Spec reply.
+const maxSocketPath = 4096
+
 // maxCapabilities bounds the capabilities a Spec reply may list.
 const maxCapabilities = 64
 
@@ -86,6 +98,7 @@ type specReply struct {
 	MaxEpisodeSteps  int      `msgpack:"max_episode_steps"`
 	RewardThreshold  *float64 `msgpack:"reward_threshold"`
 	Capabilities     []string `msgpack:"capabilities,omitempty"`
+	StepSocket       string   `msgpack:"step_socket,omitempty"`
 }
 
 type resetRequest struct {
@@ -111,6 +124,10 @@ type stepReply struct {
 	Truncated  []byte                `msgpack:"truncated"`
 	FinalObs   []byte                `msgpack:"final_obs"`
 	Infos      map[string][]*float64 `msgpack:"infos,omitempty"`
+	// Code and Message are set only in a step socket's reply to a step
+	// that failed: a gRPC status code (non-zero) and its text.
+	Code    int    `msgpack:"code,omitempty"`
+	Message string `msgpack:"message,omitempty"`
 }
 
 type closeRequest struct{}
@@ -137,6 +154,9 @@ type Spec struct {
 	// StepStream reports that the server serves StepStream (it listed
 	// CapStepStream).
 	StepStream bool
+	// StepSocket is the path of the server's step socket ("" when it
+	// listed no CapStepSocket).
+	StepSocket string
 }
 
 // ActionSize is the number of values of one action on the wire: 1 for a
@@ -259,6 +279,12 @@ func decodeSpec(r *specReply) (*Spec, error) {
 	}
 	s := &Spec{ID: r.ID, NumEnvs: r.NumEnvs, Observation: box, Action: act, MaxEpisodeSteps: r.MaxEpisodeSteps,
 		StepStream: slices.Contains(r.Capabilities, CapStepStream)}
+	if slices.Contains(r.Capabilities, CapStepSocket) {
+		if r.StepSocket == "" || len(r.StepSocket) > maxSocketPath {
+			return nil, fmt.Errorf("step_socket = %q: want the path of a Unix socket (capability %s)", r.StepSocket, CapStepSocket)
+		}
+		s.StepSocket = r.StepSocket
+	}
 	if r.RewardThreshold != nil {
 		if math.IsNaN(*r.RewardThreshold) {
 			return nil, fmt.Errorf("reward_threshold is NaN")
@@ -280,7 +306,11 @@ func encodeSpec(s *Spec) (*specReply, error) {
 	}
 	r := &specReply{Protocol: ProtocolVersion, ID: s.ID, NumEnvs: s.NumEnvs, ObservationSpace: obs, ActionSpace: act, MaxEpisodeSteps: s.MaxEpisodeSteps}
 	if s.StepStream {
-		r.Capabilities = []string{CapStepStream}
+		r.Capabilities = append(r.Capabilities, CapStepStream)
+	}
+	if s.StepSocket != "" {
+		r.Capabilities = append(r.Capabilities, CapStepSocket)
+		r.StepSocket = s.StepSocket
 	}
 	if s.HasThreshold {
 		t := s.RewardThreshold

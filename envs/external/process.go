@@ -336,6 +336,8 @@ func (p *Process) alive() bool {
 
 func (p *Process) describe() string { return fmt.Sprintf("process %d", p.Pid()) }
 
+func (p *Process) unixSocket() bool { return true }
+
 func (p *Process) close() error { return p.Close() }
 
 // Start starts command as a supervised env server of opts.NumEnvs envs

@@ -90,13 +90,22 @@ func (w *logWriter) text() string {
 // transitions of the native CartPole-v1 from the same seeds, over many
 // episodes, auto-resets and time limits included.
 func TestPythonCartPoleMatchesNative(t *testing.T) {
+	for _, tr := range []Transport{TransportSocket, TransportStream, TransportUnary} {
+		t.Run(tr.String(), func(t *testing.T) { testPythonCartPole(t, tr) })
+	}
+}
+
+func testPythonCartPole(t *testing.T, transport Transport) {
 	cmd, env := pythonCartPole(t)
 	const n = 8
 	log := &logWriter{}
 	ctx := context.Background()
-	got, err := Start(ctx, cmd, Options{NumEnvs: n, Env: env, Log: log, CallTimeout: 20 * time.Second, StartTimeout: 30 * time.Second})
+	got, err := Start(ctx, cmd, Options{NumEnvs: n, Env: env, Log: log, CallTimeout: 20 * time.Second, StartTimeout: 30 * time.Second, Transport: transport})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got.StepTransport() != transport {
+		t.Errorf("StepTransport() = %v; want %v", got.StepTransport(), transport)
 	}
 	defer func() {
 		if err := got.Close(); err != nil {

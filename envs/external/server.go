@@ -53,6 +53,10 @@ type ServeOptions struct {
 	// StepStream, as a server of the first protocol revision does (clients
 	// then step with the unary Step).
 	NoStepStream bool
+	// NoStepSocket serves no step socket (CapStepSocket). Otherwise a
+	// server listening on a Unix socket path without a token also answers
+	// Step frames on that path + ".step".
+	NoStepSocket bool
 }
 
 // ServeRegistered serves numEnvs envs made by envs.MakeWrapped(id,
@@ -165,6 +169,20 @@ func Serve(ctx context.Context, lis net.Listener, factory Factory, numEnvs int, 
 		s.vec.Close()
 		return fmt.Errorf("external env server %s: spec: %w", opts.ID, err)
 	}
+	var stepLis net.Listener
+	if path := stepSocketPath(lis); path != "" && opts.Token == "" && !opts.NoStepSocket {
+		os.Remove(path) // a stale socket of a killed server
+		if stepLis, err = net.Listen("unix", path); err != nil {
+			s.vec.Close()
+			return fmt.Errorf("external env server %s: step socket: %w", opts.ID, err)
+		}
+		spec.StepSocket = path
+		if reply, err = encodeSpec(spec); err != nil {
+			stepLis.Close()
+			s.vec.Close()
+			return fmt.Errorf("external env server %s: %w", opts.ID, err)
+		}
+	}
 	s.spec, s.specReply = spec, reply
 	s.adim = spec.ActionSize()
 	s.acts = make([]envs.Action, numEnvs)
@@ -204,6 +222,15 @@ func Serve(ctx context.Context, lis net.Listener, factory Factory, numEnvs int, 
 	g.RegisterService(&serviceDesc, s)
 	errc := make(chan error, 1)
 	go func() { errc <- g.Serve(lis) }()
+	stepDone := make(chan struct{})
+	if stepLis != nil {
+		go func() {
+			defer close(stepDone)
+			serveStepSocket(stepLis, s, s.requestBounds)
+		}()
+	} else {
+		close(stepDone)
+	}
 	s.log.Info("env server listening", "id", opts.ID, "address", lis.Addr().String(), "envs", numEnvs)
 	select {
 	case <-ctx.Done():
@@ -218,6 +245,10 @@ func Serve(ctx context.Context, lis net.Listener, factory Factory, numEnvs int, 
 	case err = <-errc:
 		g.Stop()
 	}
+	if stepLis != nil {
+		stepLis.Close() // removes the socket file
+	}
+	<-stepDone
 	s.mu.Lock()
 	if s.vec != nil {
 		s.vec.Close()

@@ -28,20 +28,22 @@ func TestSupervisorRestarts(t *testing.T) {
 		{"python", pythonCartPole},
 	}
 	for _, srv := range servers {
-		for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGSTOP} {
-			t.Run(srv.name+"/"+sig.String(), func(t *testing.T) {
-				cmd, env := srv.cmd(t)
-				testRestart(t, cmd, env, sig)
-			})
+		for _, tr := range []Transport{TransportSocket, TransportStream, TransportUnary} {
+			for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGSTOP} {
+				t.Run(srv.name+"/"+tr.String()+"/"+sig.String(), func(t *testing.T) {
+					cmd, env := srv.cmd(t)
+					testRestart(t, cmd, env, sig, tr)
+				})
+			}
 		}
 	}
 }
 
-func testRestart(t *testing.T, cmd, env []string, sig syscall.Signal) {
+func testRestart(t *testing.T, cmd, env []string, sig syscall.Signal, transport Transport) {
 	const n, seed = 4, 7
 	log := &logWriter{}
 	ctx := context.Background()
-	got, err := Start(ctx, cmd, Options{NumEnvs: n, EnvID: "CartPole-v1", Env: env, Log: log, CallTimeout: time.Second, StartTimeout: 30 * time.Second})
+	got, err := Start(ctx, cmd, Options{NumEnvs: n, EnvID: "CartPole-v1", Env: env, Log: log, CallTimeout: time.Second, StartTimeout: 30 * time.Second, Transport: transport})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,9 +10,15 @@ import numpy as np
 PROTOCOL_VERSION = 1
 SERVICE = "rlgo.env.v1.Env"
 # What this server serves beyond the four unary methods, listed in the Spec
-# reply: "step_stream" is StepStream, Step as a bidirectional stream (one
-# reply per request, in order) that a client keeps open across steps.
-CAPABILITIES = ("step_stream",)
+# reply's "capabilities": "step_stream" is StepStream, Step as a
+# bidirectional stream (one reply per request, in order) that a client keeps
+# open across steps; "step_socket" is a plain Unix socket (path in the Spec
+# reply's "step_socket") answering Step frames: a 4-byte little-endian length
+# and the msgpack message, a failed step's reply being {code, message}.
+CAP_STEP_STREAM = "step_stream"
+CAP_STEP_SOCKET = "step_socket"
+# The longest message of a failed step's reply on the step socket.
+MAX_ERROR_MESSAGE = 8192
 
 F32 = np.dtype("<f4")
 F64 = np.dtype("<f8")

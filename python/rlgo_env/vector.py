@@ -7,7 +7,8 @@ import traceback
 import numpy as np
 
 from .protocol import (
-    CAPABILITIES,
+    CAP_STEP_SOCKET,
+    CAP_STEP_STREAM,
     F32,
     F64,
     PROTOCOL_VERSION,
@@ -66,6 +67,8 @@ class VectorServer:
         self.reward_threshold = None if reward_threshold is None else float(reward_threshold)
         self.envs = None
         self.did_reset = False
+        # The step socket's path, set by the gRPC glue when it serves one.
+        self.step_socket = None
         self._make()
         first = self.envs[0]
         self.obs_msg, self.dim = map_observation_space(first.observation_space)
@@ -84,6 +87,11 @@ class VectorServer:
         self.did_reset = False
 
     def spec(self, request):
+        caps = [CAP_STEP_STREAM]
+        extra = {}
+        if self.step_socket:
+            caps.append(CAP_STEP_SOCKET)
+            extra["step_socket"] = self.step_socket
         return {
             "protocol": PROTOCOL_VERSION,
             "id": self.env_id,
@@ -92,7 +100,8 @@ class VectorServer:
             "action_space": self.actions.message,
             "max_episode_steps": self.max_episode_steps,
             "reward_threshold": self.reward_threshold,
-            "capabilities": list(CAPABILITIES),
+            "capabilities": caps,
+            **extra,
         }
 
     def _flat(self, i, field, obs):

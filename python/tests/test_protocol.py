@@ -4,7 +4,10 @@ python3 -m unittest discover -s python/tests (with PYTHONPATH=python)."""
 
 import os
 import random
+import socket
+import struct
 import sys
+import tempfile
 import unittest
 
 import msgpack
@@ -17,7 +20,7 @@ import gomath  # noqa: E402
 from cartpole import Box, CartPole, Discrete  # noqa: E402
 from rlgo_env import ProtocolError, SpaceError, TimeLimit, VectorServer, map_action_space, map_observation_space  # noqa: E402
 from rlgo_env.protocol import add_infos  # noqa: E402
-from rlgo_env.server import _pack, _unpack, is_local  # noqa: E402
+from rlgo_env.server import _pack, _unpack, is_local, make_server  # noqa: E402
 
 
 class MultiDiscrete:
@@ -291,6 +294,71 @@ class TestCodec(unittest.TestCase):
         for addr, want in [("unix:/tmp/x.sock", True), ("127.0.0.1:5", True), ("[::1]:5", True), ("localhost:5", True),
                            ("0.0.0.0:5", False), ("10.0.0.1:5", False)]:
             self.assertEqual(is_local(addr), want, addr)
+
+
+class TestStepSocket(unittest.TestCase):
+    """The step socket (capability step_socket): frames of a 4-byte
+    little-endian length and a msgpack message, served beside the gRPC
+    socket with the same step and the same request bound."""
+
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.vector = VectorServer(Counter, 2, "Counter-v0")
+        self.server = make_server(self.vector, "unix:" + os.path.join(self.dir.name, "env.sock"), max_message_bytes=1024)
+
+    def tearDown(self):
+        self.server.stop(0).wait()
+        self.server.step_socket.close()
+        self.dir.cleanup()
+
+    def connect(self):
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.settimeout(10)
+        c.connect(self.vector.step_socket)
+        self.addCleanup(c.close)
+        return c
+
+    def exchange(self, c, msg):
+        body = msg if isinstance(msg, bytes) else _pack(msg)
+        c.sendall(struct.pack("<I", len(body)) + body)
+        n = struct.unpack("<I", self.read(c, 4))[0]
+        return _unpack(self.read(c, n))
+
+    def read(self, c, n):
+        b = b""
+        while len(b) < n:
+            chunk = c.recv(n - len(b))
+            if not chunk:
+                raise EOFError("closed after %d of %d bytes" % (len(b), n))
+            b += chunk
+        return b
+
+    def test_spec_lists_it(self):
+        s = self.vector.spec({"protocol": 1})
+        self.assertEqual(s["capabilities"], ["step_stream", "step_socket"])
+        self.assertEqual(s["step_socket"], os.path.join(self.dir.name, "env.sock.step"))
+
+    def test_steps_and_errors(self):
+        c = self.connect()
+        acts = {"actions": np.array([1, 0], "<i4").tobytes()}
+        r = self.exchange(c, acts)
+        self.assertEqual(r["code"], 9)  # FAILED_PRECONDITION: step before reset
+        self.assertIn("step before reset", r["message"])
+        self.vector.reset({"seeds": [0, 1]})
+        r = self.exchange(c, acts)  # the connection stays open after an error
+        self.assertNotIn("code", r)
+        np.testing.assert_array_equal(np.frombuffer(r["obs"], "<f4"), [1, 1, 1, 0])
+        r = self.exchange(c, {"actions": b"\x00"})
+        self.assertEqual(r["code"], 3)  # INVALID_ARGUMENT
+        self.assertIn("actions has 1 bytes", r["message"])
+        r = self.exchange(c, b"\xc1")
+        self.assertEqual(r["code"], 3)
+        self.assertIn("not msgpack", r["message"])
+
+    def test_oversized_frame_closes(self):
+        c = self.connect()
+        c.sendall(struct.pack("<I", 1025))
+        self.assertEqual(c.recv(1), b"")
 
 
 if __name__ == "__main__":
