@@ -220,7 +220,9 @@ func TestStepSocketMalformed(t *testing.T) {
 		}
 		return b
 	}
-	frame := func(body []byte) []byte { return append(binary.LittleEndian.AppendUint32(nil, uint32(len(body))), body...) }
+	frame := func(body []byte) []byte {
+		return append(binary.LittleEndian.AppendUint32(nil, uint32(len(body))), body...)
+	}
 	marshal := func(v any) []byte {
 		b, err := wire.Marshal(v)
 		if err != nil {
