@@ -132,12 +132,13 @@ class ActionCodec:
             raise ProtocolError("INVALID_ARGUMENT", "step: actions has %d bytes, want %d (%d envs x %d x 4)"
                                 % (len(payload), want, n, self.size))
         if self.discrete:
-            a = np.frombuffer(payload, dtype=I32)
-            bad = np.nonzero((a < 0) | (a >= self.n))[0]
-            if len(bad):
-                i = int(bad[0])
+            a = np.frombuffer(payload, dtype=I32).tolist()
+            if min(a) < 0 or max(a) >= self.n:
+                i = next(i for i, x in enumerate(a) if x < 0 or x >= self.n)
                 raise ProtocolError("INVALID_ARGUMENT", "step: env %d: discrete action %d not in [0, %d)" % (i, a[i], self.n))
-            return [int(x) + self.start for x in a]
+            if self.start == 0:
+                return a
+            return [x + self.start for x in a]
         a = np.frombuffer(payload, dtype=F32).reshape((n,) + self.shape)
         return [a[i].astype(self.dtype) for i in range(n)]
 

@@ -12,7 +12,6 @@ from .protocol import (
     F32,
     F64,
     PROTOCOL_VERSION,
-    U8,
     ProtocolError,
     add_infos,
     map_action_space,
@@ -131,34 +130,52 @@ class VectorServer:
         if self.envs is None or not self.did_reset:
             raise ProtocolError("FAILED_PRECONDITION", "step before reset")
         actions = self.actions.decode(_field(request, "actions", (bytes, bytearray)), self.n)
-        n = self.n
+        n, shape = self.n, (self.dim,)
+        # The hot loop of the bridge: plain lists and bytearrays, numpy
+        # only where it pays (one observation block, one rewards array).
         obs = np.empty((n, self.dim), dtype=F32)
-        rewards = np.empty(n, dtype=F64)
-        terminated = np.zeros(n, dtype=U8)
-        truncated = np.zeros(n, dtype=U8)
+        rewards = [0.0] * n
+        terminated = bytearray(n)
+        truncated = bytearray(n)
         finals = []
         infos = {}
+        i, what = -1, "step"
         try:
             for i, env in enumerate(self.envs):
-                o, r, te, tr, info = _call(i, "step", env.step, actions[i])
+                what = "step"
+                o, r, te, tr, info = env.step(actions[i])
                 rewards[i] = r
-                if not math.isfinite(rewards[i]):
-                    raise ProtocolError("INTERNAL", "env %s: env %d: reward = %r: not finite" % (self.env_id, i, r))
-                terminated[i], truncated[i] = bool(te), bool(tr)
-                add_infos(infos, i, n, info)
+                if info:
+                    add_infos(infos, i, n, info)
                 if te or tr:
+                    terminated[i], truncated[i] = (1 if te else 0), (1 if tr else 0)
                     finals.append(self._flat(i, "final observation", o))
-                    o, _ = _call(i, "auto-reset", env.reset)
-                obs[i] = self._flat(i, "observation", o)
-        except Exception:
+                    what = "auto-reset"
+                    o, _ = env.reset()
+                if type(o) is np.ndarray and o.shape == shape:
+                    obs[i] = o
+                else:
+                    obs[i] = self._flat(i, "observation", o)
+            i, what = -1, "step"
+            rew = np.array(rewards, dtype=F64)
+            if not all(map(math.isfinite, rew.tolist())):
+                i = next(i for i, x in enumerate(rew.tolist()) if not math.isfinite(x))
+                raise ProtocolError("INTERNAL", "env %s: env %d: reward = %r: not finite" % (self.env_id, i, rewards[i]))
+        except ProtocolError:
             # As envs.VectorEnv: after an env failed, the vector needs Reset.
             self.did_reset = False
             raise
+        except Exception as e:
+            self.did_reset = False
+            if i < 0:
+                raise
+            tb = traceback.format_exc()
+            raise ProtocolError("INTERNAL", "env %d: %s raised %s: %s\n%s" % (i, what, type(e).__name__, e, tb)) from e
         return {
             "obs": obs.tobytes(),
-            "rewards": rewards.tobytes(),
-            "terminated": terminated.tobytes(),
-            "truncated": truncated.tobytes(),
+            "rewards": rew.tobytes(),
+            "terminated": bytes(terminated),
+            "truncated": bytes(truncated),
             "final_obs": b"".join(f.tobytes() for f in finals),
             "infos": infos,
         }
