@@ -35,46 +35,54 @@ func init() {
 }
 
 // BenchmarkStep measures one vector Step of N trivial envs: natively
-// (envs.VectorEnv), through the bridge to the Go server, and through the
-// bridge to the Python server (python/tests/trivial.py), over a Unix socket.
-// go-inprocess serves from a goroutine of the benchmark's own process (no
-// cross-process wake-up); go runs the server as a separate process. ns/op
-// is the time of one Step call of N envs.
+// (envs.VectorEnv), and through the bridge over each Step transport
+// (socket, stream, unary) to the Go server and to the Python server
+// (python/tests/trivial.py), over a Unix socket. go-inprocess serves from
+// a goroutine of the benchmark's own process (no cross-process wake-up);
+// go runs the server as a separate process (RLGO_TEST_SERVER_PROCS sets
+// its GOMAXPROCS). ns/op is the time of one Step call of N envs.
 func BenchmarkStep(b *testing.B) {
+	transports := []Transport{TransportSocket, TransportStream, TransportUnary}
 	for _, n := range []int{1, 8, 64} {
 		b.Run(fmt.Sprintf("native/envs=%d", n), func(b *testing.B) {
 			v := nativeVector(b, "Trivial-v0", n)
 			benchStep(b, v, n, v.Reset)
 		})
-		b.Run(fmt.Sprintf("go-inprocess/envs=%d", n), func(b *testing.B) {
-			v, err := Dial(context.Background(), serveGo(b, "Trivial-v0", n, ServeOptions{}), Options{NumEnvs: n})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer v.Close()
-			benchStep(b, v, n, v.Reset)
-		})
-		b.Run(fmt.Sprintf("go/envs=%d", n), func(b *testing.B) {
-			cmd, env := goHelperCommand(b, "Trivial-v0")
-			v, err := Start(context.Background(), cmd, Options{NumEnvs: n, Env: env, StartTimeout: 30 * time.Second})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer v.Close()
-			benchStep(b, v, n, v.Reset)
-		})
-		b.Run(fmt.Sprintf("python/envs=%d", n), func(b *testing.B) {
-			py := findPython(b)
-			root := repoRoot(b)
-			cmd := []string{py, "-m", "rlgo_env", "serve", "--entry", "trivial:Trivial"}
-			env := []string{"PYTHONPATH=" + filepath.Join(root, "python") + string(os.PathListSeparator) + filepath.Join(root, "python", "tests")}
-			v, err := Start(context.Background(), cmd, Options{NumEnvs: n, Env: env, StartTimeout: 60 * time.Second})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer v.Close()
-			benchStep(b, v, n, v.Reset)
-		})
+		for _, tr := range transports {
+			b.Run(fmt.Sprintf("go-inprocess/%v/envs=%d", tr, n), func(b *testing.B) {
+				v, err := Dial(context.Background(), serveGo(b, "Trivial-v0", n, ServeOptions{}), Options{NumEnvs: n, Transport: tr})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer v.Close()
+				benchStep(b, v, n, v.Reset)
+			})
+		}
+		for _, tr := range transports {
+			b.Run(fmt.Sprintf("go/%v/envs=%d", tr, n), func(b *testing.B) {
+				cmd, env := goHelperCommand(b, "Trivial-v0")
+				v, err := Start(context.Background(), cmd, Options{NumEnvs: n, Env: env, StartTimeout: 30 * time.Second, Transport: tr})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer v.Close()
+				benchStep(b, v, n, v.Reset)
+			})
+		}
+		for _, tr := range transports {
+			b.Run(fmt.Sprintf("python/%v/envs=%d", tr, n), func(b *testing.B) {
+				py := findPython(b)
+				root := repoRoot(b)
+				cmd := []string{py, "-m", "rlgo_env", "serve", "--entry", "trivial:Trivial"}
+				env := []string{"PYTHONPATH=" + filepath.Join(root, "python") + string(os.PathListSeparator) + filepath.Join(root, "python", "tests")}
+				v, err := Start(context.Background(), cmd, Options{NumEnvs: n, Env: env, StartTimeout: 60 * time.Second, Transport: tr})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer v.Close()
+				benchStep(b, v, n, v.Reset)
+			})
+		}
 	}
 }
 

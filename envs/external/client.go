@@ -663,20 +663,24 @@ func (v *VectorEnv) checkObs(method, field string, b []byte, env int) error {
 func (v *VectorEnv) applyStep() (*envs.VectorStep, error) {
 	r := &v.reply
 	n, d := v.n, v.dim
-	sizes := []struct {
+	sizes := [...]struct {
 		field string
 		got   []byte
 		want  int
-		what  string
+		what  string // format of the wanted size's meaning, of n and d
 	}{
-		{"obs", r.Obs, 4 * n * d, fmt.Sprintf("%d envs × %d float32", n, d)},
-		{"rewards", r.Rewards, 8 * n, fmt.Sprintf("%d float64", n)},
-		{"terminated", r.Terminated, n, fmt.Sprintf("%d bytes", n)},
-		{"truncated", r.Truncated, n, fmt.Sprintf("%d bytes", n)},
+		{"obs", r.Obs, 4 * n * d, "%d envs × %d float32"},
+		{"rewards", r.Rewards, 8 * n, "%d float64"},
+		{"terminated", r.Terminated, n, "%d bytes"},
+		{"truncated", r.Truncated, n, "%d bytes"},
 	}
 	for _, s := range sizes {
 		if len(s.got) != s.want {
-			return nil, v.malformed(methodStep, "field %s: %d bytes, want %d (%s)", s.field, len(s.got), s.want, s.what)
+			what := fmt.Sprintf(s.what, n)
+			if s.field == "obs" {
+				what = fmt.Sprintf(s.what, n, d)
+			}
+			return nil, v.malformed(methodStep, "field %s: %d bytes, want %d (%s)", s.field, len(s.got), s.want, what)
 		}
 	}
 	ended := 0
