@@ -11,6 +11,9 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	sigsyaml "sigs.k8s.io/yaml"
 )
 
 // validate checks v (decoded YAML) against schema, a JSON Schema using
@@ -151,11 +154,32 @@ func validateManifest(t *testing.T, path string) (kind string, doc map[string]an
 	for _, e := range validate(loadSchema(t, schema), doc, kind) {
 		t.Errorf("%s: %s", filepath.Base(path), e)
 	}
+	if err := upstreamStrict(kind, b); err != nil {
+		t.Errorf("%s: as the Kubernetes API's own %s type: %v", filepath.Base(path), kind, err)
+	}
 	name, _ := doc["metadata"].(map[string]any)["name"].(string)
 	if len(name) > 63 || !dns1123.MatchString(name) {
 		t.Errorf("%s: name %q is not a DNS-1123 label of at most 63 characters", filepath.Base(path), name)
 	}
 	return kind, doc
+}
+
+// upstreamStrict decodes the manifest b strictly into the Kubernetes
+// API's own Go type for kind (k8s.io/api, generated from the API's
+// OpenAPI schema): an unknown or misspelt field, or a value of the wrong
+// type, anywhere in the object fails. The vendored subset schemas add
+// what Go types do not say (required fields, enums).
+func upstreamStrict(kind string, b []byte) error {
+	var obj any
+	switch kind {
+	case "Job":
+		obj = &batchv1.Job{}
+	case "ConfigMap":
+		obj = &corev1.ConfigMap{}
+	default:
+		return fmt.Errorf("no upstream type for kind %q", kind)
+	}
+	return sigsyaml.UnmarshalStrict(b, obj)
 }
 
 // TestEmitK8s writes the Jobs of a 2×2 grid and checks them against
@@ -210,7 +234,15 @@ func TestEmitK8s(t *testing.T) {
 		t.Fatalf("experiment.json: %v, %v; want 4 trials", exp, err)
 	}
 
-	// The check itself catches what it is for.
+	// The checks themselves catch what they are for.
+	for _, tc := range []struct{ manifest, want string }{
+		{"apiVersion: batch/v1\nkind: Job\nmetadata: {name: x}\nspec:\n  template:\n    spec:\n      containers: [{name: c, arg: [train]}]\n", `unknown field "arg"`},
+		{"apiVersion: batch/v1\nkind: Job\nmetadata: {name: x}\nspec: {backoffLimit: two}\n", "backoffLimit"},
+	} {
+		if err := upstreamStrict("Job", []byte(tc.manifest)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("upstream check of a bad Job = %v; want an error containing %q", err, tc.want)
+		}
+	}
 	bad := map[string]any{"apiVersion": "batch/v1", "kind": "Job", "metadata": map[string]any{"name": "x"},
 		"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"restartPolicy": "Sometimes",
 			"containers": []any{map[string]any{"name": "c", "arg": []any{"train"}}}}}}}

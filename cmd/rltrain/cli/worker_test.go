@@ -10,6 +10,9 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	sigsyaml "sigs.k8s.io/yaml"
 )
 
 const manifests = "../../../deploy/kubernetes"
@@ -85,8 +88,49 @@ func loadManifests(t *testing.T) map[string]manifest {
 			}
 			out[m.Kind+"/"+m.Metadata.Name] = m
 		}
+		checkUpstream(t, f, b)
 	}
 	return out
+}
+
+// checkUpstream decodes every object of the manifest file f (its bytes b)
+// strictly into the Kubernetes API's own Go type for its kind (k8s.io/api,
+// generated from the API's OpenAPI schema): an unknown or misspelt field,
+// or a value of the wrong type, anywhere in an object fails.
+func checkUpstream(t *testing.T, f string, b []byte) {
+	t.Helper()
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	for {
+		var doc map[string]any
+		if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+			return
+		} else if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		var obj any
+		switch doc["kind"] {
+		case "Namespace":
+			obj = &corev1.Namespace{}
+		case "Secret":
+			obj = &corev1.Secret{}
+		case "ConfigMap":
+			obj = &corev1.ConfigMap{}
+		case "Service":
+			obj = &corev1.Service{}
+		case "Deployment":
+			obj = &appsv1.Deployment{}
+		default:
+			t.Errorf("%s: kind %v has no upstream type in this check", f, doc["kind"])
+			continue
+		}
+		one, err := yaml.Marshal(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sigsyaml.UnmarshalStrict(one, obj); err != nil {
+			t.Errorf("%s: %v %v as the Kubernetes API's own type: %v", filepath.Base(f), doc["kind"], doc["metadata"], err)
+		}
+	}
 }
 
 // TestKubernetesManifests decodes every manifest, checks the objects the
