@@ -39,6 +39,16 @@
 // the next episode's first observation for those envs and final_obs holds
 // the K ended episodes' last observations, in env order.
 //
+// Two faster ways to send Step calls are optional, announced in the Spec
+// reply's capabilities (a client uses only what the server lists):
+// StepStream (CapStepStream), Step as one bidirectional gRPC stream kept
+// open, one reply per request in order; and the step socket
+// (CapStepSocket), a plain Unix socket at the Spec reply's step_socket
+// path answering Step frames (a 4-byte little-endian length and the same
+// msgpack maps; a failed step is {code, message}), used only by clients
+// that reach the server over a Unix socket without a token.
+// Options.Transport picks one; by default the fastest the server offers.
+//
 // # Supervised processes
 //
 // A server started from Config.Command learns where to listen and how many
