@@ -3,6 +3,10 @@ package external
 import (
 	"context"
 	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,4 +77,46 @@ func testGoServer(t *testing.T, n int, serve ServeOptions, transport, wantTransp
 			t.Errorf("Restarts() = %d; want 0", got.Restarts())
 		}
 	}
+}
+
+// TestLongSocketPath: a gRPC socket path too long for a step socket beside
+// it (a socket address holds 108 bytes; the step socket adds ".step")
+// still serves, and the client steps over StepStream.
+func TestLongSocketPath(t *testing.T) {
+	dir, err := os.MkdirTemp("/tmp", "rlgo") // short, whatever $TMPDIR is
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	name := strings.Repeat("d", 104-len(dir)-1-len(".sock")) + ".sock" // a 104-byte path
+	sock := filepath.Join(dir, name)
+	lis, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatalf("listen on a %d-byte path: %v", len(sock), err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ServeRegistered(ctx, lis, "CartPole-v1", nil, nil, 2, ServeOptions{}) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("ServeRegistered: %v", err)
+		}
+	}()
+	v, err := Dial(ctx, "unix://"+sock, Options{NumEnvs: 2, StartTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	if v.Spec().StepSocket != "" || v.StepTransport() != TransportStream {
+		t.Errorf("StepSocket %q, StepTransport() = %v; want none and stream", v.Spec().StepSocket, v.StepTransport())
+	}
+	want := nativeVector(t, "CartPole-v1", 2)
+	if err := want.Reset(3); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Reset(3); err != nil {
+		t.Fatal(err)
+	}
+	compareVectors(t, want, v, 2, 200, 1)
 }

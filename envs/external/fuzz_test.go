@@ -3,7 +3,12 @@ package external
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"io"
+	"net"
+	"os"
 	"runtime"
+	"syscall"
 	"testing"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -227,4 +232,84 @@ func FuzzServerRequests(f *testing.F) {
 			roundTrip(t, r, &resetRequest{bounds: r.bounds})
 		}
 	})
+}
+
+// FuzzStepSocketServer: any bytes sent to the Go server's step socket
+// (frames or not) are answered with well-formed reply frames, or the
+// connection is closed, never a panic or a read of a frame beyond the
+// request bound.
+func FuzzStepSocketServer(f *testing.F) {
+	frame := func(body []byte) []byte {
+		return append(binary.LittleEndian.AppendUint32(nil, uint32(len(body))), body...)
+	}
+	f.Add(frame(marshal(f, &stepRequest{Actions: []byte{1, 0, 0, 0, 0, 0, 0, 0}})))
+	f.Add(append(frame(marshal(f, &stepRequest{Actions: []byte{1, 0, 0, 0, 0, 0, 0, 0}})), frame([]byte{0xc1})...))
+	f.Add(frame(marshal(f, &stepRequest{Actions: []byte{9, 0, 0, 0}})))
+	f.Add(binary.LittleEndian.AppendUint32(nil, 1<<31))
+	srv := &server{factory: func() (envs.Env, error) { return envs.Make("CartPole-v1", nil) }, n: 2}
+	if err := srv.makeEnvs(); err != nil {
+		f.Fatal(err)
+	}
+	srv.spec = &Spec{ID: "CartPole-v1", NumEnvs: 2, Observation: srv.vec.Env(0).ObservationSpace().(*envs.Box), Action: envs.Discrete{N: 2}}
+	srv.adim = 1
+	srv.acts = make([]envs.Action, 2)
+	srv.reqLim = requestLimits(2, 1)
+	if err := srv.vec.Reset(1); err != nil {
+		f.Fatal(err)
+	}
+	srv.reset = true
+	f.Fuzz(func(t *testing.T, b []byte) {
+		client, server := socketPair(t)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			serveStepConn(server, srv, srv.reqLim)
+			server.Close()
+		}()
+		go func() {
+			client.Write(b)
+			client.CloseWrite()
+		}()
+		lim := replyLimits(2, 4)
+		for {
+			var hdr [4]byte
+			if _, err := io.ReadFull(client, hdr[:]); err != nil {
+				break
+			}
+			n := binary.LittleEndian.Uint32(hdr[:])
+			if int(n) > lim.MaxBytes {
+				t.Fatalf("reply frame of %d bytes, more than %d", n, lim.MaxBytes)
+			}
+			body := make([]byte, n)
+			if _, err := io.ReadFull(client, body); err != nil {
+				t.Fatalf("reply frame cut: %v", err)
+			}
+			r := &stepReply{}
+			r.lim = lim
+			if err := (codec{}).Unmarshal(body, r); err != nil {
+				t.Fatalf("reply frame does not decode: %v", err)
+			}
+		}
+		client.Close()
+		<-done
+		srv.reset = true // a failed step needs a Reset; the vector is still usable here
+	})
+}
+
+// socketPair returns the two ends of a connected Unix socket pair.
+func socketPair(t *testing.T) (*net.UnixConn, *net.UnixConn) {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := func(fd int) *net.UnixConn {
+		f := os.NewFile(uintptr(fd), "socketpair")
+		defer f.Close()
+		c, err := net.FileConn(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.(*net.UnixConn)
+	}
+	return conn(fds[0]), conn(fds[1])
 }

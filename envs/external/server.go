@@ -172,15 +172,18 @@ func Serve(ctx context.Context, lis net.Listener, factory Factory, numEnvs int, 
 	var stepLis net.Listener
 	if path := stepSocketPath(lis); path != "" && opts.Token == "" && !opts.NoStepSocket {
 		os.Remove(path) // a stale socket of a killed server
-		if stepLis, err = net.Listen("unix", path); err != nil {
-			s.vec.Close()
-			return fmt.Errorf("external env server %s: step socket: %w", opts.ID, err)
-		}
-		spec.StepSocket = path
-		if reply, err = encodeSpec(spec); err != nil {
-			stepLis.Close()
-			s.vec.Close()
-			return fmt.Errorf("external env server %s: %w", opts.ID, err)
+		if l, lerr := net.Listen("unix", path); lerr != nil {
+			// E.g. a path beyond the 108 bytes a socket address holds:
+			// clients then step over StepStream.
+			s.log.Warn("no step socket", "path", path, "err", lerr)
+		} else {
+			stepLis = l
+			spec.StepSocket = path
+			if reply, err = encodeSpec(spec); err != nil {
+				stepLis.Close()
+				s.vec.Close()
+				return fmt.Errorf("external env server %s: %w", opts.ID, err)
+			}
 		}
 	}
 	s.spec, s.specReply = spec, reply

@@ -98,8 +98,12 @@ class StepSocket:
         if os.path.exists(path):
             os.unlink(path)  # a stale socket of a killed server
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._sock.bind(path)
-        self._sock.listen(4)
+        try:
+            self._sock.bind(path)
+            self._sock.listen(4)
+        except OSError:
+            self._sock.close()
+            raise
         self._closed = False
         threading.Thread(target=self._accept, name="rlgo-step-socket", daemon=True).start()
 
@@ -190,8 +194,12 @@ def make_server(vector, address, max_message_bytes, token=None, tls=None, allow_
         path = address[len("unix:"):]
         if path.startswith("//"):
             path = path[2:]
-        step_socket = StepSocket(path + ".step", vector.step, lock, max_message_bytes)
-        vector.step_socket = step_socket.path
+        try:
+            step_socket = StepSocket(path + ".step", vector.step, lock, max_message_bytes)
+            vector.step_socket = step_socket.path
+        except OSError as e:  # e.g. a path too long for a socket address
+            print("rlgo_env: no step socket at %s.step (%s): clients step over StepStream" % (path, e),
+                  file=sys.stderr, flush=True)
     handlers = {
         "Spec": _handler(vector.spec, lock),
         "Reset": _handler(vector.reset, lock),

@@ -355,6 +355,19 @@ class TestStepSocket(unittest.TestCase):
         self.assertEqual(r["code"], 3)
         self.assertIn("not msgpack", r["message"])
 
+    def test_path_too_long_for_a_step_socket(self):
+        # gRPC listens on a 104-byte path; the step socket's would be 109,
+        # beyond a socket address: the server serves without it.
+        d = tempfile.mkdtemp(dir="/tmp")
+        self.addCleanup(lambda: os.path.exists(d) and __import__("shutil").rmtree(d))
+        path = os.path.join(d, "d" * (104 - len(d) - 1 - len(".sock")) + ".sock")
+        v = VectorServer(Counter, 1, "Counter-v0")
+        server = make_server(v, "unix:" + path, max_message_bytes=1024)
+        self.addCleanup(lambda: server.stop(0).wait())
+        self.assertIsNone(server.step_socket)
+        self.assertEqual(v.spec({})["capabilities"], ["step_stream"])
+        self.assertNotIn("step_socket", v.spec({}))
+
     def test_oversized_frame_closes(self):
         c = self.connect()
         c.sendall(struct.pack("<I", 1025))
