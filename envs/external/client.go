@@ -599,7 +599,13 @@ func (v *VectorEnv) callStepStream(ctx context.Context) error {
 	}
 	if ctx.Done() != nil {
 		stop := context.AfterFunc(ctx, st.cancel)
-		defer stop()
+		defer func() {
+			if !stop() && v.stream == st {
+				// ctx ended as the step did: the stream may be cancelled
+				// under the next step, so drop it now.
+				v.dropStream()
+			}
+		}()
 	}
 	r := &v.reply
 	r.Obs, r.Rewards, r.Terminated, r.Truncated, r.FinalObs = r.Obs[:0], r.Rewards[:0], r.Terminated[:0], r.Truncated[:0], r.FinalObs[:0]

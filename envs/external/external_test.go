@@ -2,6 +2,7 @@ package external
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -9,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/rlgo/rlgo/envs"
 )
@@ -119,4 +123,47 @@ func TestLongSocketPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	compareVectors(t, want, v, 2, 200, 1)
+}
+
+// TestStepContextCancelled: a Step whose context is already cancelled
+// fails with codes.Canceled on every transport, restarts nothing, and the
+// VectorEnv steps normally after a Reset.
+func TestStepContextCancelled(t *testing.T) {
+	for _, tr := range []Transport{TransportSocket, TransportStream, TransportUnary} {
+		t.Run(tr.String(), func(t *testing.T) {
+			v, err := Dial(context.Background(), serveGo(t, "CartPole-v1", 2, ServeOptions{}), Options{NumEnvs: 2, StartTimeout: 10 * time.Second, Transport: tr})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer v.Close()
+			if err := v.Reset(1); err != nil {
+				t.Fatal(err)
+			}
+			acts := make([]envs.Action, 2)
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			// First with no connection or stream open yet, then with one.
+			for round := range 2 {
+				_, err = v.StepContext(ctx, acts)
+				var ce *CallError
+				if !errors.As(err, &ce) || status.Code(ce.Err) != codes.Canceled {
+					t.Fatalf("round %d: StepContext(cancelled) error = %v; want a *CallError with code Canceled", round, err)
+				}
+				if v.Restarts() != 0 {
+					t.Errorf("Restarts() = %d; want 0", v.Restarts())
+				}
+				if err := v.Reset(1); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := v.Step(acts); err != nil {
+					t.Fatalf("round %d: Step after the cancelled one: %v", round, err)
+				}
+			}
+			for k := range 20 {
+				if _, err := v.Step(acts); err != nil {
+					t.Fatalf("step %d after the cancelled one: %v", k, err)
+				}
+			}
+		})
+	}
 }

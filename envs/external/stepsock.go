@@ -67,6 +67,9 @@ func (v *VectorEnv) callStepSocket(ctx context.Context) error {
 		d := net.Dialer{Deadline: deadline}
 		c, err := d.DialContext(ctx, "unix", v.spec.StepSocket)
 		if err != nil {
+			if ctx.Err() != nil {
+				return v.callError(methodStep, status.FromContextError(ctx.Err()).Err())
+			}
 			return v.callError(methodStep, status.Errorf(codes.Unavailable, "step socket %s: %v", v.spec.StepSocket, err))
 		}
 		v.sock = &stepConn{c: c, r: bufio.NewReaderSize(c, 64<<10)}
@@ -93,7 +96,13 @@ func (v *VectorEnv) callStepSocket(ctx context.Context) error {
 	}
 	if ctx.Done() != nil {
 		stop := context.AfterFunc(ctx, func() { sc.c.SetDeadline(time.Unix(1, 0)) })
-		defer stop()
+		defer func() {
+			if !stop() && v.sock == sc {
+				// ctx ended as the step did: the connection's deadline
+				// may have been moved into the past, so drop it now.
+				v.dropSocket()
+			}
+		}()
 	}
 	r := &v.reply
 	r.Obs, r.Rewards, r.Terminated, r.Truncated, r.FinalObs = r.Obs[:0], r.Rewards[:0], r.Terminated[:0], r.Truncated[:0], r.FinalObs[:0]
