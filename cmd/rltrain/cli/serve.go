@@ -11,7 +11,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
@@ -106,12 +105,11 @@ func runServe(ctx context.Context, cmd *cobra.Command, arg string, f *serveFlags
 	if err := cfg.Validate(); err != nil {
 		return usage(err)
 	}
-	if f.procs < 0 {
-		return usage(fmt.Errorf("--procs %d: want 0 (Go's default) or more", f.procs))
+	restore, err := withProcs(f.procs, 0)
+	if err != nil {
+		return err
 	}
-	if f.procs > 0 {
-		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(f.procs))
-	}
+	defer restore()
 	src, err := openServed(ctx, arg)
 	if err != nil {
 		return err

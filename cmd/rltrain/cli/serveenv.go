@@ -24,6 +24,7 @@ func newServeEnv(stdout, stderr io.Writer) *cobra.Command {
 		tlsCert    string
 		tlsKey     string
 		maxEpSteps int
+		procs      int
 	)
 	c := &cobra.Command{
 		Use:   "serve-env ID",
@@ -37,6 +38,11 @@ Beyond loopback a token (--token-file or $RLGO_TOKEN) and TLS (--tls-cert,
 --tls-key) are required unless --allow-plaintext.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			restore, err := withProcs(procs, 1)
+			if err != nil {
+				return err
+			}
+			defer restore()
 			opts, err := parseEnvOptions(options)
 			if err != nil {
 				return &exitError{code: ExitUsage, err: err}
@@ -88,5 +94,6 @@ Beyond loopback a token (--token-file or $RLGO_TOKEN) and TLS (--tls-cert,
 	c.Flags().IntVar(&maxEpSteps, "max-episode-steps", 0, "time limit (default: the env's registered one)")
 	c.Flags().StringVar(&tlsCert, "tls-cert", "", "TLS certificate (PEM)")
 	c.Flags().StringVar(&tlsKey, "tls-key", "", "TLS private key (PEM)")
+	c.Flags().IntVar(&procs, "procs", 0, "OS threads running Go code at once (GOMAXPROCS); 0 = 1, or $GOMAXPROCS when set: a call steps its envs on one goroutine")
 	return c
 }

@@ -3,8 +3,6 @@ package cli
 import (
 	"fmt"
 	"io"
-	"os"
-	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -37,20 +35,11 @@ learner is on loopback or --allow-plaintext is given. See docs/remote.md.`,
 			if err := cfg.Validate(); err != nil {
 				return &exitError{code: ExitUsage, err: err}
 			}
-			if procs < 0 {
-				return &exitError{code: ExitUsage, err: fmt.Errorf("--procs %d: want 0 (default) or more", procs)}
+			restore, err := withProcs(procs, 1)
+			if err != nil {
+				return err
 			}
-			// A worker steps its envs on one goroutine; more Ps than it
-			// needs only spin idle and compete with the learner and the
-			// other workers on the host (docs/remote-bench.md measures
-			// it). $GOMAXPROCS, when set, wins over the default.
-			if procs == 0 {
-				procs = 1
-				if os.Getenv("GOMAXPROCS") != "" {
-					procs = runtime.GOMAXPROCS(0)
-				}
-			}
-			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			defer restore()
 			if metricsAddr != "" {
 				reg := metrics.NewRegistry()
 				cfg.Metrics = metrics.NewWorker(reg)
