@@ -48,6 +48,11 @@ type Setup struct {
 	// (rltrain learner passes the remote fleet); nil means a local fleet
 	// of goroutine workers.
 	NewFleet rollout.NewFleetFunc
+	// KnownSpaces, when set, are the env's spaces as a caller already
+	// read them (train.Run, which makes one env to check the config), so
+	// that Spaces makes no env of its own: for an external env that is
+	// one server process fewer to start. Nil: Spaces makes one env.
+	KnownSpaces *rollout.Spaces
 }
 
 // WithDefaults returns s with its zero values replaced by their
@@ -100,5 +105,11 @@ func (s Setup) WorkerSpec() rollout.WorkerSpec {
 	return rollout.WorkerSpec{EnvID: s.EnvID, EnvOptions: s.EnvOptions, Wrappers: s.Wrappers, Metrics: s.Metrics, Seed: s.Seed, External: s.External}
 }
 
-// Spaces reads the spaces a worker's policy sees (rollout.EnvSpaces).
-func (s Setup) Spaces() (rollout.Spaces, error) { return rollout.EnvSpaces(s.WorkerSpec()) }
+// Spaces reads the spaces a worker's policy sees (rollout.EnvSpaces), or
+// returns KnownSpaces when set.
+func (s Setup) Spaces() (rollout.Spaces, error) {
+	if s.KnownSpaces != nil {
+		return *s.KnownSpaces, nil
+	}
+	return rollout.EnvSpaces(s.WorkerSpec())
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/rlgo/rlgo/algorithms"
 	"github.com/rlgo/rlgo/envs"
+	"github.com/rlgo/rlgo/rollout"
 	"github.com/rlgo/rlgo/train/config"
 )
 
@@ -18,18 +19,18 @@ var unknownOptionsRE = regexp.MustCompile(`unknown option\(s\) (.+?) \(known: ([
 // algorithm for its policy there, so that an env that cannot be made
 // (an unknown option) or an algorithm that cannot act in it (DQN with
 // continuous actions) is a config error naming the key — found before
-// the run directory exists.
-func checkEnv(cfg *config.Config, reg algorithms.Registration, s algorithms.Setup) error {
+// the run directory exists. It returns the spaces it read.
+func checkEnv(cfg *config.Config, reg algorithms.Registration, s algorithms.Setup) (rollout.Spaces, error) {
 	s = s.WithDefaults()
 	sp, err := s.Spaces()
 	if err != nil {
-		return envError(cfg, err)
+		return sp, envError(cfg, err)
 	}
 	if _, err := reg.Policy(cfg.Section, s, sp); err != nil {
 		msg := strings.TrimPrefix(err.Error(), "env "+cfg.Env.ID+": ")
-		return &config.Error{Key: "algorithm", Msg: fmt.Sprintf("%s cannot act in %s: %s", cfg.Algorithm, cfg.Env.ID, msg)}
+		return sp, &config.Error{Key: "algorithm", Msg: fmt.Sprintf("%s cannot act in %s: %s", cfg.Algorithm, cfg.Env.ID, msg)}
 	}
-	return nil
+	return sp, nil
 }
 
 // envError names the config key an env's construction error is about.

@@ -179,10 +179,13 @@ func NewAlgorithm(cfg *config.Config, log io.Writer, newFleet rollout.NewFleetFu
 		}
 		return nil, err
 	}
-	if err := checkEnv(cfg, reg, cfg.Setup(newFleet)); err != nil {
+	sp, err := checkEnv(cfg, reg, cfg.Setup(newFleet))
+	if err != nil {
 		return nil, err
 	}
-	algo, err := reg.Build(cfg.Section, cfg.Setup(newFleet))
+	setup := cfg.Setup(newFleet)
+	setup.KnownSpaces = &sp // the env checkEnv made: not another (server) for New
+	algo, err := reg.Build(cfg.Section, setup)
 	if err != nil {
 		var fe *algorithms.FieldError
 		if errors.As(err, &fe) {
