@@ -219,6 +219,11 @@ func TestQForwardMatchesGraph(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, v := range nq.Q(x.Data, m) {
+			// Acting and the TD targets share one aggregation
+			// (policy.DuelingQ): the same bits in every build.
+			if math.Float32bits(v) != math.Float32bits(got[i]) {
+				t.Errorf("%+v: next-state Q[%d] = %v; acting's Q %v, want the same bits", spec, i, v, got[i])
+			}
 			// The dueling aggregation is two gorgonia products, on gonum's
 			// BLAS in the default build (same bits) and OpenBLAS's with
 			// -tags openblas (another summation: the builds differ at float
