@@ -145,7 +145,7 @@ func deriveExperiment(dir string) (*Experiment, error) {
 		if b, err := os.ReadFile(filepath.Join(dir, e.Name(), "config.yaml")); err == nil {
 			var root yaml.Node
 			if yaml.Unmarshal(b, &root) == nil {
-				flatten(&root, "", flat)
+				flatten(&root, flat)
 			}
 		}
 		configs = append(configs, flat)
@@ -183,23 +183,13 @@ func deriveExperiment(dir string) (*Experiment, error) {
 
 // flatten records every scalar or list under n by its dotted key, as
 // one line of flow YAML.
-func flatten(n *yaml.Node, prefix string, out map[string]string) {
-	switch n.Kind {
-	case yaml.DocumentNode:
-		for _, c := range n.Content {
-			flatten(c, prefix, out)
+func flatten(n *yaml.Node, out map[string]string) {
+	walk(n, "", func(key string, _ int, v *yaml.Node) {
+		if v.Kind == yaml.MappingNode {
+			return // walk goes on into it
 		}
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			key := n.Content[i].Value
-			if prefix != "" {
-				key = prefix + "." + key
-			}
-			flatten(n.Content[i+1], key, out)
+		if s, err := flowYAML(v); err == nil {
+			out[key] = s
 		}
-	default:
-		if v, err := flowYAML(n); err == nil {
-			out[prefix] = v
-		}
-	}
+	})
 }

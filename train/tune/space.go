@@ -200,7 +200,7 @@ func Parse(path string, data []byte) (*Spec, error) {
 	if doc.Kind != yaml.MappingNode {
 		return nil, &config.Error{Where: path, Msg: "a config is a mapping of keys to values"}
 	}
-	walk(doc, "", func(key string, line int) { s.origLine[key] = line })
+	walk(doc, "", func(key string, line int, _ *yaml.Node) { s.origLine[key] = line })
 	for i := 0; i+1 < len(doc.Content); i += 2 {
 		if doc.Content[i].Value == "tune" {
 			if err := s.parseSettings(doc.Content[i+1]); err != nil {
@@ -236,7 +236,7 @@ func Parse(path string, data []byte) (*Spec, error) {
 	s.Base = b.Bytes()
 	var base yaml.Node
 	if err := yaml.Unmarshal(s.Base, &base); err == nil {
-		walk(&base, "", func(key string, line int) { s.baseKey[line] = key })
+		walk(&base, "", func(key string, line int, _ *yaml.Node) { s.baseKey[line] = key })
 	}
 	return s, nil
 }
@@ -675,8 +675,9 @@ func flowYAML(n *yaml.Node) (string, error) {
 	return out, nil
 }
 
-// walk calls fn with the dotted key and line of every mapping key.
-func walk(n *yaml.Node, prefix string, fn func(key string, line int)) {
+// walk calls fn with the dotted key, its line and its value node for
+// every mapping key, and goes on into mapping values.
+func walk(n *yaml.Node, prefix string, fn func(key string, line int, v *yaml.Node)) {
 	switch n.Kind {
 	case yaml.DocumentNode:
 		for _, c := range n.Content {
@@ -688,7 +689,7 @@ func walk(n *yaml.Node, prefix string, fn func(key string, line int)) {
 			if prefix != "" {
 				key = prefix + "." + key
 			}
-			fn(key, n.Content[i].Line)
+			fn(key, n.Content[i].Line, n.Content[i+1])
 			walk(n.Content[i+1], key, fn)
 		}
 	}
