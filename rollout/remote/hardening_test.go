@@ -500,14 +500,8 @@ func TestSlowEnvBuildKeepsTheWorker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel()
-	wg.Go(func() {
-		_ = RunWorker(ctx, WorkerConfig{Learner: "passthrough:///bufnet", Dialer: s.dialer(), PollTimeout: 300 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
-	})
-	if err := f.SetWeights(ctx, initWeights(cartPoleSpec(), 2)); err != nil {
+	startWorkers(t, s, 1, WorkerConfig{PollTimeout: 300 * time.Millisecond})
+	if err := f.SetWeights(context.Background(), initWeights(cartPoleSpec(), 2)); err != nil {
 		t.Fatal(err)
 	}
 	bs, took, err := sampleWithin(f, 15*time.Second)
