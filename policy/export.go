@@ -151,7 +151,12 @@ func Decode(b []byte) (*Policy, error) {
 	var err error
 	// want are the tensors the network has, to compare with the file's:
 	// initialised the cheap way (no QR decomposition), only names and
-	// sizes matter.
+	// sizes matter. Init runs only once the policy is built: building it
+	// refuses weights that lack a tensor of the network or hold one of
+	// another size, so Init allocates no more than the file holds (before,
+	// a 628-byte file declaring hidden layers [4096, 4096] made Decode
+	// allocate 134 MB, and [65536, 65536] 34 GB: FuzzDecode's
+	// huge-network-small-file seed).
 	var want *Weights
 	rng := rand.New(rand.NewPCG(0, 0))
 	cheap := e.Model
@@ -160,18 +165,20 @@ func Decode(b []byte) (*Policy, error) {
 	case "actor_critic":
 		spec := ActorCriticSpec{ObsDim: len(e.ObsLow), ObsShape: e.ObsShape, NumActions: e.NumActions, ActionDim: len(e.ActionLow), Model: e.Model}
 		if err = spec.Validate(); err == nil {
-			s := spec
-			s.Model = cheap
-			want = s.Init(rng)
-			p.greedy, err = NewActorCritic(spec, e.Weights)
+			if p.greedy, err = NewActorCritic(spec, e.Weights); err == nil {
+				s := spec
+				s.Model = cheap
+				want = s.Init(rng)
+			}
 		}
 	case "q":
 		spec := QSpec{ObsDim: len(e.ObsLow), ObsShape: e.ObsShape, NumActions: e.NumActions, Model: e.Model, Dueling: e.Dueling}
 		if err = spec.Validate(); err == nil {
-			s := spec
-			s.Model = cheap
-			want = s.Init(rng)
-			p.greedy, err = NewEpsilonGreedy(spec, e.Weights)
+			if p.greedy, err = NewEpsilonGreedy(spec, e.Weights); err == nil {
+				s := spec
+				s.Model = cheap
+				want = s.Init(rng)
+			}
 		}
 	default:
 		err = fmt.Errorf("unknown policy kind %q", e.Kind)

@@ -1,10 +1,14 @@
 package policy_test
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -60,8 +64,30 @@ func TestNoGorgoniaAtRunTime(t *testing.T) {
 	}
 }
 
-// FuzzDecode feeds arbitrary bytes to the exported-policy decoder: it must
-// return an error or a policy that acts, never panic.
+// exportMagic is the trailer's magic of format 2 (policy/export.go).
+const exportMagic = "RLGOPOLICY2"
+
+// reseal returns b's msgpack body (b without its trailer, if it ends with
+// one) followed by a trailer with the body's correct checksum, as
+// Exported.Encode writes it.
+func reseal(b []byte) []byte {
+	body := b
+	if n := len(exportMagic) + 4; len(b) >= n && string(b[len(b)-n:len(b)-4]) == exportMagic {
+		body = b[:len(b)-n]
+	}
+	out := append(append([]byte(nil), body...), exportMagic...)
+	return binary.LittleEndian.AppendUint32(out, crc32.Checksum(body, crc32.MakeTable(crc32.Castagnoli)))
+}
+
+// FuzzDecode feeds arbitrary bytes to the exported-policy decoder, both as
+// they are and resealed (their msgpack body under a correct checksum, so
+// that mutations reach the msgpack and schema checks instead of stopping
+// at the checksum). For each: decoding allocates at most 64 KiB plus 64
+// bytes per input byte (a short file must not make Decode build a huge
+// network), never panics, and either refuses the file or returns a
+// policy that acts; an accepted file re-encoded with Exported.Encode
+// decodes again, and re-encodes to the same bytes (weights compared by
+// their bits).
 func FuzzDecode(f *testing.F) {
 	spec := policy.ActorCriticSpec{ObsDim: 2, NumActions: 2, Model: policy.ModelConfig{Hidden: []int{3}, Activation: policy.Tanh}}
 	good, _ := (&policy.Exported{Kind: "actor_critic", NumActions: 2, Model: spec.Model,
@@ -71,14 +97,65 @@ func FuzzDecode(f *testing.F) {
 	conv, _ := (&policy.Exported{Kind: "q", NumActions: 2, Model: convSpec.Model, ObsShape: convSpec.ObsShape,
 		ObsLow: make([]float32, 12), ObsHigh: make([]float32, 12), Weights: convSpec.Init(envs.NewRand(1, 0))}).Encode()
 	f.Add(conv)
+	contSpec := policy.ActorCriticSpec{ObsDim: 2, ActionDim: 1, Model: policy.ModelConfig{Hidden: []int{2, 2}, Activation: policy.Tanh}}
+	cw := contSpec.Init(envs.NewRand(1, 0))
+	cw.ObsNorm = policy.NewObsNorm(2, 5)
+	cont, _ := (&policy.Exported{Kind: "actor_critic", Model: contSpec.Model, ObsLow: []float32{-1, -1}, ObsHigh: []float32{1, 1},
+		ActionLow: []float32{-2}, ActionHigh: []float32{2}, Weights: cw}).Encode()
+	f.Add(cont)
 	f.Add([]byte{0xdd, 0xff, 0xff, 0xff, 0xff})
-	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := policy.Decode(data)
-		if err != nil {
-			return
+	// msgpack builds its per-type caches on first use: not counted below.
+	for _, b := range [][]byte{good, conv, cont} {
+		if _, err := policy.Decode(b); err != nil {
+			f.Fatalf("a seed does not decode: %v", err)
 		}
-		if _, err := p.Act(make([]float32, len(p.ObsLow()))); err != nil {
-			t.Fatalf("a decoded policy cannot act: %v", err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		check := func(data []byte) {
+			var e *policy.Exported
+			var err error
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			e, err = policy.DecodeExported(data)
+			runtime.ReadMemStats(&after)
+			if grew, limit := after.TotalAlloc-before.TotalAlloc, uint64(64<<10+64*len(data)); grew > limit {
+				t.Fatalf("decoding %d bytes allocated %d bytes; want at most %d", len(data), grew, limit)
+			}
+			if err != nil {
+				return
+			}
+			p, err := policy.Decode(data)
+			if err != nil {
+				t.Fatalf("Decode refuses what DecodeExported accepts: %v", err)
+			}
+			obs := make([]float32, len(p.ObsLow()))
+			if p.Continuous() {
+				_, err = p.ActContinuous(obs)
+			} else {
+				_, err = p.Act(obs)
+			}
+			if err != nil {
+				t.Fatalf("a decoded policy cannot act: %v", err)
+			}
+			enc, err := e.Encode()
+			if err != nil {
+				t.Fatalf("re-encode: %v", err)
+			}
+			again, err := policy.DecodeExported(enc)
+			if err != nil {
+				t.Fatalf("the re-encoded policy is refused: %v", err)
+			}
+			enc2, err := again.Encode()
+			if err != nil {
+				t.Fatalf("re-encode: %v", err)
+			}
+			if !bytes.Equal(enc, enc2) {
+				t.Fatalf("round trip changed the policy:\n% x\n% x", enc, enc2)
+			}
+		}
+		check(data)
+		if sealed := reseal(data); !bytes.Equal(sealed, data) {
+			check(sealed)
 		}
 	})
 }
