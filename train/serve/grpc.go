@@ -242,6 +242,7 @@ func (r *ActReply) DecodeMsgpack(dec *msgpack.Decoder) error {
 		return err
 	}
 	*r = ActReply{}
+	actions := false // an action key was read: a second one is refused (its rows would be appended)
 	for range n {
 		key, err := dec.DecodeString()
 		if err != nil {
@@ -251,6 +252,10 @@ func (r *ActReply) DecodeMsgpack(dec *msgpack.Decoder) error {
 		case "version":
 			r.Version, err = dec.DecodeUint64()
 		case "action", "actions":
+			if actions {
+				return fmt.Errorf("reply %s: action or actions given twice", key)
+			}
+			actions = true
 			r.Batch = key == "actions"
 			var v any
 			if v, err = dec.DecodeInterface(); err == nil {
@@ -290,7 +295,7 @@ func (r *ActReply) setActions(v any) error {
 	rows := []any{v}
 	if r.Batch {
 		l, ok := v.([]any)
-		if !ok {
+		if !ok && v != nil { // nil: an empty batch, as EncodeMsgpack writes it
 			return fmt.Errorf("want a list, got %T", v)
 		}
 		rows = l
@@ -314,6 +319,9 @@ func (r *ActReply) setActions(v any) error {
 			}
 			r.Actions = append(r.Actions, i)
 		}
+	}
+	if r.Actions != nil && r.Continuous != nil {
+		return errors.New("want either integers or lists of numbers, got both")
 	}
 	return nil
 }
