@@ -200,6 +200,12 @@ func Parse(path string, data []byte) (*Spec, error) {
 	if doc.Kind != yaml.MappingNode {
 		return nil, &config.Error{Where: path, Msg: "a config is a mapping of keys to values"}
 	}
+	if d := depth(doc); d > MaxDepth {
+		// Every key's dotted name is built level by level: allocation
+		// grows with the square of the depth (a 45 KB config nested 9000
+		// deep allocated 310 MB).
+		return nil, &config.Error{Where: path, Msg: fmt.Sprintf("config nested %d deep; the limit is %d", d, MaxDepth)}
+	}
 	walk(doc, "", func(key string, line int, _ *yaml.Node) { s.origLine[key] = line })
 	for i := 0; i+1 < len(doc.Content); i += 2 {
 		if doc.Content[i].Value == "tune" {
@@ -611,6 +617,12 @@ func (s *Spec) space(key string, k, v *yaml.Node) (Space, bool, error) {
 				if err := c.Decode(&n); err != nil || c.Tag != "!!int" {
 					return sp, false, where(fmt.Sprintf("want whole numbers, got %q", c.Value))
 				}
+				// Lo and Hi are float64s, and Expand draws from
+				// [0, hi-lo) as an int64: bounds within ±2^52 keep both
+				// exact (randint [-9e18, 9e18] made Expand panic).
+				if n < -1<<52 || n > 1<<52 {
+					return sp, false, where(fmt.Sprintf("want whole numbers in [-2^52, 2^52], got %d", n))
+				}
 				b[i] = float64(n)
 				continue
 			}
@@ -673,6 +685,21 @@ func flowYAML(n *yaml.Node) (string, error) {
 		return "", fmt.Errorf("value %q does not fit on one line", out)
 	}
 	return out, nil
+}
+
+// MaxDepth bounds how deep a tune config's mappings and lists nest.
+const MaxDepth = 64
+
+// depth returns how deep mappings and lists nest in n (1 for a scalar),
+// stopping once past MaxDepth.
+func depth(n *yaml.Node) int {
+	d := 0
+	for _, c := range n.Content {
+		if d = max(d, depth(c)); d > MaxDepth {
+			break
+		}
+	}
+	return d + 1
 }
 
 // walk calls fn with the dotted key, its line and its value node for
