@@ -16,6 +16,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"time"
 
 	"github.com/rlgo/rlgo/algorithms"
@@ -295,10 +296,31 @@ func (d *DQN) gradientStep(lr, beta float64, st *stepStats) error {
 		l.actionsOneHot.Data[j*na+int(d.replay.Action(i))] = 1
 		returns[j], bootstrap[j] = d.replay.Return(i), d.replay.Bootstrap(i)
 	}
-	qTarget, qOnline := d.next.run()
-	tdTargets(l.targets.Data, returns, bootstrap, qTarget, qOnline, m, na, d.cfg.Double)
-
-	res, err := d.learner.Step(lr)
+	// The TD targets need the next-state Q-values of the target network
+	// (and, for double Q-learning, the online one); the graph's forward
+	// pass up to Q(s, ·) does not. With more than one P they are computed
+	// on other goroutines while the graph runs, and the loss waits for
+	// them (lossGraph.wait): the same arithmetic, so the same bits.
+	targets := func() {
+		qTarget, qOnline := d.next.run()
+		tdTargets(l.targets.Data, returns, bootstrap, qTarget, qOnline, m, na, d.cfg.Double)
+	}
+	var res learner.StepResult
+	var err error
+	if runtime.GOMAXPROCS(0) == 1 {
+		targets()
+		res, err = d.learner.Step(lr)
+	} else {
+		ready := make(chan struct{})
+		go func() {
+			defer close(ready)
+			targets()
+		}()
+		l.wait.ready = ready
+		res, err = d.learner.Step(lr)
+		<-ready // also when the step failed before the loss: targets writes into buffers reused below
+		l.wait.ready = nil
+	}
 	if err != nil {
 		return err
 	}

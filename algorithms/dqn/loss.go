@@ -25,7 +25,15 @@ type lossGraph struct {
 	// Written by every forward run: Q(s, a) of each row, the loss.
 	qsa     []float32
 	lossVal float64
+	// wait is shared by the copies of a lossGraph (tdTerm is bound to
+	// the one buildLoss made).
+	wait *targetsWait
 }
+
+// targetsWait lets gradientStep compute the TD targets while the graph
+// runs the Q-network's forward pass: when ready is not nil, tdTerm waits
+// until it is closed, once the targets input holds this step's targets.
+type targetsWait struct{ ready <-chan struct{} }
 
 // buildLoss builds the TD loss for a minibatch of m:
 //
@@ -40,7 +48,7 @@ type lossGraph struct {
 // element-wise nodes and their derivatives.
 func buildLoss(w *policy.Weights, spec policy.QSpec, m int, cfg Config) (lossGraph, error) {
 	gr := learner.NewGraph(w)
-	l := lossGraph{graph: gr, huber: cfg.Loss == "huber", delta: cfg.HuberDelta, denom: float64(m), qsa: make([]float32, m)}
+	l := lossGraph{graph: gr, huber: cfg.Loss == "huber", delta: cfg.HuberDelta, denom: float64(m), qsa: make([]float32, m), wait: &targetsWait{}}
 	l.obs = gr.Input("obs", m, spec.ObsDim)
 	l.actionsOneHot = gr.Input("actions_onehot", m, spec.NumActions)
 	l.targets = gr.Input("targets", m)
@@ -62,6 +70,11 @@ func buildLoss(w *policy.Weights, spec policy.QSpec, m int, cfg Config) (lossGra
 //	∂L/∂Q(s_i, a') = onehot(a_i)_a' · w_i · ℓ'(δ_i) / m
 //	ℓ'(δ) = clamp(δ, −κ, κ) (Huber; torch's smooth_l1_loss gradient), 2δ (mse)
 func (l *lossGraph) tdTerm(in [][]float32, grad []float32) float32 {
+	if ready := l.wait.ready; ready != nil {
+		// Both calls wait: gorgonia's tape may run the gradient's call
+		// (grad != nil) before the loss's.
+		<-ready
+	}
 	q, onehot, y, w := in[0], in[1], in[2], in[3]
 	m := len(y)
 	n := len(q) / m

@@ -1,6 +1,10 @@
 package dqn
 
-import "github.com/rlgo/rlgo/policy"
+import (
+	"runtime"
+
+	"github.com/rlgo/rlgo/policy"
+)
 
 // tdTargets writes the TD targets y_j = R_j + bootstrap_j·Q'(s'_j, a*_j)
 // for m transitions. qTarget is the target network's Q(s', ·)
@@ -104,9 +108,25 @@ func buildNextQ(w *policy.Weights, spec policy.QSpec, m int, double bool) (nextQ
 // learner's current weights (buildNextQ bound it to them); the results are
 // [m, NumActions] each, valid until the next run (qOnline nil without
 // double Q-learning).
+//
+// With double Q-learning and more than one P (GOMAXPROCS), the online
+// network runs on a second goroutine while the target network runs on
+// the caller's: the two networks share no buffers, so the results are the
+// same bits as run one after the other, on two cores.
 func (n *nextQNets) run() (qTarget, qOnline []float32) {
-	if n.qo != nil {
-		qOnline = n.qo.Q(n.nextObs, n.m)
+	if n.qo == nil {
+		return n.qt.Q(n.nextObs, n.m), nil
 	}
-	return n.qt.Q(n.nextObs, n.m), qOnline
+	if runtime.GOMAXPROCS(0) == 1 {
+		qOnline = n.qo.Q(n.nextObs, n.m)
+		return n.qt.Q(n.nextObs, n.m), qOnline
+	}
+	done := make(chan struct{})
+	go func() {
+		qOnline = n.qo.Q(n.nextObs, n.m)
+		close(done)
+	}()
+	qTarget = n.qt.Q(n.nextObs, n.m)
+	<-done
+	return qTarget, qOnline
 }
