@@ -335,6 +335,14 @@ func Parse(path string, data []byte, sets []string) (*Loaded, error) {
 		}
 		return nil, &Error{Where: path, Msg: msg}
 	}
+	// Lengths and depth first: walkKeys builds every key's dotted path.
+	if err := checkLengths(&root, "", 0); err != nil {
+		var ve *valueError
+		if errors.As(err, &ve) {
+			return nil, &Error{Where: fmt.Sprintf("%s:%d", path, ve.line), Key: ve.key, Msg: ve.msg}
+		}
+		return nil, err
+	}
 	lines := map[int][]string{}
 	walkKeys(&root, "", func(key string, line int) {
 		l.where[key] = fmt.Sprintf("%s:%d", path, line)

@@ -18,6 +18,12 @@ const MaxFileBytes = 1 << 20
 // MaxStringBytes is the longest string value (or key) a config may hold.
 const MaxStringBytes = 4096
 
+// MaxDepth is the deepest a config's mappings and lists may nest. The
+// deepest shipped config nests 4 levels (tune's search spaces a few
+// more); the walks below build each value's dotted key level by level, so
+// a 45 KB file nested 9,000 deep took 220 MB before this bound.
+const MaxDepth = 64
+
 // MaxNameBytes is the longest name: it becomes a directory name
 // (runs/<name>-<time>) and labels every report.
 const MaxNameBytes = 128
@@ -37,15 +43,21 @@ var unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
 // (t): every string is at most MaxStringBytes, and every number for an
 // integer-typed key is a whole number — yaml.v3 truncates 4.5 to 4.
 func checkNodes(root *yaml.Node, t reflect.Type) error {
-	if err := checkLengths(root, ""); err != nil {
+	if err := checkLengths(root, "", 0); err != nil {
 		return err
 	}
 	return checkWhole(root, t, "")
 }
 
-func checkLengths(n *yaml.Node, key string) error {
+func checkLengths(n *yaml.Node, key string, depth int) error {
 	if n == nil {
 		return nil
+	}
+	if depth > MaxDepth {
+		if len(key) > 64 {
+			key = key[:64] + "…"
+		}
+		return &valueError{line: n.Line, key: key, msg: fmt.Sprintf("nested more than %d levels deep", MaxDepth)}
 	}
 	if n.Kind == yaml.ScalarNode && len(n.Value) > MaxStringBytes {
 		k := key
@@ -57,13 +69,13 @@ func checkLengths(n *yaml.Node, key string) error {
 	switch n.Kind {
 	case yaml.DocumentNode:
 		for _, c := range n.Content {
-			if err := checkLengths(c, key); err != nil {
+			if err := checkLengths(c, key, depth); err != nil {
 				return err
 			}
 		}
 	case yaml.SequenceNode:
 		for i, c := range n.Content {
-			if err := checkLengths(c, fmt.Sprintf("%s[%d]", key, i)); err != nil {
+			if err := checkLengths(c, fmt.Sprintf("%s[%d]", key, i), depth+1); err != nil {
 				return err
 			}
 		}
@@ -73,7 +85,7 @@ func checkLengths(n *yaml.Node, key string) error {
 			if len(k.Value) > MaxStringBytes {
 				return &valueError{line: k.Line, key: joinKey(key, k.Value[:32]+"…"), msg: fmt.Sprintf("key %d bytes long; the limit is %d", len(k.Value), MaxStringBytes)}
 			}
-			if err := checkLengths(n.Content[i+1], joinKey(key, k.Value)); err != nil {
+			if err := checkLengths(n.Content[i+1], joinKey(key, k.Value), depth+1); err != nil {
 				return err
 			}
 		}
