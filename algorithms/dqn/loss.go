@@ -112,8 +112,8 @@ func (l *lossGraph) tdTerm(in [][]float32, grad []float32) float32 {
 
 // qGraph adds the Q-network's forward pass on obs ([m, ObsDim]) and
 // returns Q(s, ·) ([m, NumActions]): what policy.QNetwork computes. The
-// dueling aggregation V + A − mean(A) is policy.DuelingQ's: two products
-// with constant matrices, V·1ᵀ + A·C with C = policy.DuelingCenter.
+// dueling aggregation V + A − mean(A) is policy.DuelingQ's, as one node
+// (learner.Dueling): V·1ᵀ + A·C with C = policy.DuelingCenter.
 func qGraph(gr *learner.Graph, spec policy.QSpec, prefix string, obs *gorgonia.Node) (*gorgonia.Node, error) {
 	named := func(m policy.MLP) policy.MLP { m.Name = prefix + m.Name; return m }
 	// Image observations go through the convolutional torso first (none
@@ -143,20 +143,7 @@ func qGraph(gr *learner.Graph, spec policy.QSpec, prefix string, obs *gorgonia.N
 	if err != nil {
 		return nil, err
 	}
-	na := spec.NumActions
-	ones := gr.Input(prefix+"dueling_ones", 1, na)
-	fill(ones.Data, 1)
-	center := gr.Input(prefix+"dueling_center", na, na)
-	copy(center.Data, policy.DuelingCenter(na))
-	vq, err := gorgonia.Mul(v, ones.Node)
-	if err != nil {
-		return nil, err
-	}
-	aq, err := gorgonia.Mul(adv, center.Node)
-	if err != nil {
-		return nil, err
-	}
-	return gorgonia.Add(vq, aq)
+	return learner.Dueling(v, adv)
 }
 
 func fill(x []float32, v float32) {
