@@ -68,22 +68,32 @@ func TestRemoteDQNMoreProcessesThanFragments(t *testing.T) {
 }
 
 // TestLongRemoteDQNSolvesWithMoreProcesses: the same fleet solves
-// CartPole. The remote fleet is not deterministic, and the killed
-// worker's episodes and fragment are lost. Measured with slots sticking
-// to processes (8 runs of this scenario, 2026-12-02): 7 solved within the
-// config's 150k (86k-131k); one peaked at 447 near 120k and fell back to
-// 384 by 150k, as DQN sometimes does on a local seed too. Before, with
-// the slot rotating among the processes, 2 of 4 ran past 150k. So the
-// budget here is 300k, not the config's 150k: a test that fails one run
-// in eight would fail CI, not the fleet.
+// CartPole within the config's budget (150k env steps). The remote fleet
+// is not deterministic and the killed worker's episodes and fragment are
+// lost, so a run is a draw from DQN's spread: the shipped config reaches
+// 475 within 150k on 38 of 40 local seeds (docs/benchmarks.md), and 6 of
+// 6 runs of this scenario did (61,952-89,856 env steps, 2026-12-02). A
+// run that misses gets one more: a fleet that broke DQN (the learner
+// ending on a batch from a third process, or training on stale or
+// crossed n-step queues) misses both, while two misses of a sound fleet
+// are ~0.3% at that rate.
 func TestLongRemoteDQNSolvesWithMoreProcesses(t *testing.T) {
 	if os.Getenv("RLGO_LONG") == "" {
 		t.Skip("long suite: set RLGO_LONG=1")
 	}
-	dir, code, stderr := remoteDQNMoreProcesses(t, "--as-test", "--set", "stop.env_steps=300000")
-	if code != ExitOK {
-		t.Fatalf("rltrain learner --as-test = %d; want 0 (475 within the budget)\nstderr:\n%s", code, stderr)
+	for attempt := 1; attempt <= 2; attempt++ {
+		dir, code, stderr := remoteDQNMoreProcesses(t, "--as-test")
+		if code != ExitOK && code != ExitTargetMissed {
+			t.Fatalf("rltrain learner --as-test = %d; want 0 (475 within the config's budget)\nstderr:\n%s", code, stderr)
+		}
+		r := readResult(t, dir)
+		if code == ExitOK {
+			t.Logf("run %d: solved at %v env steps", attempt, *r.EnvStepsToTarget)
+			return
+		}
+		if attempt == 2 {
+			t.Fatalf("rltrain learner --as-test = %d twice; want 0 (475 within the config's budget)\nstderr:\n%s", code, stderr)
+		}
+		t.Logf("run %d: the target missed within %d env steps: one more run", attempt, r.EnvSteps)
 	}
-	r := readResult(t, dir)
-	t.Logf("solved at %v env steps", *r.EnvStepsToTarget)
 }
