@@ -687,8 +687,9 @@ func flowYAML(n *yaml.Node) (string, error) {
 	return out, nil
 }
 
-// MaxDepth bounds how deep a tune config's mappings and lists nest.
-const MaxDepth = 64
+// MaxDepth bounds how deep a tune config's mappings and lists nest: the
+// run config's bound (config.MaxDepth).
+const MaxDepth = config.MaxDepth
 
 // depth returns how deep mappings and lists nest in n (1 for a scalar),
 // stopping once past MaxDepth.
