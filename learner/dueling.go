@@ -15,7 +15,8 @@ import (
 // product with the centering matrix (Wang et al. 2016, eq. 9). It is
 // policy.DuelingQ as one node. For up to 3 actions it computes the same
 // float32 values, forward and backward, as that expression written with
-// gorgonia's Mul and Add (dueling_test.go checks every bit): gonum's Sgemm
+// gorgonia's Mul and Add on gonum (dueling_test.go checks every bit; on
+// OpenBLAS, whose kernels fuse multiply-adds, only to rounding): gonum's Sgemm
 // adds the products of each output element in order, as these loops do,
 // and a product by 1 is exact. From 4 actions on, gonum's dot product
 // for V̄ adds in SIMD lanes split by the buffer's alignment; these loops

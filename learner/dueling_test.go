@@ -56,6 +56,11 @@ func duelingRun(t *testing.T, vData, advData, r []float32, m, n int, build func(
 // adds in SIMD lanes whose split depends on the buffer's alignment, so
 // there the fused sums (in order, as for fewer actions) agree to float32
 // rounding; the forward, policy.DuelingQ's, agrees bit for bit at every n.
+// In the openblas build gorgonia's Mul runs on OpenBLAS, whose kernels
+// fuse multiply and add: there the generic graph agrees to rounding only
+// (and the fused node, policy.DuelingQ's arithmetic, now makes that
+// build's loss agree with acting bit for bit, which the generic one did
+// not).
 func TestDuelingMatchesGenericGraph(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, n := range []int{2, 3, 6, 18} {
@@ -100,7 +105,7 @@ func TestDuelingMatchesGenericGraph(t *testing.T) {
 				t.Fatalf("n=%d %s: %d values, want %d", n, c.name, len(c.b), len(c.a))
 			}
 			for i := range c.a {
-				if n <= 3 && c.a[i] != c.b[i] {
+				if n <= 3 && BLAS == "gonum" && c.a[i] != c.b[i] {
 					t.Fatalf("n=%d %s[%d] = %v, want %v (gorgonia's Mul and Add)", n, c.name, i, c.b[i], c.a[i])
 				}
 				if d := math.Abs(float64(c.a[i] - c.b[i])); d > 1e-5*(1+math.Abs(float64(c.a[i]))) {
