@@ -57,10 +57,8 @@ func duelingRun(t *testing.T, vData, advData, r []float32, m, n int, build func(
 // there the fused sums (in order, as for fewer actions) agree to float32
 // rounding; the forward, policy.DuelingQ's, agrees bit for bit at every n.
 // In the openblas build gorgonia's Mul runs on OpenBLAS, whose kernels
-// fuse multiply and add: there the generic graph agrees to rounding only
-// (and the fused node, policy.DuelingQ's arithmetic, now makes that
-// build's loss agree with acting bit for bit, which the generic one did
-// not).
+// fuse multiply and add: there the generic graph agrees to rounding only,
+// while the fused node's aggregation is policy.DuelingQ's in both builds.
 func TestDuelingMatchesGenericGraph(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, n := range []int{2, 3, 6, 18} {
