@@ -179,11 +179,11 @@ func NewAlgorithm(cfg *config.Config, log io.Writer, newFleet rollout.NewFleetFu
 		}
 		return nil, err
 	}
-	sp, err := checkEnv(cfg, reg, cfg.Setup(newFleet))
+	setup := cfg.Setup(newFleet)
+	sp, err := checkEnv(cfg, reg, setup)
 	if err != nil {
 		return nil, err
 	}
-	setup := cfg.Setup(newFleet)
 	setup.KnownSpaces = &sp // the env checkEnv made: not another (server) for New
 	algo, err := reg.Build(cfg.Section, setup)
 	if err != nil {

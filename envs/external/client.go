@@ -673,20 +673,17 @@ func (v *VectorEnv) applyStep() (*envs.VectorStep, error) {
 		field string
 		got   []byte
 		want  int
-		what  string // format of the wanted size's meaning, of n and d
+		what  string // format of the wanted size's meaning, of n ([1]) and d ([2])
 	}{
-		{"obs", r.Obs, 4 * n * d, "%d envs × %d float32"},
-		{"rewards", r.Rewards, 8 * n, "%d float64"},
-		{"terminated", r.Terminated, n, "%d bytes"},
-		{"truncated", r.Truncated, n, "%d bytes"},
+		{"obs", r.Obs, 4 * n * d, "%[1]d envs × %[2]d float32"},
+		{"rewards", r.Rewards, 8 * n, "%[1]d float64"},
+		{"terminated", r.Terminated, n, "%[1]d bytes"},
+		{"truncated", r.Truncated, n, "%[1]d bytes"},
 	}
 	for _, s := range sizes {
 		if len(s.got) != s.want {
-			what := fmt.Sprintf(s.what, n)
-			if s.field == "obs" {
-				what = fmt.Sprintf(s.what, n, d)
-			}
-			return nil, v.malformed(methodStep, "field %s: %d bytes, want %d (%s)", s.field, len(s.got), s.want, what)
+			// Explicit argument indexes: fmt reports no unused d.
+			return nil, v.malformed(methodStep, "field %s: %d bytes, want %d (%s)", s.field, len(s.got), s.want, fmt.Sprintf(s.what, n, d))
 		}
 	}
 	ended := 0
