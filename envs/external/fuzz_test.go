@@ -187,6 +187,20 @@ func FuzzResetReply(f *testing.F) {
 	})
 }
 
+// cartPoleServer is the Go server of 2 CartPoles as Serve sets it up,
+// without a listener: the fuzz targets call its handlers directly.
+func cartPoleServer(f *testing.F) *server {
+	srv := &server{factory: func() (envs.Env, error) { return envs.Make("CartPole-v1", nil) }, n: 2}
+	if err := srv.makeEnvs(); err != nil {
+		f.Fatal(err)
+	}
+	srv.spec = &Spec{ID: "CartPole-v1", NumEnvs: 2, Observation: srv.vec.Env(0).ObservationSpace().(*envs.Box), Action: envs.Discrete{N: 2}}
+	srv.adim = 1
+	srv.acts = make([]envs.Action, 2)
+	srv.reqLim = requestLimits(2, 1)
+	return srv
+}
+
 // FuzzServerRequests: any bytes as a Reset or Step request to the Go
 // server of 2 CartPoles are served or refused with a status, never a
 // panic.
@@ -196,14 +210,7 @@ func FuzzServerRequests(f *testing.F) {
 	f.Add(false, marshal(f, &resetRequest{Seeds: []*uint64{nil, &s2}}))
 	f.Add(true, marshal(f, &stepRequest{Actions: []byte{1, 0, 0, 0, 0, 0, 0, 0}}))
 	f.Add(true, marshal(f, &stepRequest{Actions: []byte{9, 0, 0, 0, 0, 0, 0, 0x80}}))
-	srv := &server{factory: func() (envs.Env, error) { return envs.Make("CartPole-v1", nil) }, n: 2}
-	if err := srv.makeEnvs(); err != nil {
-		f.Fatal(err)
-	}
-	srv.spec = &Spec{ID: "CartPole-v1", NumEnvs: 2, Observation: srv.vec.Env(0).ObservationSpace().(*envs.Box), Action: envs.Discrete{N: 2}}
-	srv.adim = 1
-	srv.acts = make([]envs.Action, 2)
-	srv.reqLim = requestLimits(2, 1)
+	srv := cartPoleServer(f)
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, step bool, b []byte) {
 		if step {
@@ -246,14 +253,7 @@ func FuzzStepSocketServer(f *testing.F) {
 	f.Add(append(frame(marshal(f, &stepRequest{Actions: []byte{1, 0, 0, 0, 0, 0, 0, 0}})), frame([]byte{0xc1})...))
 	f.Add(frame(marshal(f, &stepRequest{Actions: []byte{9, 0, 0, 0}})))
 	f.Add(binary.LittleEndian.AppendUint32(nil, 1<<31))
-	srv := &server{factory: func() (envs.Env, error) { return envs.Make("CartPole-v1", nil) }, n: 2}
-	if err := srv.makeEnvs(); err != nil {
-		f.Fatal(err)
-	}
-	srv.spec = &Spec{ID: "CartPole-v1", NumEnvs: 2, Observation: srv.vec.Env(0).ObservationSpace().(*envs.Box), Action: envs.Discrete{N: 2}}
-	srv.adim = 1
-	srv.acts = make([]envs.Action, 2)
-	srv.reqLim = requestLimits(2, 1)
+	srv := cartPoleServer(f)
 	if err := srv.vec.Reset(1); err != nil {
 		f.Fatal(err)
 	}
