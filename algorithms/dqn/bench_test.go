@@ -15,17 +15,8 @@ import (
 // CartPole config's settings.
 func BenchmarkGradientStep(b *testing.B) {
 	cfg, setup := zooConfig(1)
-	cfg.LearningStarts = 1 << 40 // collect only
-	d, err := New(cfg, setup)
-	if err != nil {
-		b.Fatal(err)
-	}
+	d := collected(b, cfg, setup, 2000)
 	defer d.Close()
-	for d.replay.Len() < 2000 {
-		if _, err := d.Train(context.Background()); err != nil {
-			b.Fatal(err)
-		}
-	}
 	var st stepStats
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -33,6 +24,25 @@ func BenchmarkGradientStep(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// collected returns a DQN for cfg and setup that has only collected
+// (learning never starts) until its replay holds at least n transitions:
+// for benchmarks and tests of single gradient steps. The caller closes it.
+func collected(tb testing.TB, cfg Config, setup algorithms.Setup, n int) *DQN {
+	tb.Helper()
+	cfg.LearningStarts = 1 << 40 // collect only
+	d, err := New(cfg, setup)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for d.replay.Len() < n {
+		if _, err := d.Train(context.Background()); err != nil {
+			d.Close()
+			tb.Fatal(err)
+		}
+	}
+	return d
 }
 
 // BenchmarkQForward measures the pure-Go Q-network forward on a minibatch.

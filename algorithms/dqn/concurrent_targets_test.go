@@ -1,7 +1,6 @@
 package dqn
 
 import (
-	"context"
 	"runtime"
 	"slices"
 	"testing"
@@ -30,21 +29,12 @@ func TestConcurrentTargetsSameBits(t *testing.T) {
 			run := func(procs int) *policy.Weights {
 				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 				cfg, setup := zooConfig(3)
-				cfg.LearningStarts = 1 << 40 // collect only
 				cfg.BatchSize = 64
 				cfg.Double = tc.double
 				cfg.Prioritized = tc.per
 				setup.Model.Hidden = []int{32, 32}
-				d, err := New(cfg, setup)
-				if err != nil {
-					t.Fatal(err)
-				}
+				d := collected(t, cfg, setup, 1000)
 				defer d.Close()
-				for d.replay.Len() < 1000 {
-					if _, err := d.Train(context.Background()); err != nil {
-						t.Fatal(err)
-					}
-				}
 				var st stepStats
 				for i := range 40 {
 					if err := d.gradientStep(1e-3, 0.4, &st); err != nil {

@@ -97,17 +97,8 @@ func BenchmarkZooGradientStep(b *testing.B) {
 	}{{"vanilla", zooVanillaConfig}, {"double-dueling-3step", zooConfig}} {
 		b.Run(c.name, func(b *testing.B) {
 			cfg, setup := c.cfg(1)
-			cfg.LearningStarts = 1 << 40 // collect only
-			d, err := New(cfg, setup)
-			if err != nil {
-				b.Fatal(err)
-			}
+			d := collected(b, cfg, setup, 2000)
 			defer d.Close()
-			for d.replay.Len() < 2000 {
-				if _, err := d.Train(context.Background()); err != nil {
-					b.Fatal(err)
-				}
-			}
 			var st stepStats
 			b.ResetTimer()
 			cpu0 := cpuTime()
