@@ -121,6 +121,8 @@ type runFlags struct {
 	// dashboardLinger is how long the dashboard stays up after the run
 	// ends: "" until Ctrl-C, else a duration.
 	dashboardLinger string
+	// cpus pins the process to these CPUs (taskset's list syntax).
+	cpus string
 	// command is the rltrain command these flags belong to (train,
 	// learner), for the --resume hint after an interruption.
 	command string
@@ -135,6 +137,7 @@ func (f *runFlags) register(c *cobra.Command) {
 	c.Flags().StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://`ADDR`/metrics while the run goes (e.g. :9090)")
 	c.Flags().StringVar(&f.dashboard, "dashboard", "", "serve a live learning-curve page at http://`ADDR`/ while the run goes (e.g. localhost:8080)")
 	c.Flags().StringVar(&f.dashboardLinger, "dashboard-linger", "", "keep serving --dashboard this `DURATION` after the run ends (e.g. 10m; 0 stops at once; default until Ctrl-C)")
+	c.Flags().StringVar(&f.cpus, "cpus", "", "pin the process to these CPUs and set GOMAXPROCS to their number, as taskset -c `LIST` (e.g. 0, 0-1; Linux): one core runs a DQN with in-process workers fastest on a VM (docs/benchmarks.md)")
 }
 
 // configArg resolves the CONFIG argument: required, unless --resume names
@@ -190,6 +193,11 @@ type fleetFactory func(cfg *config.Loaded) (rollout.NewFleetFunc, error)
 // runTrain loads the config and runs it to its stop criteria, mapping the
 // outcome to an exit code. rltrain train and rltrain learner share it.
 func runTrain(ctx context.Context, path string, f runFlags, stdout, stderr io.Writer, cb algorithms.Callbacks, fleet fleetFactory) error {
+	restore, err := withCPUs(f.cpus)
+	if err != nil {
+		return err
+	}
+	defer restore()
 	var s3 *s3Run
 	if isS3(f.out) {
 		// A run directory in S3: work in a local copy, upload as it goes.
