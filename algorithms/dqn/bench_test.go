@@ -2,6 +2,7 @@ package dqn
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/rlgo/rlgo/algorithms"
@@ -119,4 +120,26 @@ func BenchmarkReplaySample(b *testing.B) {
 			per.Update(idx, td)
 		}
 	})
+}
+
+// BenchmarkGradientStepShipped measures one gradient step at the shipped
+// configs/cartpole-dqn.yaml's network and minibatch (256 rows, [64, 64],
+// double Q-learning), with and without its dueling head.
+func BenchmarkGradientStepShipped(b *testing.B) {
+	for _, dueling := range []bool{true, false} {
+		b.Run(fmt.Sprintf("dueling=%v", dueling), func(b *testing.B) {
+			cfg, setup := zooConfig(1)
+			cfg.BatchSize, cfg.Dueling = 256, dueling
+			setup.Model.Hidden = []int{64, 64}
+			d := collected(b, cfg, setup, 2000)
+			defer d.Close()
+			var st stepStats
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := d.gradientStep(1e-4, 0.4, &st); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -1,4 +1,4 @@
-// Command dqn trains DQN (double, dueling, 3-step returns, Polyak target)
+// Command dqn trains DQN (double Q-learning, 8-step returns, Polyak target)
 // on CartPole-v1 from Go with train.Run: go run ./examples/dqn
 package main
 
@@ -28,14 +28,14 @@ func main() {
 func run(ctx context.Context, dir string, budget int64) (*train.Outcome, error) {
 	cfg := dqn.DefaultConfig()
 	cfg.LR, cfg.LRSchedule = 1e-3, algorithms.Schedule{Final: 0, Steps: 150_000}
-	cfg.Gamma, cfg.BufferSize, cfg.LearningStarts, cfg.TrainFreq = 0.98, 100_000, 1000, 4
+	cfg.Gamma, cfg.BufferSize, cfg.BatchSize, cfg.LearningStarts, cfg.TrainFreq = 0.99, 100_000, 256, 1000, 4
 	cfg.TargetUpdateInterval, cfg.Tau = 4, 0.005
 	cfg.EpsilonSchedule = algorithms.Schedule{Final: 0.02, Steps: 10_000}
-	cfg.Double, cfg.Dueling, cfg.NStep, cfg.Loss = true, true, 3, "huber"
+	cfg.Double, cfg.NStep, cfg.Loss = true, 8, "huber"
 	algo, err := dqn.New(cfg, algorithms.Setup{
 		EnvID:   "CartPole-v1",
 		Seed:    1,
-		Model:   policy.ModelConfig{Hidden: []int{64, 64}, Activation: policy.ReLU},
+		Model:   policy.ModelConfig{Hidden: []int{64, 64}, Activation: policy.ReLU, Init: policy.InitTorchDefault},
 		Rollout: rollout.Config{Workers: 1, EnvsPerWorker: 4, FragmentLength: 64, MinWorkers: 1},
 	})
 	if err != nil {
