@@ -16,6 +16,12 @@ import (
 // CartPole config's settings.
 func BenchmarkGradientStep(b *testing.B) {
 	cfg, setup := zooConfig(1)
+	benchGradientSteps(b, cfg, setup)
+}
+
+// benchGradientSteps times b.N gradient steps of a DQN for cfg and setup
+// whose replay holds 2,000 transitions.
+func benchGradientSteps(b *testing.B, cfg Config, setup algorithms.Setup) {
 	d := collected(b, cfg, setup, 2000)
 	defer d.Close()
 	var st stepStats
@@ -124,22 +130,15 @@ func BenchmarkReplaySample(b *testing.B) {
 
 // BenchmarkGradientStepShipped measures one gradient step at the shipped
 // configs/cartpole-dqn.yaml's network and minibatch (256 rows, [64, 64],
-// double Q-learning), with and without its dueling head.
+// double Q-learning) without a dueling head, as shipped, and with one (the
+// config before).
 func BenchmarkGradientStepShipped(b *testing.B) {
-	for _, dueling := range []bool{true, false} {
+	for _, dueling := range []bool{false, true} {
 		b.Run(fmt.Sprintf("dueling=%v", dueling), func(b *testing.B) {
 			cfg, setup := zooConfig(1)
 			cfg.BatchSize, cfg.Dueling = 256, dueling
 			setup.Model.Hidden = []int{64, 64}
-			d := collected(b, cfg, setup, 2000)
-			defer d.Close()
-			var st stepStats
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if err := d.gradientStep(1e-4, 0.4, &st); err != nil {
-					b.Fatal(err)
-				}
-			}
+			benchGradientSteps(b, cfg, setup)
 		})
 	}
 }
