@@ -12,7 +12,10 @@ import (
 // the function that restores each thread's previous set. Linux keeps an
 // affinity per thread and a new thread inherits its creator's, so setting
 // it on every existing thread (/proc/self/task) covers the threads the Go
-// runtime starts later too.
+// runtime starts later too. undo restores the threads that existed when
+// the set was applied; a thread started in between keeps the pinned set
+// (rltrain exits after the command; tests only check GOMAXPROCS and the
+// calling thread).
 func setAffinity(cpus []int) (undo func(), err error) {
 	var allowed unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &allowed); err != nil {
