@@ -8,8 +8,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func fmtInt(i int) string { return strconv.Itoa(i) }
-
 // threadCPUs is the calling thread's CPU set.
 func threadCPUs(t *testing.T) []int {
 	t.Helper()

@@ -2,12 +2,7 @@
 
 package cli
 
-import (
-	"strconv"
-	"testing"
-)
-
-func fmtInt(i int) string { return strconv.Itoa(i) }
+import "testing"
 
 func threadCPUs(*testing.T) []int            { return nil }
 func allThreadCPUs(*testing.T) map[int][]int { return nil }

@@ -1,10 +1,15 @@
 package cli
 
 import (
+	"context"
 	"errors"
+	"path/filepath"
 	"reflect"
 	"runtime"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseCPUs(t *testing.T) {
@@ -42,7 +47,7 @@ func TestWithCPUs(t *testing.T) {
 	allowed := threadCPUs(t)
 	procs := runtime.GOMAXPROCS(0)
 	first := allowed[0]
-	restore, err := withCPUs(fmtInt(first))
+	restore, err := withCPUs(strconv.Itoa(first))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,14 +59,15 @@ func TestWithCPUs(t *testing.T) {
 			t.Errorf("thread %d runs on %v; want [%d]", tid, cpus, first)
 		}
 	}
-	// A thread started now inherits the set.
+	// A goroutine locked to whichever thread it got (one the runtime
+	// may have started since) runs on the set too.
 	done := make(chan []int)
 	go func() {
-		runtime.LockOSThread() // a fresh thread once this one exits
+		runtime.LockOSThread() // ends with the goroutine: the thread exits
 		done <- threadCPUs(t)
 	}()
 	if got := <-done; !reflect.DeepEqual(got, []int{first}) {
-		t.Errorf("a new thread runs on %v; want [%d]", got, first)
+		t.Errorf("a locked goroutine's thread runs on %v; want [%d]", got, first)
 	}
 	restore()
 	if got := runtime.GOMAXPROCS(0); got != procs {
@@ -78,5 +84,21 @@ func TestWithCPUs(t *testing.T) {
 	}
 	if got := runtime.GOMAXPROCS(0); got != procs {
 		t.Errorf("GOMAXPROCS after a refused --cpus = %d; want %d", got, procs)
+	}
+}
+
+// TestCPUsFlag: rltrain train and learner take --cpus, and a bad list is
+// a usage error naming the flag before any config is read.
+func TestCPUsFlag(t *testing.T) {
+	for _, cmd := range []string{"train", "learner"} {
+		// Without the check a learner would wait for workers: the
+		// deadline makes that a failure, not a hang.
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		out := filepath.Join(t.TempDir(), "run")
+		code, _, stderr := run(t, ctx, cmd, shipped, "--out", out, "--cpus", "0-x")
+		cancel()
+		if code != ExitUsage || !strings.Contains(stderr, `--cpus "0-x"`) {
+			t.Errorf("rltrain %s --cpus 0-x = %d, %q; want %d and an error naming --cpus", cmd, code, stderr, ExitUsage)
+		}
 	}
 }
