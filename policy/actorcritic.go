@@ -185,7 +185,8 @@ type ActorCritic struct {
 	actorConv, criticConv *ConvForward // nil without conv layers
 	logp                  []float32
 	logStd                []float32 // the weights' pi/log_std (continuous)
-	normBuf               []float32 // Greedy's normalised observations
+	normBuf               []float32 // Greedy's and Sample's normalised observations
+	sampleLogp            []float32 // Sample's discarded log-probabilities
 }
 
 // NewActorCritic returns an ActorCritic acting with a copy of w.
@@ -302,6 +303,28 @@ func (p *ActorCritic) Greedy(obs []float32, n int, actions []int) {
 		p.logp = d.LogP
 		actions[i] = d.Mode()
 	}
+}
+
+// Sample draws an action from π(·|s) with rng for each of n raw
+// observations: the stochastic policy, for an evaluation that samples as
+// training does (Stable-Baselines3's deterministic=False). It normalises
+// with the weights' ObsNorm, then draws exactly as Act does on the
+// normalised observations.
+func (p *ActorCritic) Sample(obs []float32, n int, rng *rand.Rand, actions []int) {
+	if cap(p.sampleLogp) < n {
+		p.sampleLogp = make([]float32, n)
+	}
+	p.Act(p.normalize(obs), n, rng, actions, p.sampleLogp[:n], nil)
+}
+
+// SampleContinuous draws a ~ N(μ(s), σ²) with rng for each of n raw
+// observations into actions ([n, ActionDim], not clipped): Sample for a
+// Box action space, drawing as ActContinuous does.
+func (p *ActorCritic) SampleContinuous(obs []float32, n int, rng *rand.Rand, actions []float32) {
+	if cap(p.sampleLogp) < n {
+		p.sampleLogp = make([]float32, n)
+	}
+	p.ActContinuous(p.normalize(obs), n, rng, actions, p.sampleLogp[:n], nil)
 }
 
 // Values writes V(s) for n observations into dst.

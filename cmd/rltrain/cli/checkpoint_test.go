@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -158,6 +159,31 @@ func TestEvaluate(t *testing.T) {
 	}
 	if code, _, _ := run(t, ctx, "evaluate", filepath.Join(dir, "nope")); code != ExitUsage {
 		t.Errorf("evaluate of a missing directory = %d; want 2", code)
+	}
+
+	// --stochastic samples the actions from a stream seeded by --seed: the
+	// same command repeats its numbers, and the episodes differ from the
+	// greedy ones (after three iterations the policy is far from
+	// deterministic).
+	code, sampled, stderr := run(t, ctx, "evaluate", dir, "--episodes", "4", "--seed", "9", "--json", "--stochastic")
+	if code != 0 {
+		t.Fatalf("evaluate --stochastic = %d: %s", code, stderr)
+	}
+	var sev Evaluation
+	if err := json.Unmarshal([]byte(sampled), &sev); err != nil {
+		t.Fatalf("evaluate --stochastic --json printed %q: %v", sampled, err)
+	}
+	if !sev.Stochastic || ev.Stochastic || len(sev.Returns) != 4 {
+		t.Errorf("stochastic evaluation %+v, greedy %+v; want stochastic marked only on the first, 4 returns", sev, ev)
+	}
+	if slices.Equal(sev.Returns, ev.Returns) {
+		t.Errorf("sampled returns %v equal the greedy ones: the actions were not sampled", sev.Returns)
+	}
+	if _, again, _ := run(t, ctx, "evaluate", dir, "--episodes", "4", "--seed", "9", "--json", "--stochastic"); again != sampled {
+		t.Errorf("evaluate --stochastic is not reproducible:\n%s\n%s", sampled, again)
+	}
+	if _, other, _ := run(t, ctx, "evaluate", dir, "--episodes", "4", "--seed", "10", "--json", "--stochastic"); other == sampled {
+		t.Error("evaluate --stochastic ignores --seed")
 	}
 }
 

@@ -219,7 +219,7 @@ func TestEvaluateSolvedCheckpoint(t *testing.T) {
 	if code, _, stderr := run(t, context.Background(), "train", shipped, "--out", dir); code != 0 {
 		t.Fatalf("train = %d: %s", code, stderr)
 	}
-	ev, err := evaluate(context.Background(), dir, 20, 0, io.Discard)
+	ev, err := evaluate(context.Background(), dir, 20, 0, false, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

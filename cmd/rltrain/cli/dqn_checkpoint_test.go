@@ -48,4 +48,9 @@ func TestDQNResumeIsExact(t *testing.T) {
 	if r := readResult(t, split); r.LastCheckpoint != filepath.Join(split, "checkpoints", "iter-000008") {
 		t.Errorf("last_checkpoint = %q; want the iteration-8 checkpoint", r.LastCheckpoint)
 	}
+	// A DQN acts greedily: a stochastic evaluation of it is a usage error
+	// that says why.
+	if code, _, stderr := run(t, ctx, "evaluate", split, "--stochastic"); code != ExitUsage || !strings.Contains(stderr, "greedily") {
+		t.Errorf("evaluate --stochastic of a DQN run = %d, %q; want 2 and why", code, stderr)
+	}
 }

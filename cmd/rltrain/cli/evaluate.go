@@ -25,6 +25,7 @@ type Evaluation struct {
 	Env        string    `json:"env"`
 	Episodes   int       `json:"episodes"`
 	Seed       uint64    `json:"seed"`
+	Stochastic bool      `json:"stochastic"`
 	ReturnMean float64   `json:"return_mean"`
 	ReturnStd  float64   `json:"return_std"`
 	LengthMean float64   `json:"length_mean"`
@@ -35,20 +36,23 @@ type Evaluation struct {
 func newEvaluate(stdout, stderr io.Writer) *cobra.Command {
 	var episodes int
 	var seed uint64
-	var asJSON bool
+	var asJSON, stochastic bool
 	c := &cobra.Command{
 		Use:   "evaluate CHECKPOINT|RUN_DIR",
 		Short: "Run the greedy policy of a checkpoint (or a run's latest) for some episodes",
 		Long: `Evaluate loads a checkpoint directory (RUN/checkpoints/iter-NNNNNN), or the
 latest valid checkpoint of a run directory (local or s3://bucket/prefix), and
 runs its deterministic policy — the most probable action for PPO, the
-greedy action for DQN — on fresh envs made from the checkpoint's config.`,
+greedy action for DQN — on fresh envs made from the checkpoint's config.
+With --stochastic a PPO policy samples its actions instead, as in training
+(Stable-Baselines3's deterministic=False; gymnax-blines' evaluations),
+from a stream seeded by --seed.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if episodes < 1 {
 				return &exitError{code: ExitUsage, err: fmt.Errorf("--episodes: want >= 1, got %d", episodes)}
 			}
-			ev, err := evaluate(cmd.Context(), args[0], episodes, seed, stderr)
+			ev, err := evaluate(cmd.Context(), args[0], episodes, seed, stochastic, stderr)
 			if err != nil {
 				return err
 			}
@@ -57,14 +61,19 @@ greedy action for DQN — on fresh envs made from the checkpoint's config.`,
 				enc.SetIndent("", "  ")
 				return enc.Encode(ev)
 			}
-			fmt.Fprintf(stdout, "%s on %s, %d episodes (seed %d): return %.2f ± %.2f, length %.1f ± %.1f\n",
-				ev.Checkpoint, ev.Env, ev.Episodes, ev.Seed, ev.ReturnMean, ev.ReturnStd, ev.LengthMean, ev.LengthStd)
+			kind := ""
+			if ev.Stochastic {
+				kind = ", sampled actions"
+			}
+			fmt.Fprintf(stdout, "%s on %s, %d episodes (seed %d%s): return %.2f ± %.2f, length %.1f ± %.1f\n",
+				ev.Checkpoint, ev.Env, ev.Episodes, ev.Seed, kind, ev.ReturnMean, ev.ReturnStd, ev.LengthMean, ev.LengthStd)
 			return nil
 		},
 	}
 	c.Flags().IntVar(&episodes, "episodes", 10, "episodes to run")
 	c.Flags().Uint64Var(&seed, "seed", 0, "seed of the first episode's reset (episode i uses seed+i)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	c.Flags().BoolVar(&stochastic, "stochastic", false, "sample PPO's actions from its policy instead of taking the most probable (seeded by --seed)")
 	return c
 }
 
@@ -109,7 +118,7 @@ func loadCheckpoint(ctx context.Context, loc string, log io.Writer) (*checkpoint
 	return c, loc + "/" + c.Key, nil
 }
 
-func evaluate(ctx context.Context, loc string, episodes int, seed uint64, log io.Writer) (*Evaluation, error) {
+func evaluate(ctx context.Context, loc string, episodes int, seed uint64, stochastic bool, log io.Writer) (*Evaluation, error) {
 	ck, name, err := loadCheckpoint(ctx, loc, log)
 	if err != nil {
 		return nil, err
@@ -126,7 +135,15 @@ func evaluate(ctx context.Context, loc string, episodes int, seed uint64, log io
 	if err != nil {
 		return nil, &exitError{code: ExitError, err: err}
 	}
-	pol, err := greedyPolicy(&cfg.Config, w)
+	var pol algorithms.Greedy
+	if stochastic {
+		pol, err = stochasticPolicy(&cfg.Config, w, seed)
+	} else {
+		pol, err = greedyPolicy(&cfg.Config, w)
+	}
+	if errors.Is(err, errGreedyOnly) {
+		return nil, &exitError{code: ExitUsage, err: err}
+	}
 	if err != nil {
 		return nil, &exitError{code: ExitError, err: fmt.Errorf("evaluate: %w", err)}
 	}
@@ -139,7 +156,7 @@ func evaluate(ctx context.Context, loc string, episodes int, seed uint64, log io
 		return nil, &exitError{code: code, err: err}
 	}
 	return &Evaluation{
-		Checkpoint: name, Env: cfg.Env.ID, Episodes: episodes, Seed: seed,
+		Checkpoint: name, Env: cfg.Env.ID, Episodes: episodes, Seed: seed, Stochastic: stochastic,
 		ReturnMean: res.ReturnMean, ReturnStd: res.ReturnStd, LengthMean: res.LengthMean, LengthStd: res.LengthStd,
 		Returns: res.Returns,
 	}, nil

@@ -36,7 +36,7 @@ func TestExportServesTheTrainedPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	direct, err := evaluate(ctx, dir, 5, 3, io.Discard)
+	direct, err := evaluate(ctx, dir, 5, 3, false, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
