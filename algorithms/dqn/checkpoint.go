@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/vmihailenco/msgpack/v5"
+
 	"github.com/rlgo/rlgo/algorithms"
 	"github.com/rlgo/rlgo/internal/wire"
 	"github.com/rlgo/rlgo/policy"
@@ -32,6 +34,95 @@ type replayState struct {
 	Bootstrap   []float32 `msgpack:"bootstrap"`
 	Priorities  []float64 `msgpack:"priorities,omitempty"`
 	MaxPriority float64   `msgpack:"max_priority,omitempty"`
+}
+
+// EncodeMsgpack writes the state as a msgpack map keyed by the field
+// tags, each float32 and int32 column one bin (internal/wire's column
+// encoding, a copy of the slice's memory): a full MinAtar buffer holds
+// 2 × 100,000 × 400 observation values, and a tagged element per value
+// took ~10 s per checkpoint where the bin takes well under one.
+func (s *replayState) EncodeMsgpack(enc *msgpack.Encoder) error {
+	kv := func(key string, encode func() error) error {
+		if err := enc.EncodeString(key); err != nil {
+			return err
+		}
+		return encode()
+	}
+	num := func(x int) func() error { return func() error { return enc.EncodeInt(int64(x)) } }
+	floats := func(x []float32) func() error { return func() error { return wire.EncodeFloat32s(enc, x) } }
+	steps := []struct {
+		key string
+		fn  func() error
+	}{
+		{"capacity", num(s.Capacity)},
+		{"obs_dim", num(s.ObsDim)},
+		{"next", num(s.Next)},
+		{"size", num(s.Size)},
+		{"obs", floats(s.Obs)},
+		{"next_obs", floats(s.NextObs)},
+		{"actions", func() error { return wire.EncodeInt32s(enc, s.Actions) }},
+		{"returns", floats(s.Returns)},
+		{"bootstrap", floats(s.Bootstrap)},
+		{"priorities", func() error { return enc.Encode(s.Priorities) }},
+		{"max_priority", func() error { return enc.EncodeFloat64(s.MaxPriority) }},
+	}
+	if err := enc.EncodeMapLen(len(steps)); err != nil {
+		return err
+	}
+	for _, st := range steps {
+		if err := kv(st.key, st.fn); err != nil {
+			return fmt.Errorf("replay %s: %w", st.key, err)
+		}
+	}
+	return nil
+}
+
+// DecodeMsgpack reads what EncodeMsgpack writes, and the per-element
+// arrays earlier versions wrote (wire's column decoders take both), so
+// older checkpoints still resume. Unknown keys are skipped; shapes are
+// checked by checkReplay.
+func (s *replayState) DecodeMsgpack(dec *msgpack.Decoder) error {
+	n, err := dec.DecodeMapLen()
+	if err != nil {
+		return err
+	}
+	*s = replayState{}
+	for range max(n, 0) {
+		key, err := dec.DecodeString()
+		if err != nil {
+			return err
+		}
+		switch key {
+		case "capacity":
+			s.Capacity, err = dec.DecodeInt()
+		case "obs_dim":
+			s.ObsDim, err = dec.DecodeInt()
+		case "next":
+			s.Next, err = dec.DecodeInt()
+		case "size":
+			s.Size, err = dec.DecodeInt()
+		case "obs":
+			s.Obs, err = wire.DecodeFloat32s(dec, nil)
+		case "next_obs":
+			s.NextObs, err = wire.DecodeFloat32s(dec, nil)
+		case "actions":
+			s.Actions, err = wire.DecodeInt32s(dec, nil)
+		case "returns":
+			s.Returns, err = wire.DecodeFloat32s(dec, nil)
+		case "bootstrap":
+			s.Bootstrap, err = wire.DecodeFloat32s(dec, nil)
+		case "priorities":
+			err = dec.Decode(&s.Priorities)
+		case "max_priority":
+			s.MaxPriority, err = dec.DecodeFloat64()
+		default:
+			err = dec.Skip()
+		}
+		if err != nil {
+			return fmt.Errorf("replay %s: %w", key, err)
+		}
+	}
+	return nil
 }
 
 // nStepState is one env's pending steps, oldest first.
