@@ -77,6 +77,13 @@ func (s *replayState) EncodeMsgpack(enc *msgpack.Encoder) error {
 	return nil
 }
 
+// encodedSize bounds the bytes EncodeMsgpack writes: keys and ints under
+// 256 bytes, a 5-byte header and 4 bytes a value per column, 9 bytes a
+// priority.
+func (s *replayState) encodedSize() int {
+	return 256 + 5*5 + 4*(len(s.Obs)+len(s.NextObs)+len(s.Actions)+len(s.Returns)+len(s.Bootstrap)) + 5 + 9*len(s.Priorities) + 9
+}
+
 // DecodeMsgpack reads what EncodeMsgpack writes, and the per-element
 // arrays earlier versions wrote (wire's column decoders take both), so
 // older checkpoints still resume. Unknown keys are skipped; shapes are
@@ -150,7 +157,8 @@ func (d *DQN) SaveState() (map[string][]byte, error) {
 		return nil, err
 	}
 	if d.cfg.CheckpointReplay {
-		if files[fileReplay], err = wire.Marshal(d.replayState()); err != nil {
+		st := d.replayState()
+		if files[fileReplay], err = wire.MarshalSize(st, st.encodedSize()); err != nil {
 			return nil, err
 		}
 	}

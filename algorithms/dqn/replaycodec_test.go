@@ -43,6 +43,13 @@ func TestReplayStateCodec(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		sized, err := wire.MarshalSize(want, want.encodedSize())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(sized, b) || len(sized) > want.encodedSize() || cap(sized) != want.encodedSize() {
+			t.Errorf("per=%v: MarshalSize gave %d bytes in a buffer of %d, Marshal %d; encodedSize %d must bound them without growing", per, len(sized), cap(sized), len(b), want.encodedSize())
+		}
 		old, err := wire.Marshal((*legacyReplayState)(want))
 		if err != nil {
 			t.Fatal(err)
@@ -127,4 +134,41 @@ func FuzzReplayState(f *testing.F) {
 			t.Fatalf("round trip changed the state:\n% x\n% x", enc, enc2)
 		}
 	})
+}
+
+// BenchmarkReplayStateMarshal encodes a full Breakout-MinAtar replay
+// (100,000 transitions of 400-wide observations, 320 MB), as every DQN
+// checkpoint of configs/breakout-minatar-dqn.yaml does (sized, into one
+// buffer of its size); bin is the same encoding through wire.Marshal's
+// growing buffer, legacy the per-element encoding it replaced.
+func BenchmarkReplayStateMarshal(b *testing.B) {
+	const n, dim = 100_000, 400
+	s := &replayState{Capacity: n, ObsDim: dim, Next: 0, Size: n,
+		Obs: make([]float32, n*dim), NextObs: make([]float32, n*dim), Actions: make([]int32, n),
+		Returns: make([]float32, n), Bootstrap: make([]float32, n)}
+	for i := range s.Obs {
+		if i%7 == 0 {
+			s.Obs[i], s.NextObs[i] = 1, 1
+		}
+	}
+	for _, bc := range []struct {
+		name string
+		v    any
+		size int
+	}{{"sized", s, s.encodedSize()}, {"bin", s, 0}, {"legacy", (*legacyReplayState)(s), 0}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(8 * n * dim))
+			for b.Loop() {
+				var err error
+				if bc.size > 0 {
+					_, err = wire.MarshalSize(bc.v, bc.size)
+				} else {
+					_, err = wire.Marshal(bc.v)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -96,7 +96,10 @@ func Unmarshal(b []byte, v any, lim Limits) error {
 
 // Marshal encodes v as msgpack.Marshal does. It encodes into a pooled
 // buffer and returns an exact-size copy: one allocation, where a buffer
-// grown from empty allocated and copied about twice the message.
+// grown from empty allocated and copied about twice the message. A
+// message too large for the pool (a checkpoint's replay buffer, hundreds
+// of megabytes) is returned in the buffer it was encoded into instead of
+// being copied once more.
 func Marshal(v any) ([]byte, error) {
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
@@ -104,17 +107,36 @@ func Marshal(v any) ([]byte, error) {
 	enc.Reset(buf)
 	err := enc.Encode(v)
 	msgpack.PutEncoder(enc)
-	var out []byte
-	if err == nil {
-		out = bytes.Clone(buf.Bytes())
+	if err != nil {
+		if buf.Cap() <= maxPooled {
+			bufPool.Put(buf)
+		}
+		return nil, fmt.Errorf("msgpack: encode %T: %w", v, err)
 	}
-	if buf.Cap() <= maxPooled {
-		bufPool.Put(buf)
+	if buf.Cap() > maxPooled {
+		return buf.Bytes(), nil
 	}
+	out := bytes.Clone(buf.Bytes())
+	bufPool.Put(buf)
+	return out, nil
+}
+
+// MarshalSize is Marshal for one large message whose encoded size is
+// known within a little: it encodes into a buffer of size bytes (grown if
+// that is short) and returns it without a copy. Each fresh page costs a
+// fault and a clear, and a buffer grown by doubling touches about three
+// times the message, so a 320 MB replay buffer took ~3× as long through
+// Marshal (BenchmarkReplayStateMarshal in algorithms/dqn).
+func MarshalSize(v any, size int) ([]byte, error) {
+	buf := bytes.NewBuffer(make([]byte, 0, max(size, 0)))
+	enc := msgpack.GetEncoder()
+	enc.Reset(buf)
+	err := enc.Encode(v)
+	msgpack.PutEncoder(enc)
 	if err != nil {
 		return nil, fmt.Errorf("msgpack: encode %T: %w", v, err)
 	}
-	return out, nil
+	return buf.Bytes(), nil
 }
 
 // maxPooled is the largest buffer Marshal keeps for reuse (a checkpoint's
