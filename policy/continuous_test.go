@@ -176,7 +176,8 @@ func testNorm(dim int) *ObsNorm {
 // and ε-greedy Q) and GreedyContinuous normalise raw observations with the
 // weights' ObsNorm: they act as the same network without statistics acts
 // on observations normalised by hand with Apply. Act and ActContinuous do
-// not normalise (the rollout worker does).
+// not normalise (the rollout worker does); Sample and SampleContinuous
+// normalise, then draw exactly as they do.
 func TestGreedyNormalisesRawObservations(t *testing.T) {
 	const n = 64
 	raw := randomObs(testRand(), n, 3, 4)
@@ -216,6 +217,16 @@ func TestGreedyNormalisesRawObservations(t *testing.T) {
 		if !slices.Equal(a1, a2) || !slices.Equal(lp1, lp2) {
 			t.Error("Act normalised observations again")
 		}
+		// Sample takes raw observations, normalises them, then draws as Act.
+		s1, s2 := make([]int, n), make([]int, n)
+		withNorm.Sample(raw, n, rand.New(rand.NewPCG(1, 1)), s1)
+		plain.Sample(raw, n, rand.New(rand.NewPCG(1, 1)), s2)
+		if !slices.Equal(s1, a1) {
+			t.Errorf("Sample(raw) = %v\nwant Act on the normalised observations %v", s1, a1)
+		}
+		if slices.Equal(s1, s2) {
+			t.Error("normalisation changed no sampled action")
+		}
 	})
 
 	t.Run("actor-critic continuous", func(t *testing.T) {
@@ -238,6 +249,11 @@ func TestGreedyNormalisesRawObservations(t *testing.T) {
 		plain.ActContinuous(normed, n, rand.New(rand.NewPCG(1, 1)), a2, make([]float32, n), nil)
 		if !slices.Equal(a1, a2) {
 			t.Error("ActContinuous normalised observations again")
+		}
+		s1 := make([]float32, n*2)
+		withNorm.SampleContinuous(raw, n, rand.New(rand.NewPCG(1, 1)), s1)
+		if !slices.Equal(s1, a1) {
+			t.Errorf("SampleContinuous(raw) = %v\nwant ActContinuous on the normalised observations %v", s1[:4], a1[:4])
 		}
 	})
 
