@@ -33,47 +33,87 @@ func NewRegistry() *prometheus.Registry {
 
 // Trainer is a train.Tracker that keeps a training run's metrics: the
 // counters add the growth of the run's totals at every iteration, the
-// gauges hold the last iteration's values.
+// gauges hold the last iteration's values. It is the prometheus.Collector
+// of those metrics, and a scrape reads them all at one moment: the
+// metrics of one iteration, never the env steps of a later iteration
+// beside the iteration count of an earlier one.
 type Trainer struct {
 	mu sync.Mutex
 	// last holds the totals already counted.
 	lastSteps, lastEpisodes int64
 	lastRestarts            int
 
-	info                                                  *prometheus.GaugeVec
-	envSteps, episodes, iterations, restarts              prometheus.Counter
-	returnMean, stepsPerS, learnTime, sampleTime, workers prometheus.Gauge
+	run                                                   []string // rlgo_run_info's label values; nil before Start
+	envSteps, episodes, iterations, restarts              float64
+	returnMean, stepsPerS, learnTime, sampleTime, workers float64
 }
+
+// The training metrics' descriptions.
+var (
+	descInfo       = prometheus.NewDesc("rlgo_run_info", "The training run (1), with its config's name, algorithm, env and seed as labels.", []string{"name", "algorithm", "env", "seed"}, nil)
+	descEnvSteps   = prometheus.NewDesc("rlgo_env_steps_total", "Env steps sampled for training.", nil, nil)
+	descEpisodes   = prometheus.NewDesc("rlgo_episodes_total", "Training episodes completed.", nil, nil)
+	descIterations = prometheus.NewDesc("rlgo_iterations_total", "Training iterations completed.", nil, nil)
+	descRestarts   = prometheus.NewDesc("rlgo_fleet_restarts_total", "Rollout workers restarted or replaced.", nil, nil)
+	descReturnMean = prometheus.NewDesc("rlgo_episode_return_mean", "Mean return of the last 100 training episodes (NaN before the first).", nil, nil)
+	descStepsPerS  = prometheus.NewDesc("rlgo_env_steps_per_second", "Env steps per second of the last iteration.", nil, nil)
+	descLearnTime  = prometheus.NewDesc("rlgo_learn_time_seconds", "Time the learner spent on the last iteration's update.", nil, nil)
+	descSampleTime = prometheus.NewDesc("rlgo_sample_time_seconds", "Time the last iteration spent sampling.", nil, nil)
+	descWorkers    = prometheus.NewDesc("rlgo_fleet_workers", "Healthy rollout workers in the last iteration.", nil, nil)
+)
 
 // NewTrainer registers the training metrics on reg.
 func NewTrainer(reg prometheus.Registerer) *Trainer {
-	f := func(c prometheus.Collector) { reg.MustRegister(c) }
-	t := &Trainer{
-		info:       prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "rlgo_run_info", Help: "The training run (1), with its config's name, algorithm, env and seed as labels."}, []string{"name", "algorithm", "env", "seed"}),
-		envSteps:   prometheus.NewCounter(prometheus.CounterOpts{Name: "rlgo_env_steps_total", Help: "Env steps sampled for training."}),
-		episodes:   prometheus.NewCounter(prometheus.CounterOpts{Name: "rlgo_episodes_total", Help: "Training episodes completed."}),
-		iterations: prometheus.NewCounter(prometheus.CounterOpts{Name: "rlgo_iterations_total", Help: "Training iterations completed."}),
-		restarts:   prometheus.NewCounter(prometheus.CounterOpts{Name: "rlgo_fleet_restarts_total", Help: "Rollout workers restarted or replaced."}),
-		returnMean: prometheus.NewGauge(prometheus.GaugeOpts{Name: "rlgo_episode_return_mean", Help: "Mean return of the last 100 training episodes (NaN before the first)."}),
-		stepsPerS:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "rlgo_env_steps_per_second", Help: "Env steps per second of the last iteration."}),
-		learnTime:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "rlgo_learn_time_seconds", Help: "Time the learner spent on the last iteration's update."}),
-		sampleTime: prometheus.NewGauge(prometheus.GaugeOpts{Name: "rlgo_sample_time_seconds", Help: "Time the last iteration spent sampling."}),
-		workers:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "rlgo_fleet_workers", Help: "Healthy rollout workers in the last iteration."}),
-	}
-	for _, c := range []prometheus.Collector{t.info, t.envSteps, t.episodes, t.iterations, t.restarts, t.returnMean, t.stepsPerS, t.learnTime, t.sampleTime, t.workers} {
-		f(c)
-	}
-	t.returnMean.Set(nan())
+	t := &Trainer{returnMean: nan()}
+	reg.MustRegister(t)
 	return t
 }
 
-var _ train.Tracker = (*Trainer)(nil)
+var (
+	_ train.Tracker        = (*Trainer)(nil)
+	_ prometheus.Collector = (*Trainer)(nil)
+)
+
+// Describe sends the training metrics' descriptions.
+func (t *Trainer) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descInfo, descEnvSteps, descEpisodes, descIterations, descRestarts,
+		descReturnMean, descStepsPerS, descLearnTime, descSampleTime, descWorkers} {
+		ch <- d
+	}
+}
+
+// Collect sends the training metrics' values, all of one moment.
+func (t *Trainer) Collect(ch chan<- prometheus.Metric) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.run != nil {
+		ch <- prometheus.MustNewConstMetric(descInfo, prometheus.GaugeValue, 1, t.run...)
+	}
+	for _, m := range []struct {
+		d *prometheus.Desc
+		t prometheus.ValueType
+		v float64
+	}{
+		{descEnvSteps, prometheus.CounterValue, t.envSteps},
+		{descEpisodes, prometheus.CounterValue, t.episodes},
+		{descIterations, prometheus.CounterValue, t.iterations},
+		{descRestarts, prometheus.CounterValue, t.restarts},
+		{descReturnMean, prometheus.GaugeValue, t.returnMean},
+		{descStepsPerS, prometheus.GaugeValue, t.stepsPerS},
+		{descLearnTime, prometheus.GaugeValue, t.learnTime},
+		{descSampleTime, prometheus.GaugeValue, t.sampleTime},
+		{descWorkers, prometheus.GaugeValue, t.workers},
+	} {
+		ch <- prometheus.MustNewConstMetric(m.d, m.t, m.v)
+	}
+}
 
 // Start labels rlgo_run_info with the run.
 func (t *Trainer) Start(_ context.Context, run train.RunInfo) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	c := run.Config
-	t.info.Reset()
-	t.info.WithLabelValues(c.Name, c.Algorithm, c.Env.ID, strconv.FormatUint(c.Seed, 10)).Set(1)
+	t.run = []string{c.Name, c.Algorithm, c.Env.ID, strconv.FormatUint(c.Seed, 10)}
 	return nil
 }
 
@@ -82,23 +122,23 @@ func (t *Trainer) Iteration(_ context.Context, r algorithms.Result) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if d := r.EnvSteps - t.lastSteps; d > 0 {
-		t.envSteps.Add(float64(d))
+		t.envSteps += float64(d)
 	}
 	if d := r.Episodes - t.lastEpisodes; d > 0 {
-		t.episodes.Add(float64(d))
+		t.episodes += float64(d)
 	}
 	if d := r.FleetRestart - t.lastRestarts; d > 0 {
-		t.restarts.Add(float64(d))
+		t.restarts += float64(d)
 	}
 	t.lastSteps, t.lastEpisodes, t.lastRestarts = r.EnvSteps, r.Episodes, r.FleetRestart
-	t.iterations.Inc()
+	t.iterations++
 	if r.HasEpisodes {
-		t.returnMean.Set(r.EpisodeReturnMean)
+		t.returnMean = r.EpisodeReturnMean
 	}
-	t.stepsPerS.Set(r.EnvStepsPerS)
-	t.learnTime.Set(r.LearnTimeS)
-	t.sampleTime.Set(r.SampleTimeS)
-	t.workers.Set(float64(r.FleetWorkers))
+	t.stepsPerS = r.EnvStepsPerS
+	t.learnTime = r.LearnTimeS
+	t.sampleTime = r.SampleTimeS
+	t.workers = float64(r.FleetWorkers)
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/rlgo/rlgo/algorithms"
 	_ "github.com/rlgo/rlgo/envs/classic"
 	"github.com/rlgo/rlgo/train"
 	"github.com/rlgo/rlgo/train/config"
@@ -110,8 +111,8 @@ func TestScrapeDuringTraining(t *testing.T) {
 	if a, b := value(t, first, "rlgo_episodes_total"), value(t, second, "rlgo_episodes_total"); b < a {
 		t.Errorf("rlgo_episodes_total fell: %v then %v", a, b)
 	}
-	// A scrape may fall between two counters' updates of one iteration.
-	if it, steps := value(t, second, "rlgo_iterations_total"), value(t, second, "rlgo_env_steps_total"); steps != 64*it && steps != 64*(it+1) {
+	// A scrape is one moment: the counters of one iteration.
+	if it, steps := value(t, second, "rlgo_iterations_total"), value(t, second, "rlgo_env_steps_total"); steps != 64*it {
 		t.Errorf("%v iterations of 64 steps but %v env steps", it, steps)
 	}
 	if v := value(t, second, "rlgo_env_steps_per_second"); v <= 0 {
@@ -139,6 +140,42 @@ func TestScrapeDuringTraining(t *testing.T) {
 }
 
 // TestWorkerMetrics: the worker counters count what the worker reports.
+// TestScrapeIsOneMoment scrapes the registry while iterations are
+// recorded as fast as they come: every scrape's env steps belong to its
+// iteration count, none to an iteration the count has not reached.
+func TestScrapeIsOneMoment(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	tr := NewTrainer(reg)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := int64(1); ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			tr.Iteration(context.Background(), algorithms.Result{EnvSteps: 64 * i, Episodes: i})
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	for range 300 {
+		fams, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]*dto.MetricFamily{}
+		for _, f := range fams {
+			m[f.GetName()] = f
+		}
+		it, steps, eps := value(t, m, "rlgo_iterations_total"), value(t, m, "rlgo_env_steps_total"), value(t, m, "rlgo_episodes_total")
+		if steps != 64*it || eps != it {
+			t.Fatalf("one scrape: %v iterations, %v env steps, %v episodes; want 64 steps and 1 episode an iteration", it, steps, eps)
+		}
+	}
+}
+
 func TestWorkerMetrics(t *testing.T) {
 	reg := NewRegistry()
 	w := NewWorker(reg)
