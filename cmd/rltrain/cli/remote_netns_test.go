@@ -181,15 +181,18 @@ func TestRemoteAcrossNetworkNamespaces(t *testing.T) {
 			args := append([]string{"learner", shipped, "--listen", fmt.Sprintf("0.0.0.0:%d", port), "--min-workers", "2",
 				"--token-file", tokenFile, "--set", "stop.iterations=5", "--out", out}, tc.learner...)
 			learner := h.start(t, h.learner, args...)
+			// A worker with the wrong token is refused from its host, at
+			// once. It goes first, while the learner waits for its two
+			// workers: started after them, it could find a five-iteration
+			// run already over and retry a learner that is gone.
+			bad := h.start(t, h.workers[0], append([]string{"worker", "--learner", fmt.Sprintf("%s:%d", h.learnerAddr[0], port), "--token-file", wrongFile}, tc.worker...)...)
+			if c := bad.wait(30 * time.Second); c != ExitError || !strings.Contains(bad.stderr.String(), "PermissionDenied") {
+				t.Errorf("worker with a wrong token: exit %d; want %d and PermissionDenied\nstderr:\n%s", c, ExitError, bad.stderr.String())
+			}
 			var ws []*proc
 			for w, ns := range h.workers {
 				args := append([]string{"worker", "--learner", fmt.Sprintf("%s:%d", h.learnerAddr[w], port), "--token-file", tokenFile}, tc.worker...)
 				ws = append(ws, h.start(t, ns, args...))
-			}
-			// A worker with the wrong token is refused from its host, at once.
-			bad := h.start(t, h.workers[0], append([]string{"worker", "--learner", fmt.Sprintf("%s:%d", h.learnerAddr[0], port), "--token-file", wrongFile}, tc.worker...)...)
-			if c := bad.wait(30 * time.Second); c != ExitError || !strings.Contains(bad.stderr.String(), "PermissionDenied") {
-				t.Errorf("worker with a wrong token: exit %d; want %d and PermissionDenied\nstderr:\n%s", c, ExitError, bad.stderr.String())
 			}
 			if code := learner.wait(60 * time.Second); code != ExitOK {
 				t.Fatalf("rltrain learner in %s = %d; want 0\nstderr:\n%s", h.learner, code, learner.stderr.String())
