@@ -278,6 +278,14 @@ func run(ctx context.Context, dir string, exp *Experiment, opts Options) error {
 			c := running[ev.id]
 			delete(running, ev.id)
 			used -= c.t.Cost
+			if c.stopRung == 0 {
+				// The results since the last poll: a trial that ended
+				// between polls still has its rungs recorded for the
+				// trials that come after it.
+				if p, err := readProgress(filepath.Join(dir, c.t.Dir), exp.Tune.Metric); err == nil {
+					feed(c.t, p)
+				}
+			}
 			finish(c, ev.err, interrupting, dir, exp)
 			if pbt != nil && c.t.Status == StatusFinished && c.t.PBT != nil {
 				segmentEnd(c.t)

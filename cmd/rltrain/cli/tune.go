@@ -25,6 +25,10 @@ var tuneCommand = func() ([]string, []string, error) {
 	return []string{exe}, nil, nil
 }
 
+// tunePoll is how often tune reads running trials' progress (0: tune's
+// default). Tests of the schedulers shorten it for their fast trials.
+var tunePoll time.Duration
+
 func newTune(stdout, stderr io.Writer) *cobra.Command {
 	var out, resume, emitK8s, collect, image, namespace string
 	var parallel int
@@ -84,7 +88,7 @@ deploy/kubernetes/tune.md.`,
 			if err != nil {
 				return &exitError{code: ExitError, err: err}
 			}
-			opts := tune.Options{Parallel: parallel, Command: argv, Env: env, Stdout: stdout, TTY: isTerminal(stdout), Log: stderr}
+			opts := tune.Options{Parallel: parallel, Poll: tunePoll, Command: argv, Env: env, Stdout: stdout, TTY: isTerminal(stdout), Log: stderr}
 			var exp *tune.Experiment
 			switch {
 			case resume != "" && len(args) > 0:

@@ -352,7 +352,15 @@ tune:
   scheduler: {type: asha, grace_period: 2, reduction_factor: 3}
 `)
 	out := filepath.Join(t.TempDir(), "exp")
-	code, stdout, stderr := run(t, context.Background(), "tune", cfg, "--out", out)
+	// Two at a time, as on two cores: with all eight at once on a larger
+	// machine, trials of a second each would end before ASHA had results
+	// at a rung to stop any of them against. And progress read every
+	// 10 ms: a trial here takes a fraction of a second, under the default
+	// poll's few reads.
+	old := tunePoll
+	tunePoll = 10 * time.Millisecond
+	t.Cleanup(func() { tunePoll = old })
+	code, stdout, stderr := run(t, context.Background(), "tune", cfg, "--out", out, "--parallel", "2")
 	if code != ExitOK {
 		t.Fatalf("tune = %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
