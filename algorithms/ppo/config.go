@@ -30,6 +30,9 @@ type Config struct {
 	NormalizeAdvantages bool `yaml:"normalize_advantages"`
 	// EntropyCoeff weights the entropy bonus. Default 0.01.
 	EntropyCoeff float64 `yaml:"entropy_coeff"`
+	// EntropySchedule anneals EntropyCoeff linearly to Final over Steps
+	// env steps (RLlib's entropy_coeff_schedule, linear). Default constant.
+	EntropySchedule algorithms.Schedule `yaml:"entropy_schedule"`
 	// VFCoeff weights the value loss. Default 0.5.
 	VFCoeff float64 `yaml:"vf_coeff"`
 	// TargetKL, when positive, stops an iteration's epochs early once the
@@ -59,5 +62,7 @@ func (c Config) Validate() error {
 		algorithms.Field("target_kl", c.TargetKL >= 0, c.TargetKL, "want >= 0"),
 		algorithms.Field("clip_schedule.final", c.ClipSchedule.Final >= 0, c.ClipSchedule.Final, "want >= 0"),
 		algorithms.Field("clip_schedule.steps", c.ClipSchedule.Steps >= 0, c.ClipSchedule.Steps, "want >= 0"),
+		algorithms.Field("entropy_schedule.final", c.EntropySchedule.Final >= 0, c.EntropySchedule.Final, "want >= 0"),
+		algorithms.Field("entropy_schedule.steps", c.EntropySchedule.Steps >= 0, c.EntropySchedule.Steps, "want >= 0"),
 	})
 }

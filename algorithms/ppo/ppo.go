@@ -136,10 +136,12 @@ func actorCriticSpec(s algorithms.Setup, sp rollout.Spaces) policy.ActorCriticSp
 // Train runs one iteration: rollout → advantages → update → broadcast → result.
 func (p *PPO) Train(ctx context.Context) (algorithms.Result, error) {
 	p.Begin()
-	// Learning rate and clip are annealed over their own horizons in env
-	// steps, taken at the start of the iteration (detail 4).
+	// Learning rate, clip and entropy coefficient are annealed over their
+	// own horizons in env steps, taken at the start of the iteration
+	// (detail 4).
 	lr := p.cfg.LRSchedule.At(p.cfg.LR, p.EnvSteps)
 	clip := p.cfg.ClipSchedule.At(p.cfg.Clip, p.EnvSteps)
+	p.loss.entCoeff = p.cfg.EntropySchedule.At(p.cfg.EntropyCoeff, p.EnvSteps)
 
 	// --- Rollout: every worker steps its envs with the current weights.
 	batches, n, err := p.Sample(ctx, true)

@@ -25,7 +25,7 @@ func TestLoadErrors(t *testing.T) {
 		sets []string
 		want string // the whole message
 	}{
-		{"unknown-key-flow.yaml", nil, `testdata/unknown-key-flow.yaml:3: ppo.lrr: unknown key "lrr" (known keys here: adam_eps, clip, clip_schedule, clip_value_loss, entropy_coeff, epochs, gamma, lambda, lr, lr_schedule, max_grad_norm, minibatches, normalize_advantages, target_kl, vf_coeff)`},
+		{"unknown-key-flow.yaml", nil, `testdata/unknown-key-flow.yaml:3: ppo.lrr: unknown key "lrr" (known keys here: adam_eps, clip, clip_schedule, clip_value_loss, entropy_coeff, entropy_schedule, epochs, gamma, lambda, lr, lr_schedule, max_grad_norm, minibatches, normalize_advantages, target_kl, vf_coeff)`},
 		{"unknown-key-block.yaml", nil, `testdata/unknown-key-block.yaml:6: ppo.lrr: unknown key "lrr"`},
 		{"wrong-type.yaml", nil, "testdata/wrong-type.yaml:4: ppo.lr: cannot unmarshal !!str `fast` into float64"},
 		{"unknown-env.yaml", nil, `testdata/unknown-env.yaml:2: env.id: unknown env id "CartPol-v1" (registered: `},
