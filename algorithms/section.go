@@ -23,13 +23,19 @@ type Optim struct {
 
 // Checks returns the checks of Optim's fields, for a section's Validate.
 func (o Optim) Checks() []Check {
-	return []Check{
-		Field("lr", o.LR > 0, o.LR, "want > 0"),
-		Field("lr_schedule.final", o.LRSchedule.Final >= 0, o.LRSchedule.Final, "want >= 0"),
-		Field("lr_schedule.steps", o.LRSchedule.Steps >= 0, o.LRSchedule.Steps, "want >= 0"),
+	checks := append([]Check{Field("lr", o.LR > 0, o.LR, "want > 0")}, o.LRSchedule.Checks("lr_schedule")...)
+	return append(checks,
 		Field("gamma", o.Gamma >= 0 && o.Gamma <= 1, o.Gamma, "want in [0, 1]"),
 		Field("max_grad_norm", o.MaxGradNorm >= 0, o.MaxGradNorm, "want >= 0"),
-		Field("adam_eps", o.AdamEps > 0, o.AdamEps, "want > 0"),
+		Field("adam_eps", o.AdamEps > 0, o.AdamEps, "want > 0"))
+}
+
+// Checks returns the checks of a schedule under key (final and steps
+// both >= 0), for a section's Validate.
+func (s Schedule) Checks(key string) []Check {
+	return []Check{
+		Field(key+".final", s.Final >= 0, s.Final, "want >= 0"),
+		Field(key+".steps", s.Steps >= 0, s.Steps, "want >= 0"),
 	}
 }
 

@@ -60,9 +60,5 @@ func (c Config) Validate() error {
 		algorithms.Field("entropy_coeff", c.EntropyCoeff >= 0, c.EntropyCoeff, "want >= 0"),
 		algorithms.Field("vf_coeff", c.VFCoeff >= 0, c.VFCoeff, "want >= 0"),
 		algorithms.Field("target_kl", c.TargetKL >= 0, c.TargetKL, "want >= 0"),
-		algorithms.Field("clip_schedule.final", c.ClipSchedule.Final >= 0, c.ClipSchedule.Final, "want >= 0"),
-		algorithms.Field("clip_schedule.steps", c.ClipSchedule.Steps >= 0, c.ClipSchedule.Steps, "want >= 0"),
-		algorithms.Field("entropy_schedule.final", c.EntropySchedule.Final >= 0, c.EntropySchedule.Final, "want >= 0"),
-		algorithms.Field("entropy_schedule.steps", c.EntropySchedule.Steps >= 0, c.EntropySchedule.Steps, "want >= 0"),
-	})
+	}, c.ClipSchedule.Checks("clip_schedule"), c.EntropySchedule.Checks("entropy_schedule"))
 }

@@ -139,7 +139,6 @@ func TestScrapeDuringTraining(t *testing.T) {
 	}
 }
 
-// TestWorkerMetrics: the worker counters count what the worker reports.
 // TestScrapeIsOneMoment scrapes the registry while iterations are
 // recorded as fast as they come: every scrape's env steps belong to its
 // iteration count, none to an iteration the count has not reached.
@@ -176,6 +175,7 @@ func TestScrapeIsOneMoment(t *testing.T) {
 	}
 }
 
+// TestWorkerMetrics: the worker counters count what the worker reports.
 func TestWorkerMetrics(t *testing.T) {
 	reg := NewRegistry()
 	w := NewWorker(reg)
