@@ -266,30 +266,25 @@ func (w *EpisodeWindow) Fill(r *Result) {
 	}
 }
 
-// Schedule is a value annealed linearly from its initial value to Final
-// over Steps env steps, then held (YAML: {final: 0, steps: 500000}). Steps
-// 0 means constant. The horizon is the schedule's own, never the run's
-// budget, so changing stop.env_steps or resuming does not change learning.
+// Schedule is a value annealed linearly from its initial value to Final,
+// then held (YAML: {final: 0, steps: 500000}). The value is the initial
+// one up to env step Start (default 0), falls linearly to Final between
+// Start and Steps, and is Final from Steps on. Steps 0 means constant.
+// The horizon is the schedule's own, never the run's budget, so changing
+// stop.env_steps or resuming does not change learning.
 type Schedule struct {
 	Final float64 `yaml:"final"`
 	Steps int64   `yaml:"steps"`
+	Start int64   `yaml:"start"`
 }
 
 // At returns the value at env step t for a schedule starting at initial.
 func (s Schedule) At(initial float64, t int64) float64 {
-	if s.Steps <= 0 {
+	if s.Steps <= 0 || t <= s.Start {
 		return initial
 	}
-	frac := math.Min(1, float64(t)/float64(s.Steps))
+	frac := math.Min(1, float64(t-s.Start)/float64(s.Steps-s.Start))
 	return initial + frac*(s.Final-initial)
-}
-
-// Validate checks the horizon.
-func (s Schedule) Validate() error {
-	if s.Steps < 0 {
-		return fmt.Errorf("steps: want >= 0, got %d", s.Steps)
-	}
-	return nil
 }
 
 // FieldError is a validation error for one config key. Key is relative to

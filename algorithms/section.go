@@ -31,11 +31,21 @@ func (o Optim) Checks() []Check {
 }
 
 // Checks returns the checks of a schedule under key (final and steps
-// both >= 0), for a section's Validate.
+// both >= 0, start in [0, steps)), for a section's Validate.
 func (s Schedule) Checks(key string) []Check {
+	return s.checks(key, s.Final >= 0, "want >= 0")
+}
+
+// BoundedChecks is Checks with final also at most hi (an exploration rate).
+func (s Schedule) BoundedChecks(key string, hi float64) []Check {
+	return s.checks(key, s.Final >= 0 && s.Final <= hi, fmt.Sprintf("want in [0, %g]", hi))
+}
+
+func (s Schedule) checks(key string, finalOK bool, finalWant string) []Check {
 	return []Check{
-		Field(key+".final", s.Final >= 0, s.Final, "want >= 0"),
+		Field(key+".final", finalOK, s.Final, finalWant),
 		Field(key+".steps", s.Steps >= 0, s.Steps, "want >= 0"),
+		Field(key+".start", s.Start >= 0 && (s.Start == 0 || s.Start < s.Steps), s.Start, "want >= 0 and < steps"),
 	}
 }
 

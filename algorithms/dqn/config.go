@@ -103,8 +103,7 @@ func (c Config) Validate() error {
 		algorithms.Field("target_update_interval", c.TargetUpdateInterval >= 1, c.TargetUpdateInterval, "want >= 1"),
 		algorithms.Field("tau", c.Tau > 0 && c.Tau <= 1, c.Tau, "want in (0, 1]"),
 		algorithms.Field("epsilon", c.Epsilon >= 0 && c.Epsilon <= 1, c.Epsilon, "want in [0, 1]"),
-		algorithms.Field("epsilon_schedule.final", c.EpsilonSchedule.Final >= 0 && c.EpsilonSchedule.Final <= 1, c.EpsilonSchedule.Final, "want in [0, 1]"),
-		algorithms.Field("epsilon_schedule.steps", c.EpsilonSchedule.Steps >= 0, c.EpsilonSchedule.Steps, "want >= 0"),
+	}, c.EpsilonSchedule.BoundedChecks("epsilon_schedule", 1), []algorithms.Check{
 		algorithms.Field("n_step", c.NStep >= 1 && c.NStep <= 1000, c.NStep, "want in [1, 1000]"),
 		algorithms.Field("loss", c.Loss == "huber" || c.Loss == "mse", c.Loss, "want huber or mse"),
 		algorithms.Field("huber_delta", c.HuberDelta > 0, c.HuberDelta, "want > 0"),

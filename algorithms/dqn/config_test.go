@@ -24,3 +24,24 @@ func TestMaxStaleness(t *testing.T) {
 		t.Errorf("max_staleness -1: Validate = %v; want a max_staleness field error", err)
 	}
 }
+
+// TestEpsilonScheduleValidate: ε's schedule must end in [0, 1], and its
+// errors name the schedule's keys.
+func TestEpsilonScheduleValidate(t *testing.T) {
+	for _, c := range []struct {
+		s   algorithms.Schedule
+		key string
+	}{
+		{algorithms.Schedule{Final: 1.5, Steps: 10}, "epsilon_schedule.final"},
+		{algorithms.Schedule{Final: -0.1, Steps: 10}, "epsilon_schedule.final"},
+		{algorithms.Schedule{Final: 0.05, Steps: -1}, "epsilon_schedule.steps"},
+		{algorithms.Schedule{Final: 0.05, Steps: 10, Start: 20}, "epsilon_schedule.start"},
+	} {
+		cfg := DefaultConfig()
+		cfg.EpsilonSchedule = c.s
+		var fe *algorithms.FieldError
+		if err := cfg.Validate(); !errors.As(err, &fe) || fe.Key != c.key {
+			t.Errorf("Validate(%+v) = %v; want an error for %s", c.s, err, c.key)
+		}
+	}
+}

@@ -44,6 +44,7 @@ func TestEntropyScheduleValidate(t *testing.T) {
 	}{
 		{algorithms.Schedule{Final: -0.1, Steps: 10}, "entropy_schedule.final"},
 		{algorithms.Schedule{Final: 0, Steps: -1}, "entropy_schedule.steps"},
+		{algorithms.Schedule{Final: 0, Steps: 10, Start: 10}, "entropy_schedule.start"},
 	} {
 		cfg := DefaultConfig()
 		cfg.EntropySchedule = c.s
