@@ -26,9 +26,10 @@ type ModelConfig struct {
 	// other than their defaults, alongside it are an error. Default none.
 	Preset string `yaml:"preset,omitempty"`
 	// Init is the MLP layers' weight initialisation: orthogonal (CleanRL's
-	// layer_init, SB3's PPO) or torch_default (torch.nn.Linear's own, as
-	// SB3's and CleanRL's DQN networks start). Conv layers are always
-	// orthogonal. Default orthogonal.
+	// layer_init, SB3's PPO), torch_default (torch.nn.Linear's own, as
+	// SB3's and CleanRL's DQN networks start) or gymnax_blines (its flax
+	// MLPs' LeCun-normal weights and U[0, 0.05) biases). Conv layers are
+	// always orthogonal. Default orthogonal.
 	Init Init `yaml:"init,omitempty"`
 }
 

@@ -87,10 +87,54 @@ func TestInitValidate(t *testing.T) {
 	for _, c := range []struct {
 		init Init
 		ok   bool
-	}{{"", true}, {InitOrthogonal, true}, {InitTorchDefault, true}, {"xavier", false}} {
+	}{{"", true}, {InitOrthogonal, true}, {InitTorchDefault, true}, {InitGymnaxBlines, true}, {"xavier", false}} {
 		m := ModelConfig{Hidden: []int{8}, Activation: Tanh, Init: c.init}
 		if err := m.Validate(); (err == nil) != c.ok {
 			t.Errorf("init %q: Validate() = %v; want ok %v", c.init, err, c.ok)
+		}
+	}
+}
+
+// TestInitGymnaxBlines checks gymnax_blines' draws on gymnax-blines' own
+// Breakout network (400 inputs, 2 × 256, 3 logits): weights of a layer
+// with fan-in n within ±2σ of a truncated normal whose standard deviation
+// is σ·0.8796 = 1/√n (mean 0, variance 1/n), biases in [0, 0.05) with
+// mean 0.025.
+func TestInitGymnaxBlines(t *testing.T) {
+	spec := ActorCriticSpec{ObsDim: 400, NumActions: 3, Model: ModelConfig{Hidden: []int{256, 256}, Activation: ReLU, Init: InitGymnaxBlines}}
+	w := spec.Init(rand.New(rand.NewPCG(5, 6)))
+	if len(w.Tensors) != 12 {
+		t.Fatalf("%d tensors; want 12 (actor and critic, 3 layers each)", len(w.Tensors))
+	}
+	for _, x := range w.Tensors {
+		var sum, sq float64
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for _, v := range x.Data {
+			sum += float64(v)
+			sq += float64(v) * float64(v)
+			lo, hi = min(lo, float64(v)), max(hi, float64(v))
+		}
+		k := float64(len(x.Data))
+		mean, variance := sum/k, sq/k-(sum/k)*(sum/k)
+		if len(x.Shape) == 1 { // biases
+			if lo < 0 || hi >= 0.05 {
+				t.Errorf("%s: biases in [%v, %v]; want [0, 0.05)", x.Name, lo, hi)
+			}
+			if k >= 256 && math.Abs(mean-0.025) > 0.005 {
+				t.Errorf("%s: bias mean %v; want 0.025", x.Name, mean)
+			}
+			continue
+		}
+		n := float64(x.Shape[0])
+		bound := 2 / math.Sqrt(n) / truncNormStd
+		if lo < -bound || hi > bound {
+			t.Errorf("%s: weights in [%v, %v]; want within ±%v", x.Name, lo, hi, bound)
+		}
+		if k < 1000 {
+			continue // too few draws for the moments
+		}
+		if want := 1 / n; math.Abs(mean) > 4*math.Sqrt(want/k) || math.Abs(variance-want) > 0.05*want {
+			t.Errorf("%s: mean %v, variance %v; want 0 and %v", x.Name, mean, variance, want)
 		}
 	}
 }

@@ -57,12 +57,17 @@ func (m MLP) BiasName(i int) string { return fmt.Sprintf("%s/%d/b", m.Name, i) }
 // Init appends the network's parameters to w, initialised as CleanRL's
 // layer_init: orthogonal weights with gain √2 on hidden layers and
 // OutputGain on the output layer, zero biases; or, with m.InitKind
-// InitTorchDefault, as torch.nn.Linear's defaults. Draws come from rng.
+// InitTorchDefault, as torch.nn.Linear's defaults, or with
+// InitGymnaxBlines, as gymnax-blines' flax layers. Draws come from rng.
 func (m MLP) Init(w *Weights, rng *rand.Rand) {
 	for i := 0; i < m.Layers(); i++ {
 		in, out := m.Sizes[i], m.Sizes[i+1]
-		if m.InitKind == InitTorchDefault {
-			wt, b := torchDefault(in, out, rng)
+		if m.InitKind == InitTorchDefault || m.InitKind == InitGymnaxBlines {
+			draw := torchDefault
+			if m.InitKind == InitGymnaxBlines {
+				draw = gymnaxBlines
+			}
+			wt, b := draw(in, out, rng)
 			w.Tensors = append(w.Tensors,
 				Tensor{Name: m.WeightName(i), Shape: []int{in, out}, Data: wt},
 				Tensor{Name: m.BiasName(i), Shape: []int{out}, Data: b})
