@@ -298,16 +298,48 @@ func parsed(t *testing.T, s *Spec) string {
 	}
 	spaces := make([]Space, len(s.Spaces))
 	for i, sp := range s.Spaces {
-		sp.Line = 0
+		sp.Line, sp.Values = 0, meanings(t, sp.Values)
 		spaces[i] = sp
 	}
 	tune := s.Tune
 	tune.Scheduler.Mutations = nil
 	for _, sp := range s.Tune.Scheduler.Mutations {
-		sp.Line = 0
+		sp.Line, sp.Values = 0, meanings(t, sp.Values)
 		tune.Scheduler.Mutations = append(tune.Scheduler.Mutations, sp)
 	}
 	return fmt.Sprintf("spaces %#v\ntune %#v\nbase:\n%s", spaces, tune, b)
+}
+
+// meanings returns flow-YAML values with their quoting styles cleared,
+// so that values meaning the same (the string 0:0 written plain, or quoted
+// as the encoder writes it back) compare equal; tags are kept, so 1 and
+// '1' still differ.
+func meanings(t *testing.T, values []string) []string {
+	t.Helper()
+	if values == nil {
+		return nil
+	}
+	var plain func(n *yaml.Node)
+	plain = func(n *yaml.Node) {
+		n.Style = 0
+		for _, c := range n.Content {
+			plain(c)
+		}
+	}
+	out := make([]string, len(values))
+	for i, v := range values {
+		var doc yaml.Node
+		if err := yaml.Unmarshal([]byte(v), &doc); err != nil {
+			t.Fatalf("value %q (flow YAML) does not read back: %v", v, err)
+		}
+		plain(&doc)
+		b, err := yaml.Marshal(&doc)
+		if err != nil {
+			t.Fatalf("encoding value %q again: %v", v, err)
+		}
+		out[i] = string(b)
+	}
+	return out
 }
 
 // FuzzParse: a tune config from outside never panics Parse or Expand;
