@@ -158,16 +158,26 @@ func (b *batcher) depart(c *call) int64 {
 }
 
 // submit answers c: on the caller's goroutine when nothing is queued, a
-// worker is idle, and (with maxWait) no other request is on its way;
-// else through the queue. errOverloaded when the queue is full; it never
-// blocks on a full queue.
+// worker is idle, and (with maxWait) no other request is on its way or
+// in flight; else through the queue. errOverloaded when the queue is
+// full; it never blocks on a full queue.
+//
+// A queued call stops counting as on its way only once it is in the
+// queue: a batch that finds the queue empty and nothing on its way has
+// then seen every call that will not come (see work).
 func (b *batcher) submit(c *call) error {
-	b.inflight.Add(1)
+	inflight := b.inflight.Add(1)
 	defer b.inflight.Add(-1)
-	others := b.depart(c)
-	if len(b.queue) == 0 && (others == 0 || b.maxWait == 0) {
+	others := b.arriving.Load()
+	if c.arriving {
+		others--
+	}
+	// With maxWait, another call in flight may be one a batch is
+	// gathering with: this one joins it through the queue.
+	if len(b.queue) == 0 && (b.maxWait == 0 || (others == 0 && inflight == 1)) {
 		select {
 		case w := <-b.idle:
+			b.depart(c)
 			w.batch = append(w.batch[:0], c)
 			w.run(w.batch)
 			<-c.done
@@ -176,10 +186,19 @@ func (b *batcher) submit(c *call) error {
 		default:
 		}
 	}
+	// c belongs to a batch goroutine once queued: read its count first.
+	counted := c.arriving
+	c.arriving = false
 	select {
 	case b.queue <- c:
 	default:
+		if counted {
+			b.arriving.Add(-1)
+		}
 		return errOverloaded
+	}
+	if counted {
+		b.arriving.Add(-1)
 	}
 	<-c.done
 	return nil
@@ -229,19 +248,30 @@ func (b *batcher) work() {
 			select {
 			case c = <-b.queue:
 			default:
-				// Wait for more only while requests are on their way.
-				if timer == nil || b.arriving.Load() == 0 {
+				// Wait for more only while requests are on their way. A
+				// call is queued before it stops counting, so once the
+				// count is 0 one more look at the queue finds every call
+				// that was on its way.
+				switch {
+				case timer == nil:
 					break gather
-				}
-				if !waiting {
-					timer.Reset(b.maxWait)
-					waiting = true
-				}
-				select {
-				case c = <-b.queue:
-				case <-timer.C:
-					waiting = false
-					break gather
+				case b.arriving.Load() == 0:
+					select {
+					case c = <-b.queue:
+					default:
+						break gather
+					}
+				default:
+					if !waiting {
+						timer.Reset(b.maxWait)
+						waiting = true
+					}
+					select {
+					case c = <-b.queue:
+					case <-timer.C:
+						waiting = false
+						break gather
+					}
 				}
 			}
 			if rows+c.rows > b.maxRows {
