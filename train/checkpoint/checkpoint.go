@@ -130,6 +130,17 @@ var ErrUnsupported = errors.New("checkpoint format not supported")
 // ErrNone is returned by Latest when the store holds no valid checkpoint.
 var ErrNone = errors.New("no checkpoint")
 
+// ErrNotFound is wrapped by Load when the key holds no file at all: a
+// mistyped iteration, or one that checkpoint.keep has pruned. It wraps
+// fs.ErrNotExist; a checkpoint with some files and no metadata is
+// ErrDamaged instead.
+var ErrNotFound error = notFound{}
+
+type notFound struct{}
+
+func (notFound) Error() string        { return "no such checkpoint" }
+func (notFound) Is(target error) bool { return target == fs.ErrNotExist }
+
 // encodeMeta writes meta as indented JSON ending with metaTrailer.
 func encodeMeta(meta Meta) ([]byte, error) {
 	b, err := json.MarshalIndent(meta, "", "  ")
@@ -184,6 +195,9 @@ func Load(ctx context.Context, s Store, key string) (*Checkpoint, error) {
 	raw, err := s.Get(ctx, path.Join(key, MetadataFile))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
+			if keys, lerr := s.List(ctx, key+"/"); lerr == nil && len(keys) == 0 {
+				return nil, fmt.Errorf("checkpoint %s in %s: %w (%s)", key, s, ErrNotFound, held(ctx, s))
+			}
 			return nil, fmt.Errorf("checkpoint %s: no %s (it was never finished): %w", key, MetadataFile, ErrDamaged)
 		}
 		return nil, fmt.Errorf("checkpoint %s: %w", key, err)
@@ -208,6 +222,22 @@ func Load(ctx context.Context, s Store, key string) (*Checkpoint, error) {
 		c.files[name] = data
 	}
 	return c, nil
+}
+
+// held says which checkpoints s holds, for ErrNotFound's message.
+func held(ctx context.Context, s Store) string {
+	its, err := List(ctx, s)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("listing the checkpoints: %v", err)
+	case len(its) == 0:
+		return "it holds no checkpoints"
+	}
+	names := make([]string, len(its))
+	for i, it := range its {
+		names[len(its)-1-i] = Name(it)
+	}
+	return "it holds " + strings.Join(names, ", ")
 }
 
 // List returns the iterations that have a checkpoint directory (complete
@@ -254,6 +284,8 @@ func Latest(ctx context.Context, s Store) (c *Checkpoint, setAside []error, err 
 		}
 		aside := "damaged"
 		switch {
+		case errors.Is(err, ErrNotFound):
+			continue // pruned since List, by the run writing to s
 		case errors.Is(err, ErrUnsupported):
 			aside = "unsupported"
 		case !errors.Is(err, ErrDamaged):

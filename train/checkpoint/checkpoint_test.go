@@ -94,6 +94,37 @@ func TestLatestNone(t *testing.T) {
 	}
 }
 
+// TestLoadNotFound: a key with no file at all (a mistyped or pruned
+// iteration) is ErrNotFound, naming the checkpoints the store holds; a
+// key with files but no metadata stays ErrDamaged.
+func TestLoadNotFound(t *testing.T) {
+	ctx := context.Background()
+	s := LocalStore{Root: t.TempDir()}
+	for _, tc := range []struct {
+		key, wantMsg string
+		write        []int
+		notFound     bool
+	}{
+		{key: "checkpoints/iter-000002", wantMsg: "it holds no checkpoints", notFound: true},
+		{key: "checkpoints/iter-000002", write: []int{3, 5}, wantMsg: "it holds iter-000003, iter-000005", notFound: true},
+		{key: "checkpoints/iter-000003", wantMsg: "never finished"}, // its metadata removed below
+	} {
+		for _, it := range tc.write {
+			write(t, s, it)
+		}
+		if !tc.notFound {
+			os.Remove(filepath.Join(s.Root, tc.key, MetadataFile))
+		}
+		_, err := Load(ctx, s, tc.key)
+		if got := errors.Is(err, ErrNotFound); got != tc.notFound || errors.Is(err, fs.ErrNotExist) != tc.notFound || errors.Is(err, ErrDamaged) == tc.notFound {
+			t.Errorf("Load(%s) = %v; want ErrNotFound %v", tc.key, err, tc.notFound)
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.wantMsg) {
+			t.Errorf("Load(%s) = %v; want it to say %q", tc.key, err, tc.wantMsg)
+		}
+	}
+}
+
 func TestPrune(t *testing.T) {
 	s := LocalStore{Root: t.TempDir()}
 	for it := 1; it <= 5; it++ {
@@ -250,3 +281,26 @@ func (m memStore) Delete(_ context.Context, key string) error {
 }
 
 func (m memStore) String() string { return "mem" }
+
+// vanishing is a store in which checkpoint 9 is listed once and then gone,
+// as when the run writing to it prunes it between Latest's List and Load.
+type vanishing struct{ LocalStore }
+
+func (v vanishing) List(ctx context.Context, prefix string) ([]string, error) {
+	keys, err := v.LocalStore.List(ctx, prefix)
+	if prefix == Dir {
+		keys = append(keys, Dir+"/iter-000009/"+MetadataFile)
+	}
+	return keys, err
+}
+
+// TestLatestPassesOverVanished: a checkpoint pruned after Latest listed it
+// is passed over, not an error and not set aside.
+func TestLatestPassesOverVanished(t *testing.T) {
+	s := vanishing{LocalStore{Root: t.TempDir()}}
+	write(t, s, 4)
+	c, aside, err := Latest(context.Background(), s)
+	if err != nil || c.Meta.Iteration != 4 || len(aside) != 0 {
+		t.Errorf("Latest = %v, set aside %v, %v; want iteration 4, nothing set aside", c, aside, err)
+	}
+}

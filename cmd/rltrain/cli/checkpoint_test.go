@@ -160,6 +160,12 @@ func TestEvaluate(t *testing.T) {
 	if code, _, _ := run(t, ctx, "evaluate", filepath.Join(dir, "nope")); code != ExitUsage {
 		t.Errorf("evaluate of a missing directory = %d; want 2", code)
 	}
+	// A checkpoint the run does not hold (mistyped, or pruned by
+	// checkpoint.keep) is a usage error naming the ones it does hold.
+	code, _, stderr = run(t, ctx, "evaluate", filepath.Join(dir, "checkpoints", "iter-000042"))
+	if code != ExitUsage || !strings.Contains(stderr, "no such checkpoint") || !strings.Contains(stderr, "iter-000003") {
+		t.Errorf("evaluate of a checkpoint the run does not hold = %d, %q; want 2, naming iter-000003", code, stderr)
+	}
 
 	// --stochastic samples the actions from a stream seeded by --seed: the
 	// same command repeats its numbers, and the episodes differ from the

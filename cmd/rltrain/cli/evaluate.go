@@ -91,6 +91,9 @@ func loadCheckpoint(ctx context.Context, loc string, log io.Writer) (*checkpoint
 			return nil, "", &exitError{code: ExitUsage, err: err}
 		}
 		c, err := checkpoint.Load(ctx, store, path.Join(checkpoint.Dir, base))
+		if errors.Is(err, checkpoint.ErrNotFound) {
+			return nil, "", &exitError{code: ExitUsage, err: err}
+		}
 		if err != nil {
 			return nil, "", &exitError{code: ExitError, err: err}
 		}
