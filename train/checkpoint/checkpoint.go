@@ -131,9 +131,9 @@ var ErrUnsupported = errors.New("checkpoint format not supported")
 var ErrNone = errors.New("no checkpoint")
 
 // ErrNotFound is wrapped by Load when the key holds no file at all: a
-// mistyped iteration, or one that checkpoint.keep has pruned. It wraps
-// fs.ErrNotExist; a checkpoint with some files and no metadata is
-// ErrDamaged instead.
+// mistyped iteration, or one that checkpoint.keep has pruned. It is also
+// fs.ErrNotExist to errors.Is; a checkpoint with some files and no
+// metadata is ErrDamaged instead.
 var ErrNotFound error = notFound{}
 
 type notFound struct{}

@@ -149,12 +149,11 @@ func (b *batcher) arrive(c *call) {
 }
 
 // depart stops counting c as on its way (if it was).
-func (b *batcher) depart(c *call) int64 {
-	if !c.arriving {
-		return b.arriving.Load()
+func (b *batcher) depart(c *call) {
+	if c.arriving {
+		c.arriving = false
+		b.arriving.Add(-1)
 	}
-	c.arriving = false
-	return b.arriving.Add(-1)
 }
 
 // submit answers c: on the caller's goroutine when nothing is queued, a
@@ -189,16 +188,17 @@ func (b *batcher) submit(c *call) error {
 	// c belongs to a batch goroutine once queued: read its count first.
 	counted := c.arriving
 	c.arriving = false
+	var err error
 	select {
 	case b.queue <- c:
 	default:
-		if counted {
-			b.arriving.Add(-1)
-		}
-		return errOverloaded
+		err = errOverloaded
 	}
 	if counted {
 		b.arriving.Add(-1)
+	}
+	if err != nil {
+		return err
 	}
 	<-c.done
 	return nil
